@@ -1,0 +1,344 @@
+//! What each subcommand does, on top of the pipeline modules.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use sqlx::PgConnection;
+
+use crate::cli::{Cli, Command, DbAction, Format, Global, InitArgs};
+use crate::error::{bad_input, Exit, UserError};
+use crate::journal;
+use crate::ledger;
+use crate::pg::embedded::{ClusterStatus, EmbeddedCluster};
+use crate::pg::Target;
+use crate::render::Decide;
+use crate::roadmap::DataDirs;
+use crate::sim::{self, Options, Project};
+use crate::state::StateDir;
+use crate::{audit, calendar};
+
+/// The seed used when none is given.
+pub const DEFAULT_SEED: u64 = 42;
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let ctx = Context::new(&cli.global)?;
+    match cli.command {
+        Command::Db { action } => db(&ctx, action),
+        Command::Init(args) => init(&ctx, args).await,
+        Command::Run { until_week, seed, on_error } => {
+            let opts = Options { on_error, ..ctx.options(&ctx.load_project()?)? };
+            run_until(&ctx, until_week, seed, &opts).await
+        }
+        Command::Tick { now, max_per_tick, seed } => tick(&ctx, now, max_per_tick, seed).await,
+        Command::Plan { week, seed } => plan(&ctx, week, seed),
+        Command::Render { change_id, seed, clean } => render(&ctx, &change_id, seed, clean),
+        Command::Findings { format, all, origin } => findings(&ctx, format, all, origin).await,
+        Command::Audit { format } => audit_cmd(&ctx, format).await,
+        Command::Verify => verify(&ctx).await,
+        Command::Status => status(&ctx).await,
+        Command::Journal => {
+            let mut conn = ctx.connect_existing().await?;
+            journal::sync_files(&mut conn, &ctx.state, ctx.global.codes).await?;
+            println!("journal files rewritten from the ledger in {}", ctx.state.root().display());
+            Ok(())
+        }
+    }
+}
+
+/// Resolved global settings.
+struct Context {
+    global: Global,
+    data: DataDirs,
+    state: StateDir,
+}
+
+impl Context {
+    fn new(global: &Global) -> Result<Context> {
+        let root = data_root(global.data_dir.as_deref());
+        let state = StateDir::new(global.state_dir.clone().unwrap_or_else(|| root.join("state")));
+        Ok(Context { global: global.clone(), data: DataDirs::under(&root), state })
+    }
+
+    fn load_project(&self) -> Result<Project> {
+        Project::load(&self.data)
+    }
+
+    fn options(&self, project: &Project) -> Result<Options> {
+        Ok(Options { rate_scale: rate_scale(self.global.error_rate, project)?, codes: self.global.codes, ..Options::default() })
+    }
+
+    fn target(&self) -> Result<Target> {
+        Target::resolve(self.global.database_url.as_deref(), &self.state)
+    }
+
+    /// A connection to a database that must already be a simulation target.
+    async fn connect_existing(&self) -> Result<PgConnection> {
+        let target = self.target()?;
+        let mut conn = target.connect().await?;
+        ledger::marker(&mut conn).await?;
+        Ok(conn)
+    }
+
+    /// A connection to the target; a fresh embedded database is initialised on the way.
+    async fn connect_initialised(&self, project: &Project, seed: Option<u64>, opts: &Options) -> Result<PgConnection> {
+        let target = self.target()?;
+        let created = target.create_embedded_database_if_missing().await?;
+        let mut conn = target.connect().await?;
+        if created || (target.embedded.is_some() && !ledger::has_ledger(&mut conn).await?) {
+            let seed = seed.unwrap_or(DEFAULT_SEED);
+            let start = calendar::next_working_day(today());
+            sim::init(&mut conn, project, seed, start, false, opts).await?;
+            journal::sync_files(&mut conn, &self.state, opts.codes).await?;
+            println!("initialised {} (seed {seed}, week 1 Monday = {start})", target.redacted_url());
+        }
+        let marker = ledger::marker(&mut conn).await?;
+        ledger::ensure_seed(&marker, seed)?;
+        Ok(conn)
+    }
+}
+
+/// `--data-dir`, else the current directory when it holds a roadmap, else the source tree.
+fn data_root(given: Option<&Path>) -> PathBuf {
+    if let Some(dir) = given {
+        return dir.to_path_buf();
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    if cwd.join("roadmap").join("taskpilot.yaml").is_file() {
+        return cwd;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// `--error-rate R` scales the personas so that their mean rate is R.
+fn rate_scale(error_rate: Option<f64>, project: &Project) -> Result<f64> {
+    let Some(rate) = error_rate else { return Ok(1.0) };
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(bad_input(format!("--error-rate / ENGINEER_ERROR_RATE must be between 0 and 1, got {rate}")).into());
+    }
+    let rates: Vec<f64> = project.team.personas.values().map(|p| p.error_rate).collect();
+    let mean = rates.iter().sum::<f64>() / rates.len().max(1) as f64;
+    Ok(if mean > 0.0 { rate / mean } else { 1.0 })
+}
+
+fn db(ctx: &Context, action: DbAction) -> Result<()> {
+    let cluster = EmbeddedCluster::new(&ctx.state.pg_dir())?;
+    match action {
+        DbAction::Start => {
+            cluster.ensure_started()?;
+            println!("embedded cluster running; data in {}", cluster.data_dir().display());
+        }
+        DbAction::Stop => {
+            cluster.stop()?;
+            println!("embedded cluster stopped");
+        }
+        DbAction::Status => match cluster.status()? {
+            ClusterStatus::NotInitialized => println!("not created yet (engineer-sim db start creates it)"),
+            ClusterStatus::Stopped => println!("stopped; data in {}", cluster.data_dir().display()),
+            ClusterStatus::Running { pid } => {
+                println!("running (pid {pid}); socket in {}", cluster.socket_dir().display())
+            }
+        },
+        DbAction::Url => println!("{}", cluster.url(crate::pg::EMBEDDED_DATABASE)),
+    }
+    Ok(())
+}
+
+async fn init(ctx: &Context, args: InitArgs) -> Result<()> {
+    let project = ctx.load_project()?;
+    let opts = ctx.options(&project)?;
+    let target = ctx.target()?;
+    target.create_embedded_database_if_missing().await?;
+    let mut conn = target.connect().await?;
+    let start = calendar::next_working_day(args.start_date.unwrap_or_else(today));
+    match sim::init(&mut conn, &project, args.seed, start, args.force, &opts).await? {
+        sim::InitResult::Created(marker, outcome) => {
+            journal::sync_files(&mut conn, &ctx.state, opts.codes).await?;
+            println!(
+                "initialised {}: base schema applied, seed {}, week 1 Monday = {}, {} base findings",
+                target.redacted_url(),
+                marker.seed,
+                marker.start_date,
+                outcome.opened.len()
+            );
+        }
+        sim::InitResult::AlreadyInitialised(marker) => {
+            println!("{} is already initialised (seed {})", target.redacted_url(), marker.seed);
+        }
+    }
+    Ok(())
+}
+
+async fn run_until(ctx: &Context, week: u32, seed: Option<u64>, opts: &Options) -> Result<()> {
+    let project = ctx.load_project()?;
+    let mut conn = ctx.connect_initialised(&project, seed, opts).await?;
+    let due = sim::due_until_week(&project.roadmap, week);
+    let progress = sim::apply_due(&mut conn, &project, &ctx.state, &due, None, opts).await?;
+    report_progress(ctx, &mut conn, &progress).await
+}
+
+async fn tick(ctx: &Context, now: Option<NaiveDate>, max: Option<usize>, seed: Option<u64>) -> Result<()> {
+    let project = ctx.load_project()?;
+    let opts = ctx.options(&project)?;
+    let mut conn = ctx.connect_initialised(&project, seed, &opts).await?;
+    let marker = ledger::marker(&mut conn).await?;
+    let today = now.unwrap_or_else(today);
+    let sim_day = calendar::sim_day_on(marker.start_date, today);
+    let due = sim::due_by_sim_day(&project.roadmap, sim_day);
+    let progress = sim::apply_due(&mut conn, &project, &ctx.state, &due, max, &opts).await?;
+    if sim_day == 0 {
+        println!("{today}: before the start date {}; nothing is due", marker.start_date);
+    } else {
+        let (week, day) = calendar::describe(sim_day);
+        println!("{today}: sim day {sim_day} (week {week}, {day})");
+    }
+    report_progress(ctx, &mut conn, &progress).await
+}
+
+async fn report_progress(ctx: &Context, conn: &mut PgConnection, progress: &sim::Progress) -> Result<()> {
+    for (id, outcome) in &progress.applied {
+        println!("applied {id}: {} findings opened, {} closed", outcome.opened.len(), outcome.closed.len());
+    }
+    for (id, err) in &progress.failed {
+        println!("FAILED {id}: {err}");
+    }
+    if progress.applied.is_empty() && progress.failed.is_empty() {
+        println!("nothing new to apply");
+    }
+    journal::sync_files(conn, &ctx.state, ctx.global.codes).await?;
+    let open = ledger::findings(conn, false).await?;
+    println!("{} findings open; journal in {}", open.len(), ctx.state.root().display());
+    if !progress.failed.is_empty() {
+        return Err(UserError::new(Exit::ApplyFailed, format!("{} changes failed", progress.failed.len())).into());
+    }
+    Ok(())
+}
+
+fn plan(ctx: &Context, week: Option<u32>, seed: u64) -> Result<()> {
+    let project = ctx.load_project()?;
+    let opts = ctx.options(&project)?;
+    for change in project.roadmap.ordered().into_iter().filter(|c| week.is_none_or(|w| c.week == w)) {
+        let rendered = project.render(change, seed, &opts, Decide::Persona)?;
+        println!("{}  week {} {}  {}  {}", change.id, change.week, change.day.short(), change.author, change.title);
+        for d in &change.scripted {
+            println!("    scripted  {} {}", d.kind, d.object);
+        }
+        for point in &rendered.points {
+            let slipped = rendered.slips.iter().any(|s| s.kind == point.kind && s.object == point.object);
+            println!("    {}  {} {}", if slipped { "SLIPS   " } else { "slip pt " }, point.kind, point.object);
+        }
+    }
+    Ok(())
+}
+
+fn render(ctx: &Context, change_id: &str, seed: u64, clean: bool) -> Result<()> {
+    let project = ctx.load_project()?;
+    let opts = ctx.options(&project)?;
+    let change = project.roadmap.require_change(change_id)?;
+    let decide = if clean { Decide::Clean } else { Decide::Persona };
+    let rendered = project.render(change, seed, &opts, decide)?;
+    print!("{}", rendered.applied_sql);
+    Ok(())
+}
+
+async fn findings(ctx: &Context, format: Format, all: bool, origin: Option<String>) -> Result<()> {
+    let mut conn = ctx.connect_existing().await?;
+    let marker = ledger::marker(&mut conn).await?;
+    let changes = ledger::changes(&mut conn).await?;
+    let rows: Vec<_> = ledger::findings(&mut conn, all)
+        .await?
+        .into_iter()
+        .filter(|f| origin.as_deref().is_none_or(|o| f.origin == o))
+        .collect();
+    let doc = journal::expected_findings(&marker, changes.last(), &rows, ctx.global.codes);
+    match format {
+        Format::Json => print!("{}", journal::to_json(&doc)),
+        Format::Markdown => print!("{}", journal::to_markdown(&doc)),
+        Format::Table => print!("{}", journal::to_table(&doc)),
+    }
+    Ok(())
+}
+
+async fn audit_cmd(ctx: &Context, format: Format) -> Result<()> {
+    let mut conn = ctx.target()?.connect().await?;
+    let found = audit::audit(&mut conn).await?;
+    match format {
+        Format::Json => {
+            let list: Vec<_> = found
+                .iter()
+                .map(|(kind, object)| serde_json::json!({"kind": kind, "code": crate::mistakes::code_for(kind, ctx.global.codes), "object": object}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list)?);
+        }
+        Format::Markdown => {
+            println!("| code | kind | object |\n|---|---|---|");
+            for (kind, object) in &found {
+                println!("| {} | {kind} | `{object}` |", crate::mistakes::code_for(kind, ctx.global.codes).unwrap_or("-"));
+            }
+        }
+        Format::Table => {
+            let rows: Vec<[String; 3]> = found
+                .iter()
+                .map(|(k, o)| [crate::mistakes::code_for(k, ctx.global.codes).unwrap_or("-").to_string(), k.clone(), o.clone()])
+                .collect();
+            print!("{}", journal::render_table(&["CODE", "KIND", "OBJECT"].map(String::from), &rows));
+            println!("{} findings", found.len());
+        }
+    }
+    Ok(())
+}
+
+async fn verify(ctx: &Context) -> Result<()> {
+    let mut conn = ctx.connect_existing().await?;
+    let found = audit::audit(&mut conn).await?;
+    let journaled: std::collections::BTreeSet<audit::Key> = ledger::findings(&mut conn, false)
+        .await?
+        .into_iter()
+        .filter(|f| audit::audit_sees(&f.kind))
+        .map(|f| (f.kind, f.object))
+        .collect();
+    let agree = found.intersection(&journaled).count();
+    let missing: Vec<_> = found.difference(&journaled).collect();
+    let stale: Vec<_> = journaled.difference(&found).collect();
+    println!("{agree} findings agree between the ledger and the audit");
+    for (kind, object) in &missing {
+        println!("  in the database, not in the ledger: {kind} {object}");
+    }
+    for (kind, object) in &stale {
+        println!("  in the ledger, not in the database: {kind} {object}");
+    }
+    if missing.is_empty() && stale.is_empty() {
+        println!("verify: OK");
+        Ok(())
+    } else {
+        Err(UserError::new(Exit::Mismatch, format!("verify: {} differences", missing.len() + stale.len())).into())
+    }
+}
+
+async fn status(ctx: &Context) -> Result<()> {
+    let project = ctx.load_project()?;
+    let target = ctx.target()?;
+    let mut conn = target.connect().await?;
+    let marker = ledger::marker(&mut conn).await?;
+    let applied = ledger::applied_change_ids(&mut conn).await?;
+    let open = ledger::findings(&mut conn, false).await?;
+    let sim_day = calendar::sim_day_on(marker.start_date, today());
+    println!("target:      {}", target.redacted_url());
+    println!("roadmap:     {} ({} changes)", marker.roadmap, project.roadmap.changes.len());
+    println!("seed:        {}", marker.seed);
+    println!("start date:  {} (week 1 Monday)", marker.start_date);
+    println!("sim day:     {sim_day} today");
+    println!("applied:     {} changes (besides the base)", applied.iter().filter(|id| *id != sim::BASE_ID).count());
+    if let Some(next) = project.roadmap.ordered().into_iter().find(|c| !applied.contains(&c.id)) {
+        println!("next:        {} (week {} {}, {})", next.id, next.week, next.day.short(), next.author);
+    } else {
+        println!("next:        nothing: the roadmap is done");
+    }
+    println!("findings:    {} open", open.len());
+    println!("state dir:   {}", ctx.state.root().display());
+    Ok(())
+}

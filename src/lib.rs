@@ -1,0 +1,23 @@
+//! engineer-sim: three simulated engineers evolve the TaskPilot schema on PostgreSQL, slip the way
+//! people do, and journal every defect as ground truth for database health tools.
+//!
+//! The pipeline, one module per step (DESIGN section 3):
+//! [`roadmap`] + [`persona`] -> [`calendar`] -> [`render`] (slip points from [`mistakes`]) ->
+//! [`apply`] (with [`ledger`] rows and [`audit`] before/after) -> [`journal`]. [`sim`] drives it;
+//! [`cli`] and [`commands`] are the user's entry points.
+
+pub mod apply;
+pub mod audit;
+pub mod calendar;
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod journal;
+pub mod ledger;
+pub mod mistakes;
+pub mod persona;
+pub mod pg;
+pub mod render;
+pub mod roadmap;
+pub mod sim;
+pub mod state;

@@ -1,0 +1,140 @@
+//! `missing_on_delete` (B002): a foreign key with no ON DELETE clause.
+//!
+//! The default, NO ACTION, makes deleting a parent fail while children exist. Sometimes that is
+//! wanted, but a key written without the clause usually means nobody decided what deleting the
+//! parent should do, and the first delete in production finds out.
+//!
+//! Slip: the template writes `REFERENCES parent(id){{ missing_on_delete(object="public.t(col)", action="CASCADE") }}`;
+//! clean renders ` ON DELETE <action>`, the slip renders nothing.
+//!
+//! Detection: a foreign key whose `confdeltype` is `a` (NO ACTION), named `schema.table(cols)` with
+//! its columns in declared order. The catalog stores an explicit `ON DELETE NO ACTION` exactly as
+//! it stores a missing clause, so a key that spells NO ACTION out is reported too: the two cannot be
+//! told apart after the fact. `ON DELETE RESTRICT` is a decision and is not reported. Only keys
+//! declared on the table itself count; a partition's copy of its parent's key is the parent's
+//! finding.
+
+use anyhow::Result;
+
+use super::{MistakeKind, SlipArgs, Verification};
+
+pub struct MissingOnDelete;
+
+impl MistakeKind for MissingOnDelete {
+    fn name(&self) -> &'static str {
+        "missing_on_delete"
+    }
+
+    fn roadmap_code(&self) -> Option<&'static str> {
+        Some("B002")
+    }
+
+    fn verification(&self) -> Verification {
+        Verification::Catalog
+    }
+
+    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
+        args.object()?;
+        let action = args.string("action")?;
+        Ok(if slipped {
+            String::new()
+        } else {
+            format!(" ON DELETE {action}")
+        })
+    }
+
+    fn detection_query(&self) -> Option<&'static str> {
+        // `conparentid = 0`: partitions get copies of a partitioned table's keys, and a key that
+        // references a partitioned table gets hidden copies on the same table; count each key once.
+        Some(
+            r#"
+SELECT format('%s.%s(%s)', n.nspname, c.relname, cols.list) AS object
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL (
+    SELECT string_agg(a.attname, ',' ORDER BY k.ord) AS list
+    FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+    JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+) cols
+WHERE con.contype = 'f'
+  AND con.confdeltype = 'a'
+  AND con.conparentid = 0
+  AND c.relkind IN ('r', 'p')
+  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_%'
+ORDER BY 1
+"#,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mistakes::testing::{detect, render_both, to_values};
+
+    #[test]
+    fn slip_drops_the_on_delete_clause() {
+        let (clean, slipped) = render_both(
+            &MissingOnDelete,
+            &[("object", "public.t(parent_id)"), ("action", "SET NULL")],
+        );
+        assert_eq!(clean, " ON DELETE SET NULL");
+        assert_eq!(slipped, "");
+    }
+
+    #[test]
+    fn render_needs_the_action() {
+        let values = to_values(&[("object", "public.t(parent_id)")]);
+        let args = SlipArgs {
+            kind: "missing_on_delete",
+            args: &values,
+        };
+        let err = MissingOnDelete.render(&args, true).unwrap_err().to_string();
+        assert!(err.contains("needs the argument `action`"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn finds_keys_without_a_delete_rule() {
+        let found = detect(
+            &MissingOnDelete,
+            r#"
+            CREATE TABLE parent (id int PRIMARY KEY, a int, b int, UNIQUE (a, b));
+            CREATE TABLE child (
+                id int PRIMARY KEY,
+                bare_id int REFERENCES parent(id),
+                spelled_id int REFERENCES parent(id) ON DELETE NO ACTION,
+                update_only_id int REFERENCES parent(id) ON UPDATE CASCADE,
+                cascade_id int REFERENCES parent(id) ON DELETE CASCADE,
+                restrict_id int REFERENCES parent(id) ON DELETE RESTRICT,
+                null_id int REFERENCES parent(id) ON DELETE SET NULL,
+                default_id int DEFAULT 0 REFERENCES parent(id) ON DELETE SET DEFAULT,
+                pb int, pa int,
+                FOREIGN KEY (pb, pa) REFERENCES parent(b, a)
+            );
+            CREATE TABLE period (id int, d date, PRIMARY KEY (id, d)) PARTITION BY RANGE (d);
+            CREATE TABLE period_2024 PARTITION OF period
+                FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+            CREATE TABLE booking (
+                period_id int,
+                period_d date,
+                FOREIGN KEY (period_id, period_d) REFERENCES period(id, d)
+            );
+            CREATE SCHEMA engineer_sim;
+            CREATE TABLE engineer_sim.finding (parent_id int REFERENCES parent(id));
+            "#,
+        )
+        .await;
+        assert_eq!(
+            found,
+            [
+                "public.booking(period_id,period_d)",
+                "public.child(bare_id)",
+                "public.child(pb,pa)",
+                "public.child(spelled_id)",
+                "public.child(update_only_id)",
+            ]
+        );
+    }
+}

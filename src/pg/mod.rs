@@ -1,0 +1,102 @@
+//! Where the database comes from: a URL the user gives, or the embedded cluster (DESIGN section 9).
+
+pub mod embedded;
+pub mod scratch;
+
+use anyhow::{Context, Result};
+use sqlx::{Connection, PgConnection};
+
+use crate::error::UserError;
+
+/// The database the command works on.
+pub struct Target {
+    pub url: String,
+    /// Set when the database lives in the embedded cluster (and may be created on demand).
+    pub embedded: Option<embedded::EmbeddedCluster>,
+}
+
+/// The database name used in the embedded cluster.
+pub const EMBEDDED_DATABASE: &str = "taskpilot";
+
+impl Target {
+    /// `--database-url` / `DATABASE_URL` when given, else the embedded cluster, started on demand.
+    pub fn resolve(database_url: Option<&str>, state: &crate::state::StateDir) -> Result<Target> {
+        if let Some(url) = database_url.filter(|u| !u.trim().is_empty()) {
+            return Ok(Target { url: url.to_string(), embedded: None });
+        }
+        let cluster = embedded::EmbeddedCluster::new(&state.pg_dir())?;
+        cluster.ensure_started()?;
+        Ok(Target { url: cluster.url(EMBEDDED_DATABASE), embedded: Some(cluster) })
+    }
+
+    pub fn redacted_url(&self) -> String {
+        redact(&self.url)
+    }
+
+    pub async fn connect(&self) -> Result<PgConnection> {
+        connect(&self.url).await
+    }
+
+    /// Creates the target database when it is the embedded one and does not exist yet.
+    pub async fn create_embedded_database_if_missing(&self) -> Result<bool> {
+        let Some(cluster) = &self.embedded else { return Ok(false) };
+        let mut admin = connect(&cluster.url("postgres")).await?;
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(EMBEDDED_DATABASE)
+            .fetch_one(&mut admin)
+            .await?;
+        if !exists {
+            sqlx::raw_sql(&format!("CREATE DATABASE {EMBEDDED_DATABASE}")).execute(&mut admin).await?;
+        }
+        Ok(!exists)
+    }
+}
+
+pub async fn connect(url: &str) -> Result<PgConnection> {
+    PgConnection::connect(url).await.map_err(|err| {
+        anyhow::Error::new(
+            UserError::new(
+                crate::error::Exit::Environment,
+                format!("cannot connect to {}: {err}", redact(url)),
+            )
+            .with_hint(
+                "check --database-url / DATABASE_URL, or leave both unset to use the embedded cluster",
+            ),
+        )
+    })
+}
+
+/// A URL with its password replaced, for output and logs (DESIGN section 10).
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "<unparseable database URL>".to_string(),
+    }
+}
+
+/// Runs a query's text column `object`, sorted.
+pub async fn query_objects(conn: &mut PgConnection, sql: &str) -> Result<Vec<String>> {
+    let mut objects: Vec<String> = sqlx::query_scalar(sql)
+        .fetch_all(&mut *conn)
+        .await
+        .with_context(|| format!("running detection query:\n{sql}"))?;
+    objects.sort();
+    Ok(objects)
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_passwords_only() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("not a url"), "<unparseable database URL>");
+    }
+}

@@ -1,0 +1,226 @@
+//! The simulation: loads the data (roadmap, personas, templates) and drives the pipeline for
+//! `init`, `run` and `tick`.
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use sqlx::PgConnection;
+
+use crate::apply::{self, Outcome, Unit};
+use crate::calendar;
+use crate::error::bad_input;
+use crate::ledger::{self, Marker};
+use crate::mistakes::CodeSet;
+use crate::persona::{Persona, Team};
+use crate::render::{Decide, Rendered, Renderer};
+use crate::roadmap::{Change, DataDirs, Roadmap};
+use crate::state::StateDir;
+
+/// The id under which the base schema is recorded in the ledger.
+pub const BASE_ID: &str = "base";
+
+/// The data a simulation runs on.
+pub struct Project {
+    pub data: DataDirs,
+    pub roadmap: Roadmap,
+    pub team: Team,
+    pub renderer: Renderer,
+}
+
+/// Knobs that apply to every change of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Scales every persona's error rate (`--error-rate` / `ENGINEER_ERROR_RATE`).
+    pub rate_scale: f64,
+    pub codes: CodeSet,
+    pub on_error: OnError,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { rate_scale: 1.0, codes: CodeSet::Roadmap, on_error: OnError::Stop }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OnError {
+    #[default]
+    Stop,
+    Skip,
+}
+
+impl Project {
+    pub fn load(data: &DataDirs) -> Result<Project> {
+        let roadmap = data.load_roadmap()?;
+        let team = Team::load(&data.personas)?;
+        let renderer = Renderer::new(&data.templates)?;
+        Ok(Project { data: data.clone(), roadmap, team, renderer })
+    }
+
+    pub fn persona_for(&self, change: &Change) -> Result<&Persona> {
+        self.team.get(&change.author).ok_or_else(|| {
+            bad_input(format!(
+                "{}: unknown author `{}` for change {}",
+                self.roadmap.place_of(&change.id, Some("author:")),
+                change.author,
+                change.id
+            ))
+            .with_hint(format!(
+                "authors are the persona files in {}: {}",
+                self.data.personas.display(),
+                self.team.personas.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+            .into()
+        })
+    }
+
+    pub fn render(&self, change: &Change, seed: u64, opts: &Options, decide: Decide) -> Result<Rendered> {
+        let persona = self.persona_for(change)?;
+        if !self.renderer.has_template(&change.template) {
+            return Err(bad_input(format!(
+                "{}: change {} names template `{}`, which is not under {}",
+                self.roadmap.place_of(&change.id, Some("template:")),
+                change.id,
+                change.template,
+                self.data.templates.display()
+            ))
+            .with_hint("create the template or fix the path (relative to templates/)")
+            .into());
+        }
+        self.renderer.render_change(change, persona, seed, opts.rate_scale, decide)
+    }
+
+    fn base_sql(&self) -> Result<String> {
+        let path = self.data.templates.join(&self.roadmap.base);
+        std::fs::read_to_string(&path).map_err(|err| {
+            bad_input(format!("{}: cannot read the base schema {}: {err}", self.roadmap.path.display(), path.display()))
+                .into()
+        })
+    }
+}
+
+/// Creates the ledger and the base schema. Refuses a database with user tables unless `force`.
+pub async fn init(conn: &mut PgConnection, project: &Project, seed: u64, start_date: NaiveDate, force: bool, opts: &Options) -> Result<InitResult> {
+    if ledger::has_ledger(conn).await? {
+        let marker = ledger::marker(conn).await?;
+        if ledger::is_applied(conn, BASE_ID).await? {
+            return Ok(InitResult::AlreadyInitialised(marker));
+        }
+    } else {
+        let tables = ledger::count_user_tables(conn).await?;
+        if tables > 0 && !force {
+            return Err(crate::error::environment(format!(
+                "refusing to initialise: the database already has {tables} tables or views and no engineer-sim marker"
+            ))
+            .with_hint("point --database-url at an empty database, or pass --force if this database may be damaged on purpose")
+            .into());
+        }
+        let marker = Marker {
+            roadmap: project.roadmap.name.clone(),
+            seed,
+            start_date,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        ledger::create_schema(conn, &marker).await?;
+    }
+    let base_sql = project.base_sql()?;
+    let rendered = Rendered { clean_sql: base_sql.clone(), applied_sql: base_sql, points: vec![], slips: vec![] };
+    let source = project.data.templates.join(&project.roadmap.base).display().to_string();
+    let unit = Unit {
+        id: BASE_ID,
+        week: 0,
+        day: "-",
+        sim_day: 0,
+        sim_date: start_date,
+        author: "base",
+        title: "TaskPilot base schema",
+        source: &source,
+        rendered: &rendered,
+        scripted: &project.roadmap.base_findings,
+        declared_origin: "base",
+    };
+    let outcome = apply::apply(conn, &unit, opts.codes).await?;
+    Ok(InitResult::Created(ledger::marker(conn).await?, outcome))
+}
+
+pub enum InitResult {
+    Created(Marker, Outcome),
+    AlreadyInitialised(Marker),
+}
+
+/// Renders and applies one roadmap change under the run's seed.
+pub async fn apply_change(conn: &mut PgConnection, project: &Project, marker: &Marker, change: &Change, opts: &Options) -> Result<Outcome> {
+    let rendered = project.render(change, marker.seed, opts, Decide::Persona)?;
+    let source = project.data.templates.join(&change.template).display().to_string();
+    let unit = Unit {
+        id: &change.id,
+        week: change.week,
+        day: change.day.short(),
+        sim_day: change.sim_day(),
+        sim_date: calendar::date_of(marker.start_date, change.sim_day()),
+        author: &change.author,
+        title: &change.title,
+        source: &source,
+        rendered: &rendered,
+        scripted: &change.scripted,
+        declared_origin: "scripted",
+    };
+    apply::apply(conn, &unit, opts.codes).await
+}
+
+/// What a run or tick did.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub applied: Vec<(String, Outcome)>,
+    pub failed: Vec<(String, String)>,
+}
+
+/// Applies, in order, every change in `due` not yet applied, at most `limit` of them.
+pub async fn apply_due(
+    conn: &mut PgConnection,
+    project: &Project,
+    state: &StateDir,
+    due: &[&Change],
+    limit: Option<usize>,
+    opts: &Options,
+) -> Result<Progress> {
+    let marker = ledger::marker(conn).await?;
+    let applied: std::collections::HashSet<String> = ledger::applied_change_ids(conn).await?.into_iter().collect();
+    let mut progress = Progress::default();
+    for change in due.iter().filter(|c| !applied.contains(&c.id)) {
+        if limit.is_some_and(|l| progress.applied.len() >= l) {
+            break;
+        }
+        let result = apply_change(conn, project, &marker, change, opts).await;
+        // The journal files follow the ledger after every change, failed or not.
+        crate::journal::sync_files(conn, state, opts.codes).await?;
+        match result {
+            Ok(outcome) if outcome.already_applied => continue,
+            Ok(outcome) => {
+                tracing::info!(
+                    "applied {} ({}): {} opened, {} closed",
+                    change.id,
+                    change.author,
+                    outcome.opened.len(),
+                    outcome.closed.len()
+                );
+                progress.applied.push((change.id.clone(), outcome));
+            }
+            Err(err) if opts.on_error == OnError::Skip => {
+                tracing::warn!("{err:#}");
+                progress.failed.push((change.id.clone(), format!("{err:#}")));
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(progress)
+}
+
+/// The changes due by the end of `week`.
+pub fn due_until_week(roadmap: &Roadmap, week: u32) -> Vec<&Change> {
+    roadmap.changes_until_week(week)
+}
+
+/// The changes due on or before sim day `sim_day`.
+pub fn due_by_sim_day(roadmap: &Roadmap, sim_day: u32) -> Vec<&Change> {
+    roadmap.ordered().into_iter().filter(|c| c.sim_day() <= sim_day).collect()
+}

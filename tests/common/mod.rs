@@ -1,0 +1,63 @@
+//! Shared helpers for the integration tests: run the real binary against real PostgreSQL.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub use engineer_sim::pg::scratch::ScratchDb;
+
+/// The engineer-sim binary, with the repository's data files and a given state dir.
+pub fn engineer_sim(state: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_engineer-sim"));
+    cmd.env("ENGINEER_SIM_STATE", state)
+        .env("ENGINEER_SIM_DATA", env!("CARGO_MANIFEST_DIR"))
+        .env_remove("DATABASE_URL")
+        .env_remove("ENGINEER_ERROR_RATE")
+        .env_remove("ENGINEER_CHANGES_PER_DAY");
+    cmd
+}
+
+/// Runs engineer-sim on a database URL; panics with its output when it fails.
+pub fn run_ok(state: &Path, url: &str, args: &[&str]) -> String {
+    let out = engineer_sim(state).env("DATABASE_URL", url).args(args).output().expect("spawn engineer-sim");
+    assert_success(&out, args);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn assert_success(out: &Output, args: &[&str]) {
+    assert!(
+        out.status.success(),
+        "engineer-sim {args:?} failed ({:?}):\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The journal's events, parsed.
+pub fn events(state: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(state.join("journal.jsonl"))
+        .expect("journal.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("journal line is JSON"))
+        .collect()
+}
+
+pub fn events_named<'a>(events: &'a [serde_json::Value], name: &str) -> Vec<&'a serde_json::Value> {
+    events.iter().filter(|e| e["event"] == name).collect()
+}
+
+/// A temp dir the unprivileged `postgres` account can enter when the tests run as root.
+pub fn temp_state() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new().prefix("es-state-").tempdir().expect("tempdir");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir
+}
+
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false)
+}
