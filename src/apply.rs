@@ -53,14 +53,20 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
     .await?;
     ledger::lock_for_apply(&mut tx).await?;
     if ledger::is_applied(&mut tx, unit.id).await? {
-        return Ok(Outcome { already_applied: true, ..Outcome::default() });
+        return Ok(Outcome {
+            already_applied: true,
+            ..Outcome::default()
+        });
     }
     let started = chrono::Utc::now();
     let open_before = open_catalog_findings(&mut tx).await?;
     let before = audit::audit(&mut tx).await?;
     ensure_no_drift(unit, &before, &open_before)?;
 
-    if let Err(err) = sqlx::raw_sql(&unit.rendered.applied_sql).execute(&mut *tx).await {
+    if let Err(err) = sqlx::raw_sql(&unit.rendered.applied_sql)
+        .execute(&mut *tx)
+        .await
+    {
         drop(tx);
         return Err(record_failure(conn, unit, err).await);
     }
@@ -98,8 +104,19 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
         if audit::audit_sees(&key.0) || is_open(&mut tx, key).await? {
             continue;
         }
-        let verification = mistakes::by_name(&key.0).map(|k| k.verification()).map(verification_name);
-        open(&mut tx, unit, key, origin, verification.unwrap_or("declared"), excuse.as_deref(), codes).await?;
+        let verification = mistakes::by_name(&key.0)
+            .map(|k| k.verification())
+            .map(verification_name);
+        open(
+            &mut tx,
+            unit,
+            key,
+            origin,
+            verification.unwrap_or("declared"),
+            excuse.as_deref(),
+            codes,
+        )
+        .await?;
         outcome.opened.push(key.clone());
     }
     for key in open_before.difference(&after) {
@@ -151,7 +168,10 @@ async fn open(
 }
 
 async fn is_open(tx: &mut PgConnection, key: &Key) -> Result<bool> {
-    Ok(ledger::findings(tx, false).await?.iter().any(|f| f.kind == key.0 && f.object == key.1))
+    Ok(ledger::findings(tx, false)
+        .await?
+        .iter()
+        .any(|f| f.kind == key.0 && f.object == key.1))
 }
 
 /// The ledger's open findings of the kinds the audit can see.
@@ -168,11 +188,22 @@ async fn open_catalog_findings(tx: &mut PgConnection) -> Result<BTreeSet<Key>> {
 /// the roadmap also scripts counts as scripted: it would be there anyway.
 fn declared_mistakes<'a>(unit: &'a Unit<'_>) -> BTreeMap<Key, (&'a str, Option<String>)> {
     let mut declared = BTreeMap::new();
-    for Slip { kind, object, excuse } in &unit.rendered.slips {
-        declared.insert((kind.clone(), object.clone()), ("slip", Some(excuse.clone())));
+    for Slip {
+        kind,
+        object,
+        excuse,
+    } in &unit.rendered.slips
+    {
+        declared.insert(
+            (kind.clone(), object.clone()),
+            ("slip", Some(excuse.clone())),
+        );
     }
     for d in unit.scripted {
-        declared.insert((d.kind.clone(), d.object.clone()), (unit.declared_origin, None));
+        declared.insert(
+            (d.kind.clone(), d.object.clone()),
+            (unit.declared_origin, None),
+        );
     }
     declared
 }
@@ -211,7 +242,12 @@ fn ensure_no_drift(unit: &Unit<'_>, before: &BTreeSet<Key>, open: &BTreeSet<Key>
     if before == open {
         return Ok(());
     }
-    let show = |set: BTreeSet<&Key>| set.iter().map(|(k, o)| format!("{k} {o}")).collect::<Vec<_>>().join(", ");
+    let show = |set: BTreeSet<&Key>| {
+        set.iter()
+            .map(|(k, o)| format!("{k} {o}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     Err(UserError::new(
         Exit::Mismatch,
         format!(
@@ -244,7 +280,11 @@ fn change_row(unit: &Unit<'_>, seq: i32) -> ChangeRow {
 
 /// Journals a failed change in its own transaction (the change's was rolled back) and returns
 /// the error to show: SQLSTATE, message, and where the SQL came from.
-async fn record_failure(conn: &mut PgConnection, unit: &Unit<'_>, err: sqlx::Error) -> anyhow::Error {
+async fn record_failure(
+    conn: &mut PgConnection,
+    unit: &Unit<'_>,
+    err: sqlx::Error,
+) -> anyhow::Error {
     let (sqlstate, message) = match &err {
         sqlx::Error::Database(db) => (db.code().map(|c| c.to_string()), db.message().to_string()),
         other => (None, other.to_string()),

@@ -16,7 +16,9 @@ pub type Key = (String, String);
 pub async fn audit(conn: &mut PgConnection) -> Result<BTreeSet<Key>> {
     let mut found = BTreeSet::new();
     for kind in mistakes::all() {
-        let Some(query) = kind.detection_query() else { continue };
+        let Some(query) = kind.detection_query() else {
+            continue;
+        };
         for object in crate::pg::query_objects(conn, query).await? {
             found.insert((kind.name().to_string(), object));
         }

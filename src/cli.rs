@@ -109,6 +109,9 @@ pub enum Command {
         /// Only findings of this origin (base, scripted, slip, incidental).
         #[arg(long)]
         origin: Option<String>,
+        /// Order by the week that opened each finding.
+        #[arg(long)]
+        by_week: bool,
     },
     /// Run every catalog detector on the live database and list what it finds.
     Audit {
@@ -117,6 +120,23 @@ pub enum Command {
     },
     /// Compare the ledger's open findings with a fresh audit; exit 1 on any difference.
     Verify,
+    /// Score a detector's report against the journal: per kind and code, true/false positives,
+    /// misses, precision and recall.
+    Score {
+        /// The detector's output file.
+        #[arg(long)]
+        report: PathBuf,
+        /// squawk-json: `squawk --reporter json state/migrations/*.sql`; findings-json: a JSON
+        /// list of {"kind" or "code", "object"}.
+        #[arg(long, value_enum)]
+        report_format: ReportFormat,
+        #[arg(long, value_enum, default_value_t = ScoreFormat::Table)]
+        format: ScoreFormat,
+        /// Score against the findings open now, or every finding ever opened [default: all for
+        /// squawk-json (a linter reads the history), open for findings-json].
+        #[arg(long, value_enum)]
+        against: Option<Against>,
+    },
     /// Show the target, the seed, the sim day and what has been applied.
     Status,
     /// Rewrite the journal files (journal.jsonl, expected-findings.*, reports/) from the ledger.
@@ -153,4 +173,22 @@ pub enum Format {
     Table,
     Json,
     Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    SquawkJson,
+    FindingsJson,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScoreFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Against {
+    Open,
+    All,
 }

@@ -26,21 +26,51 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Db { action } => db(&ctx, action),
         Command::Init(args) => init(&ctx, args).await,
-        Command::Run { until_week, seed, on_error } => {
-            let opts = Options { on_error, ..ctx.options(&ctx.load_project()?)? };
+        Command::Run {
+            until_week,
+            seed,
+            on_error,
+        } => {
+            let opts = Options {
+                on_error,
+                ..ctx.options(&ctx.load_project()?)?
+            };
             run_until(&ctx, until_week, seed, &opts).await
         }
-        Command::Tick { now, max_per_tick, seed } => tick(&ctx, now, max_per_tick, seed).await,
+        Command::Tick {
+            now,
+            max_per_tick,
+            seed,
+        } => tick(&ctx, now, max_per_tick, seed).await,
         Command::Plan { week, seed } => plan(&ctx, week, seed),
-        Command::Render { change_id, seed, clean } => render(&ctx, &change_id, seed, clean),
-        Command::Findings { format, all, origin } => findings(&ctx, format, all, origin).await,
+        Command::Render {
+            change_id,
+            seed,
+            clean,
+        } => render(&ctx, &change_id, seed, clean),
+        Command::Findings {
+            format,
+            all,
+            origin,
+            by_week,
+        } => findings(&ctx, format, all, origin, by_week).await,
+        Command::Score {
+            report,
+            report_format,
+            format,
+            against,
+        } => score(&ctx, &report, report_format, format, against).await,
         Command::Audit { format } => audit_cmd(&ctx, format).await,
         Command::Verify => verify(&ctx).await,
         Command::Status => status(&ctx).await,
         Command::Journal => {
+            let project = ctx.load_project()?;
             let mut conn = ctx.connect_existing().await?;
-            journal::sync_files(&mut conn, &ctx.state, ctx.global.codes).await?;
-            println!("journal files rewritten from the ledger in {}", ctx.state.root().display());
+            journal::sync_files(&mut conn, &ctx.state, ctx.global.codes, &project.team).await?;
+            println!(
+                "journal files rewritten from the ledger in {}",
+                ctx.state.root().display()
+            );
             Ok(())
         }
     }
@@ -56,8 +86,17 @@ struct Context {
 impl Context {
     fn new(global: &Global) -> Result<Context> {
         let root = data_root(global.data_dir.as_deref());
-        let state = StateDir::new(global.state_dir.clone().unwrap_or_else(|| root.join("state")));
-        Ok(Context { global: global.clone(), data: DataDirs::under(&root), state })
+        let state = StateDir::new(
+            global
+                .state_dir
+                .clone()
+                .unwrap_or_else(|| root.join("state")),
+        );
+        Ok(Context {
+            global: global.clone(),
+            data: DataDirs::under(&root),
+            state,
+        })
     }
 
     fn load_project(&self) -> Result<Project> {
@@ -65,7 +104,11 @@ impl Context {
     }
 
     fn options(&self, project: &Project) -> Result<Options> {
-        Ok(Options { rate_scale: rate_scale(self.global.error_rate, project)?, codes: self.global.codes, ..Options::default() })
+        Ok(Options {
+            rate_scale: rate_scale(self.global.error_rate, project)?,
+            codes: self.global.codes,
+            ..Options::default()
+        })
     }
 
     fn target(&self) -> Result<Target> {
@@ -81,7 +124,12 @@ impl Context {
     }
 
     /// A connection to the target; a fresh embedded database is initialised on the way.
-    async fn connect_initialised(&self, project: &Project, seed: Option<u64>, opts: &Options) -> Result<PgConnection> {
+    async fn connect_initialised(
+        &self,
+        project: &Project,
+        seed: Option<u64>,
+        opts: &Options,
+    ) -> Result<PgConnection> {
         let target = self.target()?;
         let created = target.create_embedded_database_if_missing().await?;
         let mut conn = target.connect().await?;
@@ -89,8 +137,11 @@ impl Context {
             let seed = seed.unwrap_or(DEFAULT_SEED);
             let start = calendar::next_working_day(today());
             sim::init(&mut conn, project, seed, start, false, opts).await?;
-            journal::sync_files(&mut conn, &self.state, opts.codes).await?;
-            println!("initialised {} (seed {seed}, week 1 Monday = {start})", target.redacted_url());
+            journal::sync_files(&mut conn, &self.state, opts.codes, &project.team).await?;
+            println!(
+                "initialised {} (seed {seed}, week 1 Monday = {start})",
+                target.redacted_url()
+            );
         }
         let marker = ledger::marker(&mut conn).await?;
         ledger::ensure_seed(&marker, seed)?;
@@ -116,11 +167,21 @@ fn today() -> NaiveDate {
 
 /// `--error-rate R` scales the personas so that their mean rate is R.
 fn rate_scale(error_rate: Option<f64>, project: &Project) -> Result<f64> {
-    let Some(rate) = error_rate else { return Ok(1.0) };
+    let Some(rate) = error_rate else {
+        return Ok(1.0);
+    };
     if !(0.0..=1.0).contains(&rate) {
-        return Err(bad_input(format!("--error-rate / ENGINEER_ERROR_RATE must be between 0 and 1, got {rate}")).into());
+        return Err(bad_input(format!(
+            "--error-rate / ENGINEER_ERROR_RATE must be between 0 and 1, got {rate}"
+        ))
+        .into());
     }
-    let rates: Vec<f64> = project.team.personas.values().map(|p| p.error_rate).collect();
+    let rates: Vec<f64> = project
+        .team
+        .personas
+        .values()
+        .map(|p| p.error_rate)
+        .collect();
     let mean = rates.iter().sum::<f64>() / rates.len().max(1) as f64;
     Ok(if mean > 0.0 { rate / mean } else { 1.0 })
 }
@@ -130,17 +191,25 @@ fn db(ctx: &Context, action: DbAction) -> Result<()> {
     match action {
         DbAction::Start => {
             cluster.ensure_started()?;
-            println!("embedded cluster running; data in {}", cluster.data_dir().display());
+            println!(
+                "embedded cluster running; data in {}",
+                cluster.data_dir().display()
+            );
         }
         DbAction::Stop => {
             cluster.stop()?;
             println!("embedded cluster stopped");
         }
         DbAction::Status => match cluster.status()? {
-            ClusterStatus::NotInitialized => println!("not created yet (engineer-sim db start creates it)"),
+            ClusterStatus::NotInitialized => {
+                println!("not created yet (engineer-sim db start creates it)")
+            }
             ClusterStatus::Stopped => println!("stopped; data in {}", cluster.data_dir().display()),
             ClusterStatus::Running { pid } => {
-                println!("running (pid {pid}); socket in {}", cluster.socket_dir().display())
+                println!(
+                    "running (pid {pid}); socket in {}",
+                    cluster.socket_dir().display()
+                )
             }
         },
         DbAction::Url => println!("{}", cluster.url(crate::pg::EMBEDDED_DATABASE)),
@@ -157,7 +226,7 @@ async fn init(ctx: &Context, args: InitArgs) -> Result<()> {
     let start = calendar::next_working_day(args.start_date.unwrap_or_else(today));
     match sim::init(&mut conn, &project, args.seed, start, args.force, &opts).await? {
         sim::InitResult::Created(marker, outcome) => {
-            journal::sync_files(&mut conn, &ctx.state, opts.codes).await?;
+            journal::sync_files(&mut conn, &ctx.state, opts.codes, &project.team).await?;
             println!(
                 "initialised {}: base schema applied, seed {}, week 1 Monday = {}, {} base findings",
                 target.redacted_url(),
@@ -167,7 +236,11 @@ async fn init(ctx: &Context, args: InitArgs) -> Result<()> {
             );
         }
         sim::InitResult::AlreadyInitialised(marker) => {
-            println!("{} is already initialised (seed {})", target.redacted_url(), marker.seed);
+            println!(
+                "{} is already initialised (seed {})",
+                target.redacted_url(),
+                marker.seed
+            );
         }
     }
     Ok(())
@@ -178,10 +251,15 @@ async fn run_until(ctx: &Context, week: u32, seed: Option<u64>, opts: &Options) 
     let mut conn = ctx.connect_initialised(&project, seed, opts).await?;
     let due = sim::due_until_week(&project.roadmap, week);
     let progress = sim::apply_due(&mut conn, &project, &ctx.state, &due, None, opts).await?;
-    report_progress(ctx, &mut conn, &progress).await
+    report_progress(ctx, &project, &mut conn, &progress).await
 }
 
-async fn tick(ctx: &Context, now: Option<NaiveDate>, max: Option<usize>, seed: Option<u64>) -> Result<()> {
+async fn tick(
+    ctx: &Context,
+    now: Option<NaiveDate>,
+    max: Option<usize>,
+    seed: Option<u64>,
+) -> Result<()> {
     let project = ctx.load_project()?;
     let opts = ctx.options(&project)?;
     let mut conn = ctx.connect_initialised(&project, seed, &opts).await?;
@@ -191,17 +269,29 @@ async fn tick(ctx: &Context, now: Option<NaiveDate>, max: Option<usize>, seed: O
     let due = sim::due_by_sim_day(&project.roadmap, sim_day);
     let progress = sim::apply_due(&mut conn, &project, &ctx.state, &due, max, &opts).await?;
     if sim_day == 0 {
-        println!("{today}: before the start date {}; nothing is due", marker.start_date);
+        println!(
+            "{today}: before the start date {}; nothing is due",
+            marker.start_date
+        );
     } else {
         let (week, day) = calendar::describe(sim_day);
         println!("{today}: sim day {sim_day} (week {week}, {day})");
     }
-    report_progress(ctx, &mut conn, &progress).await
+    report_progress(ctx, &project, &mut conn, &progress).await
 }
 
-async fn report_progress(ctx: &Context, conn: &mut PgConnection, progress: &sim::Progress) -> Result<()> {
+async fn report_progress(
+    ctx: &Context,
+    project: &Project,
+    conn: &mut PgConnection,
+    progress: &sim::Progress,
+) -> Result<()> {
     for (id, outcome) in &progress.applied {
-        println!("applied {id}: {} findings opened, {} closed", outcome.opened.len(), outcome.closed.len());
+        println!(
+            "applied {id}: {} findings opened, {} closed",
+            outcome.opened.len(),
+            outcome.closed.len()
+        );
     }
     for (id, err) in &progress.failed {
         println!("FAILED {id}: {err}");
@@ -209,11 +299,19 @@ async fn report_progress(ctx: &Context, conn: &mut PgConnection, progress: &sim:
     if progress.applied.is_empty() && progress.failed.is_empty() {
         println!("nothing new to apply");
     }
-    journal::sync_files(conn, &ctx.state, ctx.global.codes).await?;
+    journal::sync_files(conn, &ctx.state, ctx.global.codes, &project.team).await?;
     let open = ledger::findings(conn, false).await?;
-    println!("{} findings open; journal in {}", open.len(), ctx.state.root().display());
+    println!(
+        "{} findings open; journal in {}",
+        open.len(),
+        ctx.state.root().display()
+    );
     if !progress.failed.is_empty() {
-        return Err(UserError::new(Exit::ApplyFailed, format!("{} changes failed", progress.failed.len())).into());
+        return Err(UserError::new(
+            Exit::ApplyFailed,
+            format!("{} changes failed", progress.failed.len()),
+        )
+        .into());
     }
     Ok(())
 }
@@ -221,15 +319,35 @@ async fn report_progress(ctx: &Context, conn: &mut PgConnection, progress: &sim:
 fn plan(ctx: &Context, week: Option<u32>, seed: u64) -> Result<()> {
     let project = ctx.load_project()?;
     let opts = ctx.options(&project)?;
-    for change in project.roadmap.ordered().into_iter().filter(|c| week.is_none_or(|w| c.week == w)) {
+    for change in project
+        .roadmap
+        .ordered()
+        .into_iter()
+        .filter(|c| week.is_none_or(|w| c.week == w))
+    {
         let rendered = project.render(change, seed, &opts, Decide::Persona)?;
-        println!("{}  week {} {}  {}  {}", change.id, change.week, change.day.short(), change.author, change.title);
+        println!(
+            "{}  week {} {}  {}  {}",
+            change.id,
+            change.week,
+            change.day.short(),
+            change.author,
+            change.title
+        );
         for d in &change.scripted {
             println!("    scripted  {} {}", d.kind, d.object);
         }
         for point in &rendered.points {
-            let slipped = rendered.slips.iter().any(|s| s.kind == point.kind && s.object == point.object);
-            println!("    {}  {} {}", if slipped { "SLIPS   " } else { "slip pt " }, point.kind, point.object);
+            let slipped = rendered
+                .slips
+                .iter()
+                .any(|s| s.kind == point.kind && s.object == point.object);
+            println!(
+                "    {}  {} {}",
+                if slipped { "SLIPS   " } else { "slip pt " },
+                point.kind,
+                point.object
+            );
         }
     }
     Ok(())
@@ -239,13 +357,23 @@ fn render(ctx: &Context, change_id: &str, seed: u64, clean: bool) -> Result<()> 
     let project = ctx.load_project()?;
     let opts = ctx.options(&project)?;
     let change = project.roadmap.require_change(change_id)?;
-    let decide = if clean { Decide::Clean } else { Decide::Persona };
+    let decide = if clean {
+        Decide::Clean
+    } else {
+        Decide::Persona
+    };
     let rendered = project.render(change, seed, &opts, decide)?;
     print!("{}", rendered.applied_sql);
     Ok(())
 }
 
-async fn findings(ctx: &Context, format: Format, all: bool, origin: Option<String>) -> Result<()> {
+async fn findings(
+    ctx: &Context,
+    format: Format,
+    all: bool,
+    origin: Option<String>,
+    by_week: bool,
+) -> Result<()> {
     let mut conn = ctx.connect_existing().await?;
     let marker = ledger::marker(&mut conn).await?;
     let changes = ledger::changes(&mut conn).await?;
@@ -254,7 +382,10 @@ async fn findings(ctx: &Context, format: Format, all: bool, origin: Option<Strin
         .into_iter()
         .filter(|f| origin.as_deref().is_none_or(|o| f.origin == o))
         .collect();
-    let doc = journal::expected_findings(&marker, changes.last(), &rows, ctx.global.codes);
+    let mut doc = journal::expected_findings(&marker, changes.last(), &rows, ctx.global.codes);
+    if by_week {
+        doc.findings.sort_by_key(|f| f.opened_week);
+    }
     match format {
         Format::Json => print!("{}", journal::to_json(&doc)),
         Format::Markdown => print!("{}", journal::to_markdown(&doc)),
@@ -277,15 +408,29 @@ async fn audit_cmd(ctx: &Context, format: Format) -> Result<()> {
         Format::Markdown => {
             println!("| code | kind | object |\n|---|---|---|");
             for (kind, object) in &found {
-                println!("| {} | {kind} | `{object}` |", crate::mistakes::code_for(kind, ctx.global.codes).unwrap_or("-"));
+                println!(
+                    "| {} | {kind} | `{object}` |",
+                    crate::mistakes::code_for(kind, ctx.global.codes).unwrap_or("-")
+                );
             }
         }
         Format::Table => {
             let rows: Vec<[String; 3]> = found
                 .iter()
-                .map(|(k, o)| [crate::mistakes::code_for(k, ctx.global.codes).unwrap_or("-").to_string(), k.clone(), o.clone()])
+                .map(|(k, o)| {
+                    [
+                        crate::mistakes::code_for(k, ctx.global.codes)
+                            .unwrap_or("-")
+                            .to_string(),
+                        k.clone(),
+                        o.clone(),
+                    ]
+                })
                 .collect();
-            print!("{}", journal::render_table(&["CODE", "KIND", "OBJECT"].map(String::from), &rows));
+            print!(
+                "{}",
+                journal::render_table(&["CODE", "KIND", "OBJECT"].map(String::from), &rows)
+            );
             println!("{} findings", found.len());
         }
     }
@@ -315,7 +460,11 @@ async fn verify(ctx: &Context) -> Result<()> {
         println!("verify: OK");
         Ok(())
     } else {
-        Err(UserError::new(Exit::Mismatch, format!("verify: {} differences", missing.len() + stale.len())).into())
+        Err(UserError::new(
+            Exit::Mismatch,
+            format!("verify: {} differences", missing.len() + stale.len()),
+        )
+        .into())
     }
 }
 
@@ -328,17 +477,67 @@ async fn status(ctx: &Context) -> Result<()> {
     let open = ledger::findings(&mut conn, false).await?;
     let sim_day = calendar::sim_day_on(marker.start_date, today());
     println!("target:      {}", target.redacted_url());
-    println!("roadmap:     {} ({} changes)", marker.roadmap, project.roadmap.changes.len());
+    println!(
+        "roadmap:     {} ({} changes)",
+        marker.roadmap,
+        project.roadmap.changes.len()
+    );
     println!("seed:        {}", marker.seed);
     println!("start date:  {} (week 1 Monday)", marker.start_date);
     println!("sim day:     {sim_day} today");
-    println!("applied:     {} changes (besides the base)", applied.iter().filter(|id| *id != sim::BASE_ID).count());
-    if let Some(next) = project.roadmap.ordered().into_iter().find(|c| !applied.contains(&c.id)) {
-        println!("next:        {} (week {} {}, {})", next.id, next.week, next.day.short(), next.author);
+    println!(
+        "applied:     {} changes (besides the base)",
+        applied.iter().filter(|id| *id != sim::BASE_ID).count()
+    );
+    if let Some(next) = project
+        .roadmap
+        .ordered()
+        .into_iter()
+        .find(|c| !applied.contains(&c.id))
+    {
+        println!(
+            "next:        {} (week {} {}, {})",
+            next.id,
+            next.week,
+            next.day.short(),
+            next.author
+        );
     } else {
         println!("next:        nothing: the roadmap is done");
     }
     println!("findings:    {} open", open.len());
     println!("state dir:   {}", ctx.state.root().display());
+    Ok(())
+}
+
+async fn score(
+    ctx: &Context,
+    report: &Path,
+    report_format: crate::cli::ReportFormat,
+    format: crate::cli::ScoreFormat,
+    against: Option<crate::cli::Against>,
+) -> Result<()> {
+    use crate::cli::{Against, ReportFormat, ScoreFormat};
+    use crate::score;
+    let project = ctx.load_project()?;
+    let mut conn = ctx.connect_existing().await?;
+    let changes = ledger::changes(&mut conn).await?;
+    let findings = ledger::findings(&mut conn, true).await?;
+    let against = against.unwrap_or(match report_format {
+        ReportFormat::SquawkJson => Against::All,
+        ReportFormat::FindingsJson => Against::Open,
+    });
+    let truth = score::truth(&findings, against == Against::All);
+    let parsed = match report_format {
+        ReportFormat::SquawkJson => {
+            score::squawk::read(report, &score::change_by_file(&changes, &project.team))?
+        }
+        ReportFormat::FindingsJson => score::read_findings_json(report, ctx.global.codes, &truth)?,
+    };
+    let result = score::score(&truth, &parsed, ctx.global.codes);
+    match format {
+        ScoreFormat::Json => println!("{}", serde_json::to_string_pretty(&result)?),
+        ScoreFormat::Table => print!("{}", score::to_table(&result)),
+    }
     Ok(())
 }

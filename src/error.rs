@@ -39,7 +39,11 @@ impl std::error::Error for UserError {}
 
 impl UserError {
     pub fn new(exit: Exit, message: impl Into<String>) -> Self {
-        UserError { exit, message: message.into(), hint: None }
+        UserError {
+            exit,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {

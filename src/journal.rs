@@ -14,13 +14,22 @@ use crate::mistakes::{code_for, CodeSet};
 use crate::state::StateDir;
 
 /// One journal event: `event` names it; `sim_date` and `wall_time` place it in both clocks.
-pub fn event(name: &str, sim_date: Option<chrono::NaiveDate>, fields: serde_json::Value) -> serde_json::Value {
+pub fn event(
+    name: &str,
+    sim_date: Option<chrono::NaiveDate>,
+    fields: serde_json::Value,
+) -> serde_json::Value {
     let mut map = match fields {
         serde_json::Value::Object(map) => map,
         _ => serde_json::Map::new(),
     };
     map.insert("event".into(), name.into());
-    map.insert("wall_time".into(), chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true).into());
+    map.insert(
+        "wall_time".into(),
+        chrono::Utc::now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            .into(),
+    );
     if let Some(date) = sim_date {
         map.insert("sim_date".into(), date.to_string().into());
     }
@@ -53,7 +62,12 @@ pub struct ExpectedFindings {
     pub findings: Vec<ExpectedFinding>,
 }
 
-pub fn expected_findings(marker: &Marker, last_change: Option<&ChangeRow>, open: &[FindingRow], codes: CodeSet) -> ExpectedFindings {
+pub fn expected_findings(
+    marker: &Marker,
+    last_change: Option<&ChangeRow>,
+    open: &[FindingRow],
+    codes: CodeSet,
+) -> ExpectedFindings {
     let mut findings: Vec<ExpectedFinding> = open
         .iter()
         .map(|f| ExpectedFinding {
@@ -70,11 +84,18 @@ pub fn expected_findings(marker: &Marker, last_change: Option<&ChangeRow>, open:
         .collect();
     // Sorted by (code, kind, object); findings without a code come last.
     findings.sort_by(|a, b| {
-        (a.code.is_none(), a.code, &a.kind, &a.object).cmp(&(b.code.is_none(), b.code, &b.kind, &b.object))
+        (a.code.is_none(), a.code, &a.kind, &a.object).cmp(&(
+            b.code.is_none(),
+            b.code,
+            &b.kind,
+            &b.object,
+        ))
     });
     let mut counts = std::collections::BTreeMap::new();
     for f in &findings {
-        *counts.entry(f.code.unwrap_or(&f.kind).to_string()).or_default() += 1;
+        *counts
+            .entry(f.code.unwrap_or(&f.kind).to_string())
+            .or_default() += 1;
     }
     ExpectedFindings {
         roadmap: marker.roadmap.clone(),
@@ -97,8 +118,16 @@ pub fn to_json(doc: &ExpectedFindings) -> String {
 
 pub fn to_markdown(doc: &ExpectedFindings) -> String {
     let mut md = String::new();
-    let _ = writeln!(md, "# Expected findings: {} (seed {})\n", doc.roadmap, doc.seed);
-    let _ = writeln!(md, "Through change: {}\n", doc.through.as_deref().unwrap_or("(none)"));
+    let _ = writeln!(
+        md,
+        "# Expected findings: {} (seed {})\n",
+        doc.roadmap, doc.seed
+    );
+    let _ = writeln!(
+        md,
+        "Through change: {}\n",
+        doc.through.as_deref().unwrap_or("(none)")
+    );
     let _ = writeln!(md, "{} open findings.\n", doc.findings.len());
     md.push_str("| code | kind | object | origin | opened by | week | author |\n|---|---|---|---|---|---|---|\n");
     for f in &doc.findings {
@@ -148,7 +177,11 @@ pub fn render_table<const N: usize>(header: &[String; N], rows: &[[String; N]]) 
     }
     let mut out = String::new();
     for row in std::iter::once(header).chain(rows.iter()) {
-        let cells: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         let _ = writeln!(out, "{}", cells.join("  ").trim_end());
     }
     out
@@ -156,12 +189,26 @@ pub fn render_table<const N: usize>(header: &[String; N], rows: &[[String; N]]) 
 
 /// The week's Markdown report: per change, who did it, what slipped and why it passed review,
 /// and the clean / as-written diff.
-pub fn week_report(week: i32, changes: &[ChangeRow], findings: &[FindingRow], codes: CodeSet) -> String {
+pub fn week_report(
+    week: i32,
+    changes: &[ChangeRow],
+    findings: &[FindingRow],
+    codes: CodeSet,
+) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# Week {week}\n");
     for change in changes.iter().filter(|c| c.week == week) {
-        let _ = writeln!(md, "## {} ({}, {}): {}\n", change.change_id, change.day, change.author, change.title);
-        let _ = writeln!(md, "Sim date {}; applied SQL sha256 `{}`.\n", change.sim_date, &change.sql_sha256[..12]);
+        let _ = writeln!(
+            md,
+            "## {} ({}, {}): {}\n",
+            change.change_id, change.day, change.author, change.title
+        );
+        let _ = writeln!(
+            md,
+            "Sim date {}; applied SQL sha256 `{}`.\n",
+            change.sim_date,
+            &change.sql_sha256[..12]
+        );
         let slips = change.slips.as_array().cloned().unwrap_or_default();
         if slips.is_empty() {
             md.push_str("No slips.\n\n");
@@ -178,15 +225,28 @@ pub fn week_report(week: i32, changes: &[ChangeRow], findings: &[FindingRow], co
             }
             md.push('\n');
         }
-        let opened: Vec<&FindingRow> = findings.iter().filter(|f| f.opened_by == change.change_id).collect();
-        let closed: Vec<&FindingRow> = findings.iter().filter(|f| f.closed_by.as_deref() == Some(&change.change_id)).collect();
+        let opened: Vec<&FindingRow> = findings
+            .iter()
+            .filter(|f| f.opened_by == change.change_id)
+            .collect();
+        let closed: Vec<&FindingRow> = findings
+            .iter()
+            .filter(|f| f.closed_by.as_deref() == Some(&change.change_id))
+            .collect();
         for (label, list) in [("Opened", &opened), ("Closed", &closed)] {
             if list.is_empty() {
                 continue;
             }
             let _ = writeln!(md, "{label}:\n");
             for f in list.iter() {
-                let _ = writeln!(md, "- {} {} `{}` ({})", code_for(&f.kind, codes).unwrap_or("-"), f.kind, f.object, f.origin);
+                let _ = writeln!(
+                    md,
+                    "- {} {} `{}` ({})",
+                    code_for(&f.kind, codes).unwrap_or("-"),
+                    f.kind,
+                    f.object,
+                    f.origin
+                );
             }
             md.push('\n');
         }
@@ -207,12 +267,21 @@ pub fn week_report(week: i32, changes: &[ChangeRow], findings: &[FindingRow], co
 }
 
 /// Writes every journal file from the ledger: `journal.jsonl`, `expected-findings.json` and `.md`,
-/// `reports/week-NN.md`.
-pub async fn sync_files(conn: &mut PgConnection, state: &StateDir, codes: CodeSet) -> Result<()> {
+/// `reports/week-NN.md`, `migrations/*.sql`.
+pub async fn sync_files(
+    conn: &mut PgConnection,
+    state: &StateDir,
+    codes: CodeSet,
+    team: &crate::persona::Team,
+) -> Result<()> {
     let marker = ledger::marker(conn).await?;
     let changes = ledger::changes(conn).await?;
     let all = ledger::findings(conn, true).await?;
-    let open: Vec<FindingRow> = all.iter().filter(|f| f.closed_by.is_none()).cloned().collect();
+    let open: Vec<FindingRow> = all
+        .iter()
+        .filter(|f| f.closed_by.is_none())
+        .cloned()
+        .collect();
     let events = ledger::events(conn).await?;
 
     state.create()?;
@@ -227,7 +296,10 @@ pub async fn sync_files(conn: &mut PgConnection, state: &StateDir, codes: CodeSe
     write_atomically(&state.expected_findings_json(), &to_json(&doc))?;
     write_atomically(&state.expected_findings_md(), &to_markdown(&doc))?;
 
-    let weeks: std::collections::BTreeSet<i32> = changes.iter().map(|c| c.week).filter(|w| *w > 0).collect();
+    crate::migrations::write_all(&state.migrations_dir(), &changes, team)?;
+
+    let weeks: std::collections::BTreeSet<i32> =
+        changes.iter().map(|c| c.week).filter(|w| *w > 0).collect();
     std::fs::create_dir_all(state.reports_dir())?;
     for week in weeks {
         let path = state.reports_dir().join(format!("week-{week:02}.md"));

@@ -51,9 +51,11 @@ pub struct ChangeRow {
 }
 
 pub async fn has_ledger(conn: &mut PgConnection) -> Result<bool> {
-    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'engineer_sim')")
-        .fetch_one(conn)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'engineer_sim')",
+    )
+    .fetch_one(conn)
+    .await?)
 }
 
 /// Tables outside the system schemas and the ledger: `init` refuses a database that has any.
@@ -68,7 +70,10 @@ pub async fn count_user_tables(conn: &mut PgConnection) -> Result<i64> {
 }
 
 pub async fn create_schema(conn: &mut PgConnection, marker: &Marker) -> Result<()> {
-    sqlx::raw_sql(SCHEMA_SQL).execute(&mut *conn).await.context("creating the engineer_sim ledger")?;
+    sqlx::raw_sql(SCHEMA_SQL)
+        .execute(&mut *conn)
+        .await
+        .context("creating the engineer_sim ledger")?;
     sqlx::query(
         "INSERT INTO engineer_sim.marker (roadmap, seed, start_date, tool_version) VALUES ($1, $2, $3, $4)",
     )
@@ -86,10 +91,11 @@ pub async fn marker(conn: &mut PgConnection) -> Result<Marker> {
     if !has_ledger(conn).await? {
         return Err(not_a_target().into());
     }
-    let row = sqlx::query("SELECT roadmap, seed, start_date, tool_version FROM engineer_sim.marker")
-        .fetch_optional(conn)
-        .await?
-        .ok_or_else(not_a_target)?;
+    let row =
+        sqlx::query("SELECT roadmap, seed, start_date, tool_version FROM engineer_sim.marker")
+            .fetch_optional(conn)
+            .await?
+            .ok_or_else(not_a_target)?;
     Ok(Marker {
         roadmap: row.get("roadmap"),
         seed: row.get::<i64, _>("seed") as u64,
@@ -104,25 +110,35 @@ fn not_a_target() -> UserError {
 }
 
 pub async fn applied_change_ids(conn: &mut PgConnection) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT change_id FROM engineer_sim.changes ORDER BY seq")
-        .fetch_all(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT change_id FROM engineer_sim.changes ORDER BY seq")
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 pub async fn is_applied(conn: &mut PgConnection, change_id: &str) -> Result<bool> {
-    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM engineer_sim.changes WHERE change_id = $1)")
-        .bind(change_id)
-        .fetch_one(conn)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM engineer_sim.changes WHERE change_id = $1)",
+    )
+    .bind(change_id)
+    .fetch_one(conn)
+    .await?)
 }
 
 pub async fn next_seq(conn: &mut PgConnection) -> Result<i32> {
-    Ok(sqlx::query_scalar("SELECT COALESCE(max(seq) + 1, 0) FROM engineer_sim.changes")
-        .fetch_one(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT COALESCE(max(seq) + 1, 0) FROM engineer_sim.changes")
+            .fetch_one(conn)
+            .await?,
+    )
 }
 
-pub async fn insert_change(conn: &mut PgConnection, row: &ChangeRow, started: chrono::DateTime<chrono::Utc>) -> Result<()> {
+pub async fn insert_change(
+    conn: &mut PgConnection,
+    row: &ChangeRow,
+    started: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO engineer_sim.changes
            (change_id, seq, week, day, sim_day, sim_date, author, title, seed, sql_sha256,
@@ -172,7 +188,12 @@ pub async fn open_finding(
     Ok(())
 }
 
-pub async fn close_finding(conn: &mut PgConnection, kind: &str, object: &str, closed_by: &str) -> Result<()> {
+pub async fn close_finding(
+    conn: &mut PgConnection,
+    kind: &str,
+    object: &str,
+    closed_by: &str,
+) -> Result<()> {
     sqlx::query(
         "UPDATE engineer_sim.findings SET closed_by = $3
          WHERE kind = $1 AND object = $2 AND closed_by IS NULL",
@@ -249,9 +270,11 @@ pub async fn record_event(conn: &mut PgConnection, event: &serde_json::Value) ->
 }
 
 pub async fn events(conn: &mut PgConnection) -> Result<Vec<serde_json::Value>> {
-    Ok(sqlx::query_scalar("SELECT event FROM engineer_sim.events ORDER BY seq")
-        .fetch_all(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT event FROM engineer_sim.events ORDER BY seq")
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 /// Serialises appliers: two ticks at once must not both apply a change (DESIGN section 8).
@@ -267,7 +290,10 @@ pub fn ensure_seed(marker: &Marker, asked: Option<u64>) -> Result<()> {
     match asked {
         Some(seed) if seed != marker.seed => Err(UserError::new(
             Exit::BadInput,
-            format!("this database was initialised with seed {}, not {seed}", marker.seed),
+            format!(
+                "this database was initialised with seed {}, not {seed}",
+                marker.seed
+            ),
         )
         .with_hint("drop --seed, or start from a fresh state directory (--state-dir) or database")
         .into()),

@@ -16,6 +16,8 @@ use crate::error::bad_input;
 pub struct Persona {
     pub name: String,
     pub display_name: String,
+    /// Used in migration file names, e.g. `20260105_090000_ac_time_tracking_columns.sql`.
+    pub initials: String,
     pub role: String,
     pub years: u32,
     /// Chance that a change this persona authors carries at least one slip.
@@ -57,7 +59,11 @@ impl Persona {
 
     /// How likely a slip point of `kind` is to be the one that slips.
     pub fn weight_of(&self, kind: &str) -> f64 {
-        self.tendencies.get(kind).copied().unwrap_or(self.other_kinds_weight).max(0.0)
+        self.tendencies
+            .get(kind)
+            .copied()
+            .unwrap_or(self.other_kinds_weight)
+            .max(0.0)
     }
 
     /// Decides which of the offered slip points slip, in the order offered.
@@ -116,11 +122,18 @@ pub struct Team {
 impl Team {
     pub fn load(dir: &Path) -> Result<Team> {
         let mut personas = BTreeMap::new();
-        let entries = std::fs::read_dir(dir)
-            .map_err(|err| bad_input(format!("cannot read personas directory {}: {err}", dir.display())))?;
+        let entries = std::fs::read_dir(dir).map_err(|err| {
+            bad_input(format!(
+                "cannot read personas directory {}: {err}",
+                dir.display()
+            ))
+        })?;
         let mut paths: Vec<_> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|ext| ext == "yaml" || ext == "yml"))
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|ext| ext == "yaml" || ext == "yml")
+            })
             .collect();
         paths.sort();
         for path in paths {
@@ -144,6 +157,7 @@ mod tests {
         Persona {
             name: "p".into(),
             display_name: "P".into(),
+            initials: "p".into(),
             role: "r".into(),
             years: 1,
             error_rate: rate,
@@ -158,7 +172,11 @@ mod tests {
     #[test]
     fn a_slip_lands_on_a_tendency_when_one_is_offered() {
         let p = persona(1.0);
-        let offered = [Offered { kind: "b" }, Offered { kind: "a" }, Offered { kind: "c" }];
+        let offered = [
+            Offered { kind: "b" },
+            Offered { kind: "a" },
+            Offered { kind: "c" },
+        ];
         for seed in 0..50 {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             assert_eq!(p.decide(&offered, 1.0, &mut rng), [false, true, false]);

@@ -63,7 +63,10 @@ impl Rendered {
 }
 
 pub fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Which slip points slip.
@@ -102,7 +105,13 @@ impl Renderer {
         tera.autoescape_on(vec![]);
         let pass = Arc::new(Mutex::new(Pass::default()));
         for kind in mistakes::all() {
-            tera.register_function(kind.name(), SlipFunction { kind: *kind, pass: pass.clone() });
+            tera.register_function(
+                kind.name(),
+                SlipFunction {
+                    kind: *kind,
+                    pass: pass.clone(),
+                },
+            );
         }
         Ok(Renderer { tera, pass })
     }
@@ -124,7 +133,8 @@ impl Renderer {
         let (clean_sql, points) = self.render_pass(&change.template, &[])?;
         let slipped = match decide {
             Decide::Persona => {
-                let offered: Vec<Offered> = points.iter().map(|p| Offered { kind: &p.kind }).collect();
+                let offered: Vec<Offered> =
+                    points.iter().map(|p| Offered { kind: &p.kind }).collect();
                 persona.decide(&offered, rate_scale, &mut rng)
             }
             Decide::Clean => vec![false; points.len()],
@@ -142,18 +152,40 @@ impl Renderer {
                 excuse: persona.excuse(&mut rng),
             })
             .collect();
-        Ok(Rendered { clean_sql, applied_sql, points, slips })
+        Ok(Rendered {
+            clean_sql,
+            applied_sql,
+            points,
+            slips,
+        })
     }
 
     /// Renders once with the given decisions (missing ones are clean) and returns the SQL and the
     /// slip points met, in order.
     fn render_pass(&self, template: &str, slipped: &[bool]) -> Result<(String, Vec<SlipPoint>)> {
-        *self.pass.lock().map_err(|_| anyhow!("render state poisoned"))? =
-            Pass { slipped: slipped.to_vec(), seen: Vec::new() };
-        let sql = self.tera.render(template, &tera::Context::new()).map_err(|err| {
-            bad_input(format!("rendering template {template}: {}", tera_error_chain(&err)))
-        })?;
-        let seen = std::mem::take(&mut self.pass.lock().map_err(|_| anyhow!("render state poisoned"))?.seen);
+        *self
+            .pass
+            .lock()
+            .map_err(|_| anyhow!("render state poisoned"))? = Pass {
+            slipped: slipped.to_vec(),
+            seen: Vec::new(),
+        };
+        let sql = self
+            .tera
+            .render(template, &tera::Context::new())
+            .map_err(|err| {
+                bad_input(format!(
+                    "rendering template {template}: {}",
+                    tera_error_chain(&err)
+                ))
+            })?;
+        let seen = std::mem::take(
+            &mut self
+                .pass
+                .lock()
+                .map_err(|_| anyhow!("render state poisoned"))?
+                .seen,
+        );
         Ok((tidy(&sql), seen))
     }
 }
@@ -207,12 +239,26 @@ struct SlipFunction {
 
 impl tera::Function for SlipFunction {
     fn call(&self, args: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
-        let slip_args = SlipArgs { kind: self.kind.name(), args };
-        let object = slip_args.object().map_err(|e| tera::Error::msg(e.to_string()))?;
-        let mut pass = self.pass.lock().map_err(|_| tera::Error::msg("render state poisoned"))?;
+        let slip_args = SlipArgs {
+            kind: self.kind.name(),
+            args,
+        };
+        let object = slip_args
+            .object()
+            .map_err(|e| tera::Error::msg(e.to_string()))?;
+        let mut pass = self
+            .pass
+            .lock()
+            .map_err(|_| tera::Error::msg("render state poisoned"))?;
         let slipped = pass.slipped.get(pass.seen.len()).copied().unwrap_or(false);
-        pass.seen.push(SlipPoint { kind: self.kind.name().to_string(), object });
-        let text = self.kind.render(&slip_args, slipped).map_err(|e| tera::Error::msg(e.to_string()))?;
+        pass.seen.push(SlipPoint {
+            kind: self.kind.name().to_string(),
+            object,
+        });
+        let text = self
+            .kind
+            .render(&slip_args, slipped)
+            .map_err(|e| tera::Error::msg(e.to_string()))?;
         Ok(tera::Value::String(text))
     }
 

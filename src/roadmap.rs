@@ -138,7 +138,10 @@ impl Roadmap {
     }
 
     pub fn changes_until_week(&self, week: u32) -> Vec<&Change> {
-        self.ordered().into_iter().filter(|c| c.week <= week).collect()
+        self.ordered()
+            .into_iter()
+            .filter(|c| c.week <= week)
+            .collect()
     }
 
     pub fn last_week(&self) -> u32 {
@@ -152,7 +155,9 @@ impl Roadmap {
             .by_ref()
             .find(|(_, line)| {
                 let line = line.trim_start().trim_start_matches("- ");
-                line.strip_prefix("id:").map(|rest| rest.trim().trim_matches('"')) == Some(change_id)
+                line.strip_prefix("id:")
+                    .map(|rest| rest.trim().trim_matches('"'))
+                    == Some(change_id)
             })
             .map(|(n, _)| n + 1);
         let Some(id_line) = id_line else { return 1 };
@@ -166,7 +171,11 @@ impl Roadmap {
 
     /// Where a change is defined, as `file:line`.
     pub fn place_of(&self, change_id: &str, needle: Option<&str>) -> String {
-        format!("{}:{}", self.path.display(), self.line_of(change_id, needle))
+        format!(
+            "{}:{}",
+            self.path.display(),
+            self.line_of(change_id, needle)
+        )
     }
 
     /// Fails on duplicate ids; the full validation is `engineer-sim check`.

@@ -37,7 +37,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { rate_scale: 1.0, codes: CodeSet::Roadmap, on_error: OnError::Stop }
+        Options {
+            rate_scale: 1.0,
+            codes: CodeSet::Roadmap,
+            on_error: OnError::Stop,
+        }
     }
 }
 
@@ -53,7 +57,12 @@ impl Project {
         let roadmap = data.load_roadmap()?;
         let team = Team::load(&data.personas)?;
         let renderer = Renderer::new(&data.templates)?;
-        Ok(Project { data: data.clone(), roadmap, team, renderer })
+        Ok(Project {
+            data: data.clone(),
+            roadmap,
+            team,
+            renderer,
+        })
     }
 
     pub fn persona_for(&self, change: &Change) -> Result<&Persona> {
@@ -67,13 +76,24 @@ impl Project {
             .with_hint(format!(
                 "authors are the persona files in {}: {}",
                 self.data.personas.display(),
-                self.team.personas.keys().cloned().collect::<Vec<_>>().join(", ")
+                self.team
+                    .personas
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
             .into()
         })
     }
 
-    pub fn render(&self, change: &Change, seed: u64, opts: &Options, decide: Decide) -> Result<Rendered> {
+    pub fn render(
+        &self,
+        change: &Change,
+        seed: u64,
+        opts: &Options,
+        decide: Decide,
+    ) -> Result<Rendered> {
         let persona = self.persona_for(change)?;
         if !self.renderer.has_template(&change.template) {
             return Err(bad_input(format!(
@@ -86,20 +106,32 @@ impl Project {
             .with_hint("create the template or fix the path (relative to templates/)")
             .into());
         }
-        self.renderer.render_change(change, persona, seed, opts.rate_scale, decide)
+        self.renderer
+            .render_change(change, persona, seed, opts.rate_scale, decide)
     }
 
     fn base_sql(&self) -> Result<String> {
         let path = self.data.templates.join(&self.roadmap.base);
         std::fs::read_to_string(&path).map_err(|err| {
-            bad_input(format!("{}: cannot read the base schema {}: {err}", self.roadmap.path.display(), path.display()))
-                .into()
+            bad_input(format!(
+                "{}: cannot read the base schema {}: {err}",
+                self.roadmap.path.display(),
+                path.display()
+            ))
+            .into()
         })
     }
 }
 
 /// Creates the ledger and the base schema. Refuses a database with user tables unless `force`.
-pub async fn init(conn: &mut PgConnection, project: &Project, seed: u64, start_date: NaiveDate, force: bool, opts: &Options) -> Result<InitResult> {
+pub async fn init(
+    conn: &mut PgConnection,
+    project: &Project,
+    seed: u64,
+    start_date: NaiveDate,
+    force: bool,
+    opts: &Options,
+) -> Result<InitResult> {
     if ledger::has_ledger(conn).await? {
         let marker = ledger::marker(conn).await?;
         if ledger::is_applied(conn, BASE_ID).await? {
@@ -123,8 +155,18 @@ pub async fn init(conn: &mut PgConnection, project: &Project, seed: u64, start_d
         ledger::create_schema(conn, &marker).await?;
     }
     let base_sql = project.base_sql()?;
-    let rendered = Rendered { clean_sql: base_sql.clone(), applied_sql: base_sql, points: vec![], slips: vec![] };
-    let source = project.data.templates.join(&project.roadmap.base).display().to_string();
+    let rendered = Rendered {
+        clean_sql: base_sql.clone(),
+        applied_sql: base_sql,
+        points: vec![],
+        slips: vec![],
+    };
+    let source = project
+        .data
+        .templates
+        .join(&project.roadmap.base)
+        .display()
+        .to_string();
     let unit = Unit {
         id: BASE_ID,
         week: 0,
@@ -148,9 +190,20 @@ pub enum InitResult {
 }
 
 /// Renders and applies one roadmap change under the run's seed.
-pub async fn apply_change(conn: &mut PgConnection, project: &Project, marker: &Marker, change: &Change, opts: &Options) -> Result<Outcome> {
+pub async fn apply_change(
+    conn: &mut PgConnection,
+    project: &Project,
+    marker: &Marker,
+    change: &Change,
+    opts: &Options,
+) -> Result<Outcome> {
     let rendered = project.render(change, marker.seed, opts, Decide::Persona)?;
-    let source = project.data.templates.join(&change.template).display().to_string();
+    let source = project
+        .data
+        .templates
+        .join(&change.template)
+        .display()
+        .to_string();
     let unit = Unit {
         id: &change.id,
         week: change.week,
@@ -184,15 +237,29 @@ pub async fn apply_due(
     opts: &Options,
 ) -> Result<Progress> {
     let marker = ledger::marker(conn).await?;
-    let applied: std::collections::HashSet<String> = ledger::applied_change_ids(conn).await?.into_iter().collect();
+    let applied: std::collections::HashSet<String> = ledger::applied_change_ids(conn)
+        .await?
+        .into_iter()
+        .collect();
     let mut progress = Progress::default();
-    for change in due.iter().filter(|c| !applied.contains(&c.id)) {
+    let pending: Vec<&&Change> = due.iter().filter(|c| !applied.contains(&c.id)).collect();
+    if let Some(first) = pending.first() {
+        // Only runs that have something to do are journaled: a cron tick every minute stays quiet.
+        let event = crate::journal::event(
+            "run_started",
+            None,
+            serde_json::json!({ "seed": marker.seed, "roadmap": marker.roadmap, "first_change": first.id,
+                                "pending": pending.len(), "limit": limit, "rate_scale": opts.rate_scale }),
+        );
+        ledger::record_event(conn, &event).await?;
+    }
+    for change in pending {
         if limit.is_some_and(|l| progress.applied.len() >= l) {
             break;
         }
         let result = apply_change(conn, project, &marker, change, opts).await;
         // The journal files follow the ledger after every change, failed or not.
-        crate::journal::sync_files(conn, state, opts.codes).await?;
+        crate::journal::sync_files(conn, state, opts.codes, &project.team).await?;
         match result {
             Ok(outcome) if outcome.already_applied => continue,
             Ok(outcome) => {
@@ -207,7 +274,9 @@ pub async fn apply_due(
             }
             Err(err) if opts.on_error == OnError::Skip => {
                 tracing::warn!("{err:#}");
-                progress.failed.push((change.id.clone(), format!("{err:#}")));
+                progress
+                    .failed
+                    .push((change.id.clone(), format!("{err:#}")));
             }
             Err(err) => return Err(err),
         }
@@ -222,5 +291,9 @@ pub fn due_until_week(roadmap: &Roadmap, week: u32) -> Vec<&Change> {
 
 /// The changes due on or before sim day `sim_day`.
 pub fn due_by_sim_day(roadmap: &Roadmap, sim_day: u32) -> Vec<&Change> {
-    roadmap.ordered().into_iter().filter(|c| c.sim_day() <= sim_day).collect()
+    roadmap
+        .ordered()
+        .into_iter()
+        .filter(|c| c.sim_day() <= sim_day)
+        .collect()
 }

@@ -22,7 +22,10 @@ struct StopOnDrop(EmbeddedCluster);
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
         if let Err(e) = self.0.stop() {
-            eprintln!("could not stop the cluster in {}: {e:#}", self.0.root().display());
+            eprintln!(
+                "could not stop the cluster in {}: {e:#}",
+                self.0.root().display()
+            );
         }
     }
 }
@@ -46,7 +49,10 @@ fn traversable_tempdir() -> tempfile::TempDir {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// Starts a cluster under `root`, checks it thoroughly, stops it.
@@ -67,19 +73,30 @@ fn exercise_cluster(root: &Path) {
     assert!(cluster.socket_dir().join(".s.PGSQL.5432").exists());
 
     let url = cluster.url("postgres");
-    assert!(url.contains(&format!("host={}", cluster.socket_dir().display())), "{url}");
+    assert!(
+        url.contains(&format!("host={}", cluster.socket_dir().display())),
+        "{url}"
+    );
     runtime().block_on(async {
         let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut conn).await.unwrap();
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
         assert_eq!(one, 1);
-        let listen: String =
-            sqlx::query_scalar("SHOW listen_addresses").fetch_one(&mut conn).await.unwrap();
+        let listen: String = sqlx::query_scalar("SHOW listen_addresses")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
         assert_eq!(listen, "");
         let preload: String = sqlx::query_scalar("SHOW shared_preload_libraries")
             .fetch_one(&mut conn)
             .await
             .unwrap();
-        assert!(preload.split(',').any(|l| l.trim() == "pg_stat_statements"), "{preload}");
+        assert!(
+            preload.split(',').any(|l| l.trim() == "pg_stat_statements"),
+            "{preload}"
+        );
         let socket_dirs: String = sqlx::query_scalar("SHOW unix_socket_directories")
             .fetch_one(&mut conn)
             .await
@@ -93,15 +110,28 @@ fn exercise_cluster(root: &Path) {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-        assert_eq!((user.as_str(), superuser, encoding.as_str()), ("postgres", true, "UTF8"));
+        assert_eq!(
+            (user.as_str(), superuser, encoding.as_str()),
+            ("postgres", true, "UTF8")
+        );
         // The extensions the roadmap uses are installable.
-        sqlx::query("CREATE EXTENSION pg_stat_statements").execute(&mut conn).await.unwrap();
-        sqlx::query("CREATE DATABASE taskpilot").execute(&mut conn).await.unwrap();
+        sqlx::query("CREATE EXTENSION pg_stat_statements")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query("CREATE DATABASE taskpilot")
+            .execute(&mut conn)
+            .await
+            .unwrap();
         conn.close().await.unwrap();
 
-        let mut conn = sqlx::PgConnection::connect(&cluster.url("taskpilot")).await.unwrap();
-        let db: String =
-            sqlx::query_scalar("SELECT current_database()::text").fetch_one(&mut conn).await.unwrap();
+        let mut conn = sqlx::PgConnection::connect(&cluster.url("taskpilot"))
+            .await
+            .unwrap();
+        let db: String = sqlx::query_scalar("SELECT current_database()::text")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
         assert_eq!(db, "taskpilot");
         for ext in ["uuid-ossp", "pg_trgm", "btree_gin"] {
             sqlx::query(&format!("CREATE EXTENSION \"{ext}\""))
@@ -125,9 +155,14 @@ fn exercise_cluster(root: &Path) {
     // A stopped cluster starts again without initdb, with its data.
     let restarted = Instant::now();
     cluster.ensure_started().unwrap();
-    eprintln!("ensure_started of a stopped cluster took {:?}", restarted.elapsed());
+    eprintln!(
+        "ensure_started of a stopped cluster took {:?}",
+        restarted.elapsed()
+    );
     runtime().block_on(async {
-        let mut conn = sqlx::PgConnection::connect(&cluster.url("taskpilot")).await.unwrap();
+        let mut conn = sqlx::PgConnection::connect(&cluster.url("taskpilot"))
+            .await
+            .unwrap();
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_extension")
             .fetch_one(&mut conn)
             .await
@@ -151,7 +186,10 @@ fn stop_and_status_before_init() {
     let cluster = EmbeddedCluster::new(&tmp.path().join("pg")).unwrap();
     assert_eq!(cluster.status().unwrap(), ClusterStatus::NotInitialized);
     cluster.stop().unwrap();
-    assert!(!cluster.root().exists(), "stop/status must not create anything");
+    assert!(
+        !cluster.root().exists(),
+        "stop/status must not create anything"
+    );
 }
 
 #[test]
@@ -172,9 +210,14 @@ fn concurrent_ensure_started() {
     for r in results {
         r.unwrap();
     }
-    assert!(matches!(cluster.status().unwrap(), ClusterStatus::Running { .. }));
+    assert!(matches!(
+        cluster.status().unwrap(),
+        ClusterStatus::Running { .. }
+    ));
     runtime().block_on(async {
-        let mut conn = sqlx::PgConnection::connect(&cluster.url("postgres")).await.unwrap();
+        let mut conn = sqlx::PgConnection::connect(&cluster.url("postgres"))
+            .await
+            .unwrap();
         sqlx::query("SELECT 1").execute(&mut conn).await.unwrap();
         conn.close().await.unwrap();
     });
@@ -190,16 +233,28 @@ fn long_root_puts_socket_in_tmp() {
     }
     root.push("pg");
     std::fs::create_dir_all(root.parent().unwrap()).unwrap();
-    for dir in root.parent().unwrap().ancestors().take_while(|d| d.starts_with(tmp.path())) {
+    for dir in root
+        .parent()
+        .unwrap()
+        .ancestors()
+        .take_while(|d| d.starts_with(tmp.path()))
+    {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let cluster = EmbeddedCluster::new(&root).unwrap();
     let socket_dir = cluster.socket_dir();
-    assert!(socket_dir.to_string_lossy().starts_with("/tmp/engineer-sim-"), "{socket_dir:?}");
+    assert!(
+        socket_dir
+            .to_string_lossy()
+            .starts_with("/tmp/engineer-sim-"),
+        "{socket_dir:?}"
+    );
     let _guard = StopOnDrop(cluster.clone());
     cluster.ensure_started().unwrap();
     runtime().block_on(async {
-        let mut conn = sqlx::PgConnection::connect(&cluster.url("postgres")).await.unwrap();
+        let mut conn = sqlx::PgConnection::connect(&cluster.url("postgres"))
+            .await
+            .unwrap();
         let dirs: String = sqlx::query_scalar("SHOW unix_socket_directories")
             .fetch_one(&mut conn)
             .await
@@ -225,7 +280,11 @@ fn non_root_path() {
     let tmp = traversable_tempdir();
     let state = tmp.path().join("state");
     std::fs::create_dir(&state).unwrap();
-    let chown = Command::new("chown").arg("postgres:").arg(&state).status().unwrap();
+    let chown = Command::new("chown")
+        .arg("postgres:")
+        .arg(&state)
+        .status()
+        .unwrap();
     assert!(chown.success(), "chown postgres: {}", state.display());
 
     // The test binary must be executable by postgres; copy it where it is if it is not.
@@ -245,7 +304,13 @@ fn non_root_path() {
     let out = Command::new("runuser")
         .args(["-u", "postgres", "--"])
         .arg(&exe)
-        .args(["--exact", INNER_TEST, "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            INNER_TEST,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(INNER_ROOT_ENV, state.join("pg"))
         .current_dir("/")
         .output()
@@ -258,13 +323,21 @@ fn non_root_path() {
     let _guard = StopOnDrop(cluster.clone());
     assert!(out.status.success(), "{INNER_TEST} failed as postgres");
     assert!(stdout.contains("1 passed"), "{INNER_TEST} did not run");
-    assert!(stderr.contains("ran as uid"), "{INNER_TEST} did not run its checks");
+    assert!(
+        stderr.contains("ran as uid"),
+        "{INNER_TEST} did not run its checks"
+    );
 
     // The cluster made by the unprivileged account is usable from root too.
     cluster.ensure_started().unwrap();
-    assert!(matches!(cluster.status().unwrap(), ClusterStatus::Running { .. }));
+    assert!(matches!(
+        cluster.status().unwrap(),
+        ClusterStatus::Running { .. }
+    ));
     runtime().block_on(async {
-        let mut conn = sqlx::PgConnection::connect(&cluster.url("postgres")).await.unwrap();
+        let mut conn = sqlx::PgConnection::connect(&cluster.url("postgres"))
+            .await
+            .unwrap();
         sqlx::query("SELECT 1").execute(&mut conn).await.unwrap();
         conn.close().await.unwrap();
     });

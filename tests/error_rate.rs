@@ -17,7 +17,9 @@ fn observed_error_rates_match_the_persona_files() {
     let mut tally: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     for seed in 0..2000u64 {
         for change in project.roadmap.ordered() {
-            let rendered = project.render(change, seed, &opts, Decide::Persona).unwrap();
+            let rendered = project
+                .render(change, seed, &opts, Decide::Persona)
+                .unwrap();
             if rendered.points.is_empty() {
                 continue; // nothing to slip on: such a change says nothing about the rate
             }
@@ -26,7 +28,11 @@ fn observed_error_rates_match_the_persona_files() {
             entry.1 += u32::from(!rendered.slips.is_empty());
         }
     }
-    assert_eq!(tally.len(), 3, "every persona authors a change with slip points: {tally:?}");
+    assert_eq!(
+        tally.len(),
+        3,
+        "every persona authors a change with slip points: {tally:?}"
+    );
     for (name, (total, slipped)) in &tally {
         let configured = project.team.get(name).unwrap().error_rate;
         let observed = f64::from(*slipped) / f64::from(*total);

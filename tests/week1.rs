@@ -14,7 +14,12 @@ fn keys(events: &[serde_json::Value], name: &str, change: &str) -> BTreeSet<(Str
     events_named(events, name)
         .into_iter()
         .filter(|e| e["change_id"] == change)
-        .map(|e| (e["kind"].as_str().unwrap().to_string(), e["object"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                e["object"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -27,14 +32,20 @@ fn key(kind: &str, object: &str) -> (String, String) {
 #[test]
 fn main_command_on_the_embedded_default() {
     let state = temp_state();
-    let out = engineer_sim(state.path()).args(["run", "--until-week", "1"]).output().unwrap();
+    let out = engineer_sim(state.path())
+        .args(["run", "--until-week", "1"])
+        .output()
+        .unwrap();
     let stop = || engineer_sim(state.path()).args(["db", "stop"]).output();
     if !out.status.success() {
         let _ = stop();
     }
     assert_success(&out, &["run", "--until-week", "1"]);
 
-    let findings = engineer_sim(state.path()).args(["findings", "--format", "json"]).output().unwrap();
+    let findings = engineer_sim(state.path())
+        .args(["findings", "--format", "json"])
+        .output()
+        .unwrap();
     let _ = stop();
     assert_success(&findings, &["findings"]);
     let doc: serde_json::Value = serde_json::from_slice(&findings.stdout).unwrap();
@@ -46,7 +57,10 @@ fn main_command_on_the_embedded_default() {
         }
     }
     // Friday does not add ON DELETE: Thursday's two B002s are still open, as scripted.
-    let open: BTreeSet<_> = list.iter().map(|f| (f["kind"].as_str().unwrap(), f["object"].as_str().unwrap())).collect();
+    let open: BTreeSet<_> = list
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap(), f["object"].as_str().unwrap()))
+        .collect();
     assert!(open.contains(&("missing_on_delete", "public.time_reports(user_id)")));
     assert!(open.contains(&("missing_on_delete", "public.time_reports(project_id)")));
     assert!(state.path().join("expected-findings.md").is_file());
@@ -76,14 +90,22 @@ async fn thursday_opens_and_friday_closes_for_every_seed() {
             key("timestamp_without_tz", "public.time_reports.created_at"),
         ];
         for k in &scripted {
-            assert!(opened.contains(k), "seed {seed}: Thursday did not open {k:?}");
+            assert!(
+                opened.contains(k),
+                "seed {seed}: Thursday did not open {k:?}"
+            );
         }
 
         let friday_slips: BTreeSet<(String, String)> = events_named(&events, "change_applied")
             .into_iter()
             .filter(|e| e["change_id"] == FRIDAY)
             .flat_map(|e| e["slips"].as_array().unwrap().clone())
-            .map(|s| (s["kind"].as_str().unwrap().to_string(), s["object"].as_str().unwrap().to_string()))
+            .map(|s| {
+                (
+                    s["kind"].as_str().unwrap().to_string(),
+                    s["object"].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
         let closed = keys(&events, "finding_closed", FRIDAY);
         let fixed_by_friday = [
@@ -95,9 +117,15 @@ async fn thursday_opens_and_friday_closes_for_every_seed() {
         ];
         for k in &fixed_by_friday {
             if friday_slips.contains(k) {
-                assert!(!closed.contains(k), "seed {seed}: {k:?} closed although Friday slipped on it");
+                assert!(
+                    !closed.contains(k),
+                    "seed {seed}: {k:?} closed although Friday slipped on it"
+                );
             } else {
-                assert!(closed.contains(k), "seed {seed}: Friday did not close {k:?}");
+                assert!(
+                    closed.contains(k),
+                    "seed {seed}: Friday did not close {k:?}"
+                );
             }
         }
         db.drop_now().await.unwrap();
@@ -126,7 +154,10 @@ async fn same_seed_gives_identical_journal_and_sql() {
         outputs.push((expected, sql));
     }
     assert_eq!(outputs[0].1.len(), 6, "base and five changes");
-    assert!(outputs[0].0 == outputs[1].0, "expected-findings.json differs between two runs of seed 7");
+    assert!(
+        outputs[0].0 == outputs[1].0,
+        "expected-findings.json differs between two runs of seed 7"
+    );
     assert_eq!(outputs[0].1, outputs[1].1);
 }
 
@@ -135,9 +166,16 @@ async fn same_seed_gives_identical_journal_and_sql() {
 async fn tick_twice_the_same_day_applies_nothing_new() {
     let db = ScratchDb::create("tick").await.unwrap();
     let state = temp_state();
-    run_ok(state.path(), &db.url, &["init", "--start-date", "2026-01-05"]);
+    run_ok(
+        state.path(),
+        &db.url,
+        &["init", "--start-date", "2026-01-05"],
+    );
     let first = run_ok(state.path(), &db.url, &["tick", "--now", "2026-01-07"]);
-    assert!(first.contains("applied w01-wed-time-spent-trigger"), "{first}");
+    assert!(
+        first.contains("applied w01-wed-time-spent-trigger"),
+        "{first}"
+    );
     assert!(!first.contains("w01-thu"), "{first}");
     let second = run_ok(state.path(), &db.url, &["tick", "--now", "2026-01-07"]);
     assert!(second.contains("nothing new to apply"), "{second}");

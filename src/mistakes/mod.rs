@@ -136,4 +136,3 @@ pub fn code_for(kind: &str, codes: CodeSet) -> Option<&'static str> {
         CodeSet::Checkup => kind.checkup_code(),
     }
 }
-

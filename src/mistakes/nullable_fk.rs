@@ -80,6 +80,9 @@ mod tests {
             "#,
         )
         .await;
-        assert_eq!(found, ["public.child.loose_id", "public.child.no_action_id"]);
+        assert_eq!(
+            found,
+            ["public.child.loose_id", "public.child.no_action_id"]
+        );
     }
 }

@@ -7,7 +7,10 @@ use crate::pg::scratch::ScratchDb;
 
 pub fn render_both(kind: &dyn MistakeKind, args: &[(&str, &str)]) -> (String, String) {
     let values = to_values(args);
-    let slip_args = SlipArgs { kind: kind.name(), args: &values };
+    let slip_args = SlipArgs {
+        kind: kind.name(),
+        args: &values,
+    };
     (
         kind.render(&slip_args, false).expect("clean render"),
         kind.render(&slip_args, true).expect("slipped render"),
@@ -28,11 +31,20 @@ pub fn to_values(args: &[(&str, &str)]) -> HashMap<String, tera::Value> {
 
 /// Applies `fixture` to a fresh database and returns what the kind's detector reports, sorted.
 pub async fn detect(kind: &dyn MistakeKind, fixture: &str) -> Vec<String> {
-    let db = ScratchDb::create(kind.name()).await.expect("scratch database");
+    let db = ScratchDb::create(kind.name())
+        .await
+        .expect("scratch database");
     let mut conn = crate::pg::connect(&db.url).await.expect("connect");
-    sqlx::raw_sql(fixture).execute(&mut conn).await.expect("fixture applies");
-    let query = kind.detection_query().expect("catalog kind has a detection query");
-    let found = crate::pg::query_objects(&mut conn, query).await.expect("detection query runs");
+    sqlx::raw_sql(fixture)
+        .execute(&mut conn)
+        .await
+        .expect("fixture applies");
+    let query = kind
+        .detection_query()
+        .expect("catalog kind has a detection query");
+    let found = crate::pg::query_objects(&mut conn, query)
+        .await
+        .expect("detection query runs");
     drop(conn);
     db.drop_now().await.expect("drop scratch database");
     found

@@ -73,7 +73,9 @@ pub enum ClusterStatus {
     NotInitialized,
     Stopped,
     /// The postmaster is alive (it may still be starting up or shutting down).
-    Running { pid: u32 },
+    Running {
+        pid: u32,
+    },
 }
 
 impl EmbeddedCluster {
@@ -190,7 +192,10 @@ impl EmbeddedCluster {
         if !matches!(self.postmaster()?, Postmaster::Alive { .. }) {
             return Ok(());
         }
-        tracing::info!("stopping embedded PostgreSQL at {}", self.data_dir().display());
+        tracing::info!(
+            "stopping embedded PostgreSQL at {}",
+            self.data_dir().display()
+        );
         let timeout = PG_CTL_TIMEOUT_SECS.to_string();
         let args: Vec<OsString> = vec![
             "-D".into(),
@@ -238,7 +243,10 @@ impl EmbeddedCluster {
         if !postmaster_alive(pid.pid) {
             return Ok(Postmaster::Stopped);
         }
-        Ok(Postmaster::Alive { pid: pid.pid, ready: pid.ready })
+        Ok(Postmaster::Alive {
+            pid: pid.pid,
+            ready: pid.ready,
+        })
     }
 
     /// Waits for a postmaster that is alive to accept connections (another process started it).
@@ -309,7 +317,10 @@ impl EmbeddedCluster {
         // ordinary user who made it before running engineer-sim with sudo).
         let account = match fs::metadata(self.data_dir()) {
             Ok(meta) if meta.uid() != 0 => account_by_uid(meta.uid()).with_context(|| {
-                format!("cannot find the account owning {}", self.data_dir().display())
+                format!(
+                    "cannot find the account owning {}",
+                    self.data_dir().display()
+                )
             })?,
             Ok(_) => {
                 return Err(environment(format!(
@@ -457,6 +468,8 @@ impl EmbeddedCluster {
         }
         write_if_changed(&data.join(CONF_INCLUDE), &self.conf_include(), run_as)?;
 
+        self.remove_zombie_lock_files()?;
+
         tracing::info!(
             "starting embedded PostgreSQL {major} at {} (socket in {})",
             data.display(),
@@ -473,13 +486,29 @@ impl EmbeddedCluster {
             timeout.into(),
             "start".into(),
         ];
-        let out = self.run(run_as, "pg_ctl", &args)?;
+        let mut out = self.run(run_as, "pg_ctl", &args)?;
+        // After a postmaster crash (kill -9, OOM killer) its backends take a moment to notice
+        // and exit; until then the new postmaster refuses to start. Give them a few seconds.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !out.status.success()
+            && Instant::now() < deadline
+            && self
+                .log_tail(4)
+                .contains("pre-existing shared memory block")
+        {
+            std::thread::sleep(Duration::from_millis(500));
+            out = self.run(run_as, "pg_ctl", &args)?;
+        }
         if out.status.success() {
             return Ok(());
         }
         // Someone else may have started it meanwhile, outside our lock (e.g. by hand).
         if let Postmaster::Alive { ready, .. } = self.postmaster()? {
-            return if ready { Ok(()) } else { self.wait_until_ready() };
+            return if ready {
+                Ok(())
+            } else {
+                self.wait_until_ready()
+            };
         }
         let tail = self.log_tail_section();
         let mut err = environment(format!(
@@ -495,12 +524,47 @@ impl EmbeddedCluster {
             );
         } else if tail.contains("lock file") && tail.contains("already exists") {
             err = err.with_hint(format!(
-                "if no PostgreSQL server is running on {}, remove {}",
-                data.display(),
-                data.join("postmaster.pid").display()
+                "if no PostgreSQL server is running on {}, remove the lock file named above",
+                data.display()
             ));
         }
         Err(err.into())
+    }
+
+    /// A postmaster that was killed and not yet reaped (as happens under a container init that
+    /// does not reap orphans) is a zombie: `kill(pid, 0)` still succeeds, so postgres takes its
+    /// lock files (postmaster.pid, the socket's .lock) for a live server's and refuses to start.
+    /// They are stale; remove them. (A leftover backend still attached to the old shared memory
+    /// is caught by postgres itself.)
+    fn remove_zombie_lock_files(&self) -> Result<()> {
+        let lock_files = [
+            self.data_dir().join("postmaster.pid"),
+            self.socket_dir.join(format!(".s.PGSQL.{PORT}.lock")),
+        ];
+        for lock_file in lock_files {
+            let Ok(text) = fs::read_to_string(&lock_file) else {
+                continue;
+            };
+            let Some(pid) = parse_pid_file(&text) else {
+                continue;
+            };
+            let stat = fs::read_to_string(format!("/proc/{}/stat", pid.pid)).unwrap_or_default();
+            if proc_stat_state(&stat) != Some('Z') {
+                continue;
+            }
+            tracing::info!(
+                "removing {} left by a dead postmaster (pid {})",
+                lock_file.display(),
+                pid.pid
+            );
+            match fs::remove_file(&lock_file) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("cannot remove {}", lock_file.display()))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     fn conf_include(&self) -> String {
@@ -561,7 +625,11 @@ impl EmbeddedCluster {
                 "{} (the embedded cluster's socket directory) exists but is not a private \
                  directory of uid {owner} (it is {} owned by uid {} with mode {:04o})",
                 dir.display(),
-                if meta.is_dir() { "a directory" } else { "not a directory" },
+                if meta.is_dir() {
+                    "a directory"
+                } else {
+                    "not a directory"
+                },
                 meta.uid(),
                 meta.mode() & 0o7777
             ))
@@ -574,16 +642,19 @@ impl EmbeddedCluster {
         run_program(run_as, &self.bin_dir.join(program), args)
     }
 
+    /// The last `n` lines of the server log ("" when there is none).
+    fn log_tail(&self, n: usize) -> String {
+        let bytes = fs::read(self.log_file()).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
     fn log_tail_section(&self) -> String {
         let log = self.log_file();
-        match fs::read(&log) {
-            Ok(bytes) if !bytes.is_empty() => {
-                let text = String::from_utf8_lossy(&bytes);
-                let lines: Vec<&str> = text.lines().collect();
-                let tail = &lines[lines.len().saturating_sub(LOG_TAIL_LINES)..];
-                format!("\nlast lines of {}:\n{}", log.display(), tail.join("\n"))
-            }
-            _ => format!("\n({} is empty or missing)", log.display()),
+        match self.log_tail(LOG_TAIL_LINES) {
+            tail if tail.trim().is_empty() => format!("\n({} is empty or missing)", log.display()),
+            tail => format!("\nlast lines of {}:\n{tail}", log.display()),
         }
     }
 }
@@ -603,19 +674,27 @@ struct PidFile {
 /// `standby`), written once the postmaster gets that far.
 fn parse_pid_file(text: &str) -> Option<PidFile> {
     let mut lines = text.lines();
-    let pid = lines.next()?.trim().parse::<u32>().ok().filter(|&p| p > 0)?;
+    let pid = lines
+        .next()?
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|&p| p > 0)?;
     let status = lines.nth(6).map(str::trim).unwrap_or("");
-    Some(PidFile { pid, ready: status == "ready" })
+    Some(PidFile {
+        pid,
+        ready: status == "ready",
+    })
 }
 
 /// Whether `pid` is a live PostgreSQL process. On Linux the process name is checked too: after a
 /// reboot (or in a restarted container) a stale postmaster.pid often names a pid some other
-/// process now has.
+/// process now has. A zombie (a killed postmaster nobody has reaped yet) is not alive.
 fn postmaster_alive(pid: u32) -> bool {
     let proc_dir = Path::new("/proc");
     if proc_dir.join("self").exists() {
-        return match fs::read_to_string(proc_dir.join(pid.to_string()).join("comm")) {
-            Ok(comm) => comm.contains("postgres") || comm.contains("postmaster"),
+        return match fs::read_to_string(proc_dir.join(pid.to_string()).join("stat")) {
+            Ok(stat) => proc_stat_is_live_postgres(&stat),
             Err(_) => false,
         };
     }
@@ -629,10 +708,31 @@ fn postmaster_alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// `/proc/<pid>/stat` is `<pid> (<comm>) <state> ...`; comm may itself contain `)`.
+fn proc_stat_comm(stat: &str) -> Option<&str> {
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    stat.get(open + 1..close)
+}
+
+fn proc_stat_state(stat: &str) -> Option<char> {
+    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
+}
+
+fn proc_stat_is_live_postgres(stat: &str) -> bool {
+    let Some(comm) = proc_stat_comm(stat) else {
+        return false;
+    };
+    (comm.contains("postgres") || comm.contains("postmaster"))
+        && !matches!(proc_stat_state(stat), None | Some('Z' | 'X' | 'x'))
+}
+
 /// `postgres (PostgreSQL) 15.18 (Debian ...)` -> `15`; `... 9.6.24` -> `9.6`.
 fn major_version(version_output: &str) -> Option<String> {
     let rest = version_output.split("(PostgreSQL)").nth(1)?.trim_start();
-    let number: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let number: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
     let mut parts = number.split('.').filter(|p| !p.is_empty());
     let first = parts.next()?;
     if first.parse::<u32>().ok()? < 10 {
@@ -648,12 +748,18 @@ fn major_version(version_output: &str) -> Option<String> {
 #[derive(Debug, Clone)]
 enum Place {
     /// `<parent>/<prefix><version>/bin`, newest version first.
-    Versioned { parent: PathBuf, prefix: &'static str },
+    Versioned {
+        parent: PathBuf,
+        prefix: &'static str,
+    },
     Fixed(PathBuf),
 }
 
 fn standard_places() -> Vec<Place> {
-    let versioned = |parent: &str, prefix| Place::Versioned { parent: parent.into(), prefix };
+    let versioned = |parent: &str, prefix| Place::Versioned {
+        parent: parent.into(),
+        prefix,
+    };
     vec![
         versioned("/usr/lib/postgresql", ""),
         Place::Fixed("/usr/local/pgsql/bin".into()),
@@ -664,11 +770,15 @@ fn standard_places() -> Vec<Place> {
 }
 
 fn has_server_binaries(dir: &Path) -> bool {
-    SERVER_BINARIES.iter().all(|name| is_executable(&dir.join(name)))
+    SERVER_BINARIES
+        .iter()
+        .all(|name| is_executable(&dir.join(name)))
 }
 
 fn is_executable(path: &Path) -> bool {
-    fs::metadata(path).map(|m| m.is_file() && m.mode() & 0o111 != 0).unwrap_or(false)
+    fs::metadata(path)
+        .map(|m| m.is_file() && m.mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 /// `pg_config --bindir`, with pg_config found in `path_var`.
@@ -676,7 +786,11 @@ fn pg_config_bindir(path_var: Option<&OsStr>) -> Option<PathBuf> {
     let pg_config = std::env::split_paths(path_var?)
         .map(|dir| dir.join("pg_config"))
         .find(|p| is_executable(p))?;
-    let out = Command::new(pg_config).arg("--bindir").stdin(Stdio::null()).output().ok()?;
+    let out = Command::new(pg_config)
+        .arg("--bindir")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }
@@ -687,7 +801,9 @@ fn pg_config_bindir(path_var: Option<&OsStr>) -> Option<PathBuf> {
 
 /// Version directories under `parent` named `<prefix><version>`, newest first.
 fn versioned_dirs(parent: &Path, prefix: &str) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(parent) else { return Vec::new() };
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Vec::new();
+    };
     let mut found: Vec<(Vec<u32>, PathBuf)> = entries
         .filter_map(|e| e.ok())
         .filter_map(|e| {
@@ -814,7 +930,10 @@ fn socket_dir_for(root: &Path) -> PathBuf {
     if socket_path_fits(&preferred) {
         return preferred;
     }
-    PathBuf::from(format!("/tmp/engineer-sim-{:016x}", fnv1a64(root.as_os_str().as_bytes())))
+    PathBuf::from(format!(
+        "/tmp/engineer-sim-{:016x}",
+        fnv1a64(root.as_os_str().as_bytes())
+    ))
 }
 
 fn socket_path_fits(socket_dir: &Path) -> bool {
@@ -868,11 +987,18 @@ fn create_owned_dir(dir: &Path, mode: u32, run_as: Option<&RunAs>) -> Result<()>
 }
 
 fn chown_if_needed(path: &Path, account: &Account) -> Result<()> {
-    let meta = fs::symlink_metadata(path).with_context(|| format!("cannot inspect {}", path.display()))?;
+    let meta =
+        fs::symlink_metadata(path).with_context(|| format!("cannot inspect {}", path.display()))?;
     if meta.uid() != account.uid || meta.gid() != account.gid {
-        std::os::unix::fs::chown(path, Some(account.uid), Some(account.gid)).with_context(|| {
-            format!("cannot give {} to the `{}` account", path.display(), account.name)
-        })?;
+        std::os::unix::fs::chown(path, Some(account.uid), Some(account.gid)).with_context(
+            || {
+                format!(
+                    "cannot give {} to the `{}` account",
+                    path.display(),
+                    account.name
+                )
+            },
+        )?;
     }
     Ok(())
 }
@@ -945,9 +1071,15 @@ fn id_number(args: &[&str]) -> Result<Option<u32>> {
 }
 
 fn account_by_name(name: &str) -> Result<Option<Account>> {
-    let Some(uid) = id_number(&["-u", name])? else { return Ok(None) };
+    let Some(uid) = id_number(&["-u", name])? else {
+        return Ok(None);
+    };
     let gid = id_number(&["-g", name])?.with_context(|| format!("`id -g {name}` failed"))?;
-    Ok(Some(Account { name: name.to_string(), uid, gid }))
+    Ok(Some(Account {
+        name: name.to_string(),
+        uid,
+        gid,
+    }))
 }
 
 fn account_by_uid(uid: u32) -> Result<Account> {
@@ -960,8 +1092,8 @@ fn account_by_uid(uid: u32) -> Result<Account> {
     if !out.status.success() || name.is_empty() {
         return Err(environment(format!("no account has uid {uid}")).into());
     }
-    let account = account_by_name(&name)?
-        .ok_or_else(|| environment(format!("no account named {name}")))?;
+    let account =
+        account_by_name(&name)?.ok_or_else(|| environment(format!("no account named {name}")))?;
     Ok(account)
 }
 
@@ -976,11 +1108,17 @@ fn find_program(name: &str, extra_dirs: &[&str]) -> Option<PathBuf> {
 /// The argv that runs `program args` directly, or as the server account when root.
 fn command_line(run_as: Option<&RunAs>, program: &Path, args: &[OsString]) -> Vec<OsString> {
     let direct = std::iter::once(program.as_os_str().to_os_string()).chain(args.iter().cloned());
-    let Some(run_as) = run_as else { return direct.collect() };
+    let Some(run_as) = run_as else {
+        return direct.collect();
+    };
     match &run_as.runner {
         Runner::Runuser(runuser) => {
-            let mut argv: Vec<OsString> =
-                vec![runuser.into(), "-u".into(), run_as.account.name.clone().into(), "--".into()];
+            let mut argv: Vec<OsString> = vec![
+                runuser.into(),
+                "-u".into(),
+                run_as.account.name.clone().into(),
+                "--".into(),
+            ];
             argv.extend(direct);
             argv
         }
@@ -1019,7 +1157,11 @@ fn shell_quote(arg: &[u8]) -> Vec<u8> {
 /// able to enter the caller's working directory, and initdb fails when it cannot.
 fn run_program(run_as: Option<&RunAs>, program: &Path, args: &[OsString]) -> Result<Output> {
     let argv = command_line(run_as, program, args);
-    let shown = argv.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ");
+    let shown = argv
+        .iter()
+        .map(|a| a.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ");
     tracing::debug!("running {shown}");
     Command::new(&argv[0])
         .args(&argv[1..])
@@ -1069,14 +1211,13 @@ mod tests {
         fake_bindir(&env, &SERVER_BINARIES);
         fake_bindir(&on_path, &SERVER_BINARIES);
         let path = std::env::join_paths([&on_path]).unwrap();
-        let found =
-            locate_bindir(Some(env.as_os_str()), Some(&path), no_pg_config, &[]).unwrap();
+        let found = locate_bindir(Some(env.as_os_str()), Some(&path), no_pg_config, &[]).unwrap();
         assert_eq!(found, env);
 
         let partial = t.path().join("partial");
         fake_bindir(&partial, &["initdb", "pg_ctl"]);
-        let err = locate_bindir(Some(partial.as_os_str()), Some(&path), no_pg_config, &[])
-            .unwrap_err();
+        let err =
+            locate_bindir(Some(partial.as_os_str()), Some(&path), no_pg_config, &[]).unwrap_err();
         assert_eq!(crate::error::exit_code_of(&err), 3);
         assert!(err.to_string().contains(BINDIR_ENV), "{err}");
     }
@@ -1112,7 +1253,10 @@ mod tests {
         fake_bindir(&from_pg_config, &SERVER_BINARIES);
         let lib = t.path().join("lib");
         fake_bindir(&lib.join("16/bin"), &SERVER_BINARIES);
-        let places = [Place::Versioned { parent: lib.clone(), prefix: "" }];
+        let places = [Place::Versioned {
+            parent: lib.clone(),
+            prefix: "",
+        }];
         let empty = t.path().join("empty");
         fs::create_dir_all(&empty).unwrap();
         let path = std::env::join_paths([&empty]).unwrap();
@@ -1152,18 +1296,27 @@ mod tests {
         let local = t.path().join("usr/local/pgsql/bin");
         fake_bindir(&local, &SERVER_BINARIES);
         let places = [
-            Place::Versioned { parent: lib.clone(), prefix: "" },
+            Place::Versioned {
+                parent: lib.clone(),
+                prefix: "",
+            },
             Place::Fixed(local.clone()),
         ];
         assert_eq!(
             versioned_dirs(&lib, ""),
             ["17", "16", "13", "10", "9.6"].map(|v| lib.join(v).join("bin"))
         );
-        assert_eq!(locate_bindir(None, None, no_pg_config, &places).unwrap(), lib.join("16/bin"));
+        assert_eq!(
+            locate_bindir(None, None, no_pg_config, &places).unwrap(),
+            lib.join("16/bin")
+        );
 
         // The fixed place is used only when no versioned directory has the server.
         fs::remove_dir_all(&lib).unwrap();
-        assert_eq!(locate_bindir(None, None, no_pg_config, &places).unwrap(), local);
+        assert_eq!(
+            locate_bindir(None, None, no_pg_config, &places).unwrap(),
+            local
+        );
     }
 
     #[test]
@@ -1173,7 +1326,10 @@ mod tests {
         fake_bindir(&opt.join("postgresql@14/bin"), &SERVER_BINARIES);
         fake_bindir(&opt.join("postgresql@16/bin"), &SERVER_BINARIES);
         fake_bindir(&opt.join("openssl@3/bin"), &SERVER_BINARIES);
-        let places = [Place::Versioned { parent: opt.clone(), prefix: "postgresql@" }];
+        let places = [Place::Versioned {
+            parent: opt.clone(),
+            prefix: "postgresql@",
+        }];
         assert_eq!(
             locate_bindir(None, None, no_pg_config, &places).unwrap(),
             opt.join("postgresql@16/bin")
@@ -1205,8 +1361,14 @@ mod tests {
     fn major_versions() {
         let deb = "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n";
         assert_eq!(major_version(deb).as_deref(), Some("15"));
-        assert_eq!(major_version("postgres (PostgreSQL) 9.6.24").as_deref(), Some("9.6"));
-        assert_eq!(major_version("postgres (PostgreSQL) 17beta1").as_deref(), Some("17"));
+        assert_eq!(
+            major_version("postgres (PostgreSQL) 9.6.24").as_deref(),
+            Some("9.6")
+        );
+        assert_eq!(
+            major_version("postgres (PostgreSQL) 17beta1").as_deref(),
+            Some("17")
+        );
         assert_eq!(major_version("something else"), None);
     }
 
@@ -1232,7 +1394,13 @@ mod tests {
         assert_eq!(dir, socket_dir_for(&too_long));
         let other = PathBuf::from(format!("/{}", "b".repeat(200)));
         assert_ne!(dir, socket_dir_for(&other));
-        assert_eq!(dir, PathBuf::from(format!("/tmp/engineer-sim-{:016x}", fnv1a64(too_long.as_os_str().as_bytes()))));
+        assert_eq!(
+            dir,
+            PathBuf::from(format!(
+                "/tmp/engineer-sim-{:016x}",
+                fnv1a64(too_long.as_os_str().as_bytes())
+            ))
+        );
     }
 
     #[test]
@@ -1273,20 +1441,67 @@ mod tests {
     }
 
     #[test]
+    fn proc_stat_liveness() {
+        assert!(proc_stat_is_live_postgres(
+            "4242 (postgres) S 1 4242 4242 0 -1"
+        ));
+        assert!(proc_stat_is_live_postgres(
+            "4242 (.postgres-wrapp) R 1 4242"
+        ));
+        assert!(!proc_stat_is_live_postgres(
+            "4242 (postgres) Z 1 4242 4242 0 -1"
+        ));
+        assert!(!proc_stat_is_live_postgres(
+            "4242 (sleep) S 1 4242 4242 0 -1"
+        ));
+        assert!(!proc_stat_is_live_postgres("4242 (a) postgres) Z 1"));
+        assert!(!proc_stat_is_live_postgres(""));
+        let own = fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        assert!(
+            !proc_stat_is_live_postgres(&own),
+            "this test is not postgres: {own}"
+        );
+    }
+
+    #[test]
     fn commands_as_another_account() {
-        let account = Account { name: "postgres".into(), uid: 101, gid: 104 };
+        let account = Account {
+            name: "postgres".into(),
+            uid: 101,
+            gid: 104,
+        };
         let program = Path::new("/usr/lib/postgresql/15/bin/pg_ctl");
         let args: Vec<OsString> = vec!["-D".into(), "/it's here".into(), "start".into()];
         assert_eq!(
             command_line(None, program, &args),
-            ["/usr/lib/postgresql/15/bin/pg_ctl", "-D", "/it's here", "start"]
+            [
+                "/usr/lib/postgresql/15/bin/pg_ctl",
+                "-D",
+                "/it's here",
+                "start"
+            ]
         );
-        let runuser = RunAs { account: account.clone(), runner: Runner::Runuser("/sbin/runuser".into()) };
+        let runuser = RunAs {
+            account: account.clone(),
+            runner: Runner::Runuser("/sbin/runuser".into()),
+        };
         assert_eq!(
             command_line(Some(&runuser), program, &args),
-            ["/sbin/runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", "/it's here", "start"]
+            [
+                "/sbin/runuser",
+                "-u",
+                "postgres",
+                "--",
+                "/usr/lib/postgresql/15/bin/pg_ctl",
+                "-D",
+                "/it's here",
+                "start"
+            ]
         );
-        let su = RunAs { account, runner: Runner::Su("/bin/su".into()) };
+        let su = RunAs {
+            account,
+            runner: Runner::Su("/bin/su".into()),
+        };
         assert_eq!(
             command_line(Some(&su), program, &args),
             [
@@ -1303,15 +1518,28 @@ mod tests {
     #[test]
     fn su_script_survives_the_shell() {
         // The quoted script, run by a real shell, sees the original arguments.
-        let args: Vec<OsString> =
-            vec!["%s|".into(), "a b".into(), "it's".into(), "$HOME".into(), "`x`".into()];
+        let args: Vec<OsString> = vec![
+            "%s|".into(),
+            "a b".into(),
+            "it's".into(),
+            "$HOME".into(),
+            "`x`".into(),
+        ];
         let su = RunAs {
-            account: Account { name: "x".into(), uid: 1, gid: 1 },
+            account: Account {
+                name: "x".into(),
+                uid: 1,
+                gid: 1,
+            },
             runner: Runner::Su("/bin/su".into()),
         };
         let argv = command_line(Some(&su), Path::new("printf"), &args);
         let script = argv.last().unwrap();
-        let out = Command::new("/bin/sh").arg("-c").arg(script).output().unwrap();
+        let out = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "a b|it's|$HOME|`x`|");
     }
 
@@ -1323,7 +1551,12 @@ mod tests {
         let link = t.path().join("link");
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let canonical_real = real.canonicalize().unwrap();
-        assert_eq!(normalize_root(&link.join("state/pg")).unwrap(), canonical_real.join("state/pg"));
-        assert!(normalize_root(Path::new("relative/pg")).unwrap().is_absolute());
+        assert_eq!(
+            normalize_root(&link.join("state/pg")).unwrap(),
+            canonical_real.join("state/pg")
+        );
+        assert!(normalize_root(Path::new("relative/pg"))
+            .unwrap()
+            .is_absolute());
     }
 }

@@ -22,11 +22,17 @@ impl Target {
     /// `--database-url` / `DATABASE_URL` when given, else the embedded cluster, started on demand.
     pub fn resolve(database_url: Option<&str>, state: &crate::state::StateDir) -> Result<Target> {
         if let Some(url) = database_url.filter(|u| !u.trim().is_empty()) {
-            return Ok(Target { url: url.to_string(), embedded: None });
+            return Ok(Target {
+                url: url.to_string(),
+                embedded: None,
+            });
         }
         let cluster = embedded::EmbeddedCluster::new(&state.pg_dir())?;
         cluster.ensure_started()?;
-        Ok(Target { url: cluster.url(EMBEDDED_DATABASE), embedded: Some(cluster) })
+        Ok(Target {
+            url: cluster.url(EMBEDDED_DATABASE),
+            embedded: Some(cluster),
+        })
     }
 
     pub fn redacted_url(&self) -> String {
@@ -39,14 +45,19 @@ impl Target {
 
     /// Creates the target database when it is the embedded one and does not exist yet.
     pub async fn create_embedded_database_if_missing(&self) -> Result<bool> {
-        let Some(cluster) = &self.embedded else { return Ok(false) };
+        let Some(cluster) = &self.embedded else {
+            return Ok(false);
+        };
         let mut admin = connect(&cluster.url("postgres")).await?;
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(EMBEDDED_DATABASE)
-            .fetch_one(&mut admin)
-            .await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(EMBEDDED_DATABASE)
+                .fetch_one(&mut admin)
+                .await?;
         if !exists {
-            sqlx::raw_sql(&format!("CREATE DATABASE {EMBEDDED_DATABASE}")).execute(&mut admin).await?;
+            sqlx::raw_sql(&format!("CREATE DATABASE {EMBEDDED_DATABASE}"))
+                .execute(&mut admin)
+                .await?;
         }
         Ok(!exists)
     }
@@ -88,14 +99,16 @@ pub async fn query_objects(conn: &mut PgConnection, sql: &str) -> Result<Vec<Str
     Ok(objects)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::redact;
 
     #[test]
     fn redact_hides_passwords_only() {
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("not a url"), "<unparseable database URL>");
     }

@@ -56,15 +56,24 @@ impl ScratchDb {
         );
         let admin_url = cluster.url("postgres");
         let mut admin = super::connect(&admin_url).await?;
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
-        Ok(ScratchDb { url: cluster.url(&name), name, admin_url })
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await?;
+        Ok(ScratchDb {
+            url: cluster.url(&name),
+            name,
+            admin_url,
+        })
     }
 
     pub async fn drop_now(self) -> Result<()> {
         let mut admin = super::connect(&self.admin_url).await?;
-        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            .execute(&mut admin)
-            .await?;
+        sqlx::raw_sql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut admin)
+        .await?;
         Ok(())
     }
 }

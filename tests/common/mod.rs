@@ -19,7 +19,11 @@ pub fn engineer_sim(state: &Path) -> Command {
 
 /// Runs engineer-sim on a database URL; panics with its output when it fails.
 pub fn run_ok(state: &Path, url: &str, args: &[&str]) -> String {
-    let out = engineer_sim(state).env("DATABASE_URL", url).args(args).output().expect("spawn engineer-sim");
+    let out = engineer_sim(state)
+        .env("DATABASE_URL", url)
+        .args(args)
+        .output()
+        .expect("spawn engineer-sim");
     assert_success(&out, args);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -49,7 +53,10 @@ pub fn events_named<'a>(events: &'a [serde_json::Value], name: &str) -> Vec<&'a 
 
 /// A temp dir the unprivileged `postgres` account can enter when the tests run as root.
 pub fn temp_state() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new().prefix("es-state-").tempdir().expect("tempdir");
+    let dir = tempfile::Builder::new()
+        .prefix("es-state-")
+        .tempdir()
+        .expect("tempdir");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     dir
@@ -58,6 +65,10 @@ pub fn temp_state() -> tempfile::TempDir {
 pub fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
         .unwrap_or(false)
 }

@@ -1,0 +1,292 @@
+//! Score a detector's report against the ledger: per kind and code, true and false positives,
+//! misses, precision and recall. Kinds the detector does not cover are shown as such, not as
+//! misses; kinds engineer-sim does not journal are shown apart, not as false alarms.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::audit::Key;
+use crate::error::bad_input;
+use crate::ledger::{ChangeRow, FindingRow};
+use crate::mistakes::{self, code_for, CodeSet};
+
+pub mod squawk;
+
+/// What the detector reported, already mapped to (kind, object).
+#[derive(Debug, Default)]
+pub struct Report {
+    pub found: BTreeSet<Key>,
+    /// Kinds the detector looks for at all.
+    pub covers: BTreeSet<String>,
+    /// Reports that could not be mapped to a kind or an object, with why.
+    pub unmapped: Vec<String>,
+}
+
+/// One entry of a `findings-json` report: a kind or a code, and an object.
+#[derive(Debug, Deserialize)]
+pub struct PlainFinding {
+    pub kind: Option<String>,
+    pub code: Option<String>,
+    pub object: String,
+}
+
+/// Reads a plain JSON list of `{kind or code, object}`. A code stands for every kind that has it
+/// under `codes`; it counts as found for the kind whose ground truth holds that object.
+pub fn read_findings_json(path: &Path, codes: CodeSet, truth: &BTreeSet<Key>) -> Result<Report> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| bad_input(format!("cannot read report {}: {err}", path.display())))?;
+    let list: Vec<PlainFinding> = serde_json::from_str(&text).map_err(|err| {
+        bad_input(format!(
+            "{}:{}:{}: not a findings-json report: {err}",
+            path.display(),
+            err.line(),
+            err.column()
+        ))
+        .with_hint("expected a JSON array of objects with `kind` or `code`, and `object`")
+    })?;
+    let mut report = Report::default();
+    for (i, entry) in list.into_iter().enumerate() {
+        let kinds: Vec<&str> = match (&entry.kind, &entry.code) {
+            (Some(kind), _) => vec![kind.as_str()],
+            (None, Some(code)) => mistakes::all()
+                .iter()
+                .filter(|k| code_for(k.name(), codes) == Some(code.as_str()))
+                .map(|k| k.name())
+                .collect(),
+            (None, None) => {
+                report
+                    .unmapped
+                    .push(format!("entry {i}: neither kind nor code"));
+                continue;
+            }
+        };
+        if kinds.is_empty() {
+            report
+                .unmapped
+                .push(format!("entry {i}: code {:?} names no kind", entry.code));
+            continue;
+        }
+        report.covers.extend(kinds.iter().map(|k| k.to_string()));
+        let chosen = kinds
+            .iter()
+            .find(|k| truth.contains(&(k.to_string(), entry.object.clone())))
+            .unwrap_or(&kinds[0]);
+        report.found.insert((chosen.to_string(), entry.object));
+    }
+    Ok(report)
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct KindScore {
+    pub kind: String,
+    pub code: Option<&'static str>,
+    pub covered: bool,
+    pub true_positives: usize,
+    pub false_positives: usize,
+    pub false_negatives: usize,
+    pub precision: Option<f64>,
+    pub recall: Option<f64>,
+    pub misses: Vec<String>,
+    pub false_alarms: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Score {
+    pub kinds: Vec<KindScore>,
+    pub codes: Vec<KindScore>,
+    /// Reports of kinds engineer-sim does not journal (no ground truth for them).
+    pub not_journaled: BTreeMap<String, usize>,
+    pub unmapped: Vec<String>,
+}
+
+/// The kinds engineer-sim journals: every kind of the catalog.
+fn journaled_kinds() -> BTreeSet<String> {
+    mistakes::all()
+        .iter()
+        .map(|k| k.name().to_string())
+        .collect()
+}
+
+pub fn score(truth: &BTreeSet<Key>, report: &Report, codes: CodeSet) -> Score {
+    let journaled = journaled_kinds();
+    let mut not_journaled = BTreeMap::new();
+    for (kind, _) in report.found.iter().filter(|(k, _)| !journaled.contains(k)) {
+        *not_journaled.entry(kind.clone()).or_default() += 1;
+    }
+    let kinds: Vec<KindScore> = journaled
+        .iter()
+        .map(|kind| {
+            let of = |set: &BTreeSet<Key>| -> BTreeSet<String> {
+                set.iter()
+                    .filter(|(k, _)| k == kind)
+                    .map(|(_, o)| o.clone())
+                    .collect()
+            };
+            tally(
+                kind.clone(),
+                code_for(kind, codes),
+                report.covers.contains(kind),
+                &of(truth),
+                &of(&report.found),
+            )
+        })
+        .collect();
+    let mut by_code: BTreeMap<&'static str, (bool, BTreeSet<String>, BTreeSet<String>)> =
+        BTreeMap::new();
+    for kind in &journaled {
+        let Some(code) = code_for(kind, codes) else {
+            continue;
+        };
+        let entry = by_code.entry(code).or_default();
+        entry.0 |= report.covers.contains(kind);
+        entry.1.extend(
+            truth
+                .iter()
+                .filter(|(k, _)| k == kind)
+                .map(|(k, o)| format!("{k} {o}")),
+        );
+        entry.2.extend(
+            report
+                .found
+                .iter()
+                .filter(|(k, _)| k == kind)
+                .map(|(k, o)| format!("{k} {o}")),
+        );
+    }
+    let codes = by_code
+        .into_iter()
+        .map(|(code, (covered, t, f))| tally(code.to_string(), Some(code), covered, &t, &f))
+        .collect();
+    Score {
+        kinds,
+        codes,
+        not_journaled,
+        unmapped: report.unmapped.clone(),
+    }
+}
+
+fn tally(
+    name: String,
+    code: Option<&'static str>,
+    covered: bool,
+    truth: &BTreeSet<String>,
+    found: &BTreeSet<String>,
+) -> KindScore {
+    let tp = truth.intersection(found).count();
+    let false_alarms: Vec<String> = found.difference(truth).cloned().collect();
+    let misses: Vec<String> = if covered {
+        truth.difference(found).cloned().collect()
+    } else {
+        Vec::new()
+    };
+    let ratio = |num: usize, den: usize| (den > 0).then(|| num as f64 / den as f64);
+    KindScore {
+        kind: name,
+        code,
+        covered,
+        true_positives: tp,
+        false_positives: false_alarms.len(),
+        false_negatives: misses.len(),
+        precision: ratio(tp, tp + false_alarms.len()),
+        recall: if covered {
+            ratio(tp, tp + misses.len())
+        } else {
+            None
+        },
+        misses,
+        false_alarms,
+    }
+}
+
+/// The ground truth to score against: open findings for a tool that looks at the live database,
+/// every finding ever opened for a linter that reads the migration history.
+pub fn truth(findings: &[FindingRow], include_closed: bool) -> BTreeSet<Key> {
+    findings
+        .iter()
+        .filter(|f| include_closed || f.closed_by.is_none())
+        .map(|f| (f.kind.clone(), f.object.clone()))
+        .collect()
+}
+
+pub fn to_table(score: &Score) -> String {
+    use std::fmt::Write as _;
+    let pct = |v: Option<f64>| {
+        v.map(|v| format!("{:.0}%", v * 100.0))
+            .unwrap_or_else(|| "-".into())
+    };
+    let mut out = String::new();
+    for (title, rows) in [("By kind", &score.kinds), ("By code", &score.codes)] {
+        let _ = writeln!(out, "{title}:");
+        let body: Vec<[String; 7]> = rows
+            .iter()
+            .filter(|r| {
+                r.covered
+                    || r.true_positives + r.false_positives + r.false_negatives > 0
+                    || title == "By kind"
+            })
+            .map(|r| {
+                if !r.covered && r.false_positives == 0 {
+                    return [
+                        r.kind.clone(),
+                        r.code.unwrap_or("-").into(),
+                        "not covered".into(),
+                        "".into(),
+                        "".into(),
+                        "".into(),
+                        "".into(),
+                    ];
+                }
+                [
+                    r.kind.clone(),
+                    r.code.unwrap_or("-").into(),
+                    r.true_positives.to_string(),
+                    r.false_positives.to_string(),
+                    r.false_negatives.to_string(),
+                    pct(r.precision),
+                    pct(r.recall),
+                ]
+            })
+            .collect();
+        out.push_str(&crate::journal::render_table(
+            &["KIND/CODE", "CODE", "TP", "FP", "FN", "PRECISION", "RECALL"].map(String::from),
+            &body,
+        ));
+        out.push('\n');
+    }
+    for r in &score.kinds {
+        for miss in &r.misses {
+            let _ = writeln!(out, "miss:        {} {miss}", r.kind);
+        }
+        for alarm in &r.false_alarms {
+            let _ = writeln!(out, "false alarm: {} {alarm}", r.kind);
+        }
+    }
+    for (kind, n) in &score.not_journaled {
+        let _ = writeln!(
+            out,
+            "not journaled by engineer-sim (no ground truth): {kind} x{n}"
+        );
+    }
+    for u in &score.unmapped {
+        let _ = writeln!(out, "unmapped: {u}");
+    }
+    out
+}
+
+/// Maps a migration file name back to the change it holds.
+pub fn change_by_file<'a>(
+    changes: &'a [ChangeRow],
+    team: &crate::persona::Team,
+) -> BTreeMap<String, &'a ChangeRow> {
+    let initials = team
+        .personas
+        .iter()
+        .map(|(n, p)| (n.clone(), p.initials.clone()))
+        .collect();
+    crate::migrations::file_names(changes, &initials)
+        .into_iter()
+        .collect()
+}
