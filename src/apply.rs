@@ -73,7 +73,11 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
 
     let after = audit::audit(&mut tx).await?;
     let declared = declared_mistakes(unit);
-    ensure_declared_are_seen(unit, &declared, &after)?;
+    if let Err(err) = ensure_declared_are_seen(unit, &declared, &after) {
+        drop(tx);
+        journal_failure(conn, unit, None, &format!("{err:#}")).await;
+        return Err(err);
+    }
 
     let seq = ledger::next_seq(&mut tx).await?;
     ledger::insert_change(&mut tx, &change_row(unit, seq), started).await?;
@@ -278,17 +282,13 @@ fn change_row(unit: &Unit<'_>, seq: i32) -> ChangeRow {
     }
 }
 
-/// Journals a failed change in its own transaction (the change's was rolled back) and returns
-/// the error to show: SQLSTATE, message, and where the SQL came from.
-async fn record_failure(
+/// Journals a failed change in its own transaction (the change's was rolled back).
+async fn journal_failure(
     conn: &mut PgConnection,
     unit: &Unit<'_>,
-    err: sqlx::Error,
-) -> anyhow::Error {
-    let (sqlstate, message) = match &err {
-        sqlx::Error::Database(db) => (db.code().map(|c| c.to_string()), db.message().to_string()),
-        other => (None, other.to_string()),
-    };
+    sqlstate: Option<&str>,
+    message: &str,
+) {
     let event = crate::journal::event(
         "change_failed",
         Some(unit.sim_date),
@@ -298,6 +298,20 @@ async fn record_failure(
     if let Err(log_err) = ledger::record_event(conn, &event).await {
         tracing::warn!("could not journal the failure of {}: {log_err}", unit.id);
     }
+}
+
+/// Journals a change whose SQL failed and returns the error to show: SQLSTATE, message, and
+/// where the SQL came from.
+async fn record_failure(
+    conn: &mut PgConnection,
+    unit: &Unit<'_>,
+    err: sqlx::Error,
+) -> anyhow::Error {
+    let (sqlstate, message) = match &err {
+        sqlx::Error::Database(db) => (db.code().map(|c| c.to_string()), db.message().to_string()),
+        other => (None, other.to_string()),
+    };
+    journal_failure(conn, unit, sqlstate.as_deref(), &message).await;
     UserError::new(
         Exit::ApplyFailed,
         format!(

@@ -181,3 +181,41 @@ async fn tick_twice_the_same_day_applies_nothing_new() {
     assert!(second.contains("nothing new to apply"), "{second}");
     db.drop_now().await.unwrap();
 }
+
+/// The same main command as an ordinary (non-root) user: initdb and postgres run directly.
+/// When the suite runs as root, it runs the binary as the unprivileged `postgres` account; when
+/// it runs as an ordinary user, `main_command_on_the_embedded_default` already is this test.
+#[test]
+fn main_command_as_an_unprivileged_user() {
+    if !is_root() {
+        eprintln!(
+            "running as an ordinary user: main_command_on_the_embedded_default covers this path"
+        );
+        return;
+    }
+    let state = temp_state();
+    let chown = std::process::Command::new("chown")
+        .args(["postgres:"])
+        .arg(state.path())
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let as_postgres = |args: &[&str]| {
+        let mut cmd = std::process::Command::new("runuser");
+        cmd.args(["-u", "postgres", "--", "env"])
+            .arg(format!("ENGINEER_SIM_STATE={}", state.path().display()))
+            .arg(format!("ENGINEER_SIM_DATA={}", env!("CARGO_MANIFEST_DIR")))
+            .arg(env!("CARGO_BIN_EXE_engineer-sim"))
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .current_dir("/");
+        cmd.output().unwrap()
+    };
+    let run = as_postgres(&["run", "--until-week", "1"]);
+    let status = as_postgres(&["status"]);
+    let _ = as_postgres(&["db", "stop"]);
+    assert_success(&run, &["run", "--until-week", "1", "(as postgres)"]);
+    assert_success(&status, &["status", "(as postgres)"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("applied:     5 changes"), "{text}");
+}

@@ -167,19 +167,20 @@ fn table_of_statement(lines: &[&str], line: usize) -> Option<String> {
 /// The column a line defines or alters: after ADD [COLUMN] / ALTER [COLUMN], else the line's
 /// first word (a column definition inside CREATE TABLE).
 fn column_on(text: &str) -> Option<String> {
+    const SKIP: [&str; 4] = ["column", "if", "not", "exists"];
     let words = words(text);
     let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
-    for verb in ["add", "alter"] {
-        if let Some(pos) = lower.iter().position(|w| w == verb) {
-            let mut rest = words[pos + 1..].iter().filter(|w| {
-                !["column", "if", "not", "exists"].contains(&w.to_ascii_lowercase().as_str())
-            });
-            if lower.get(pos + 1).map(String::as_str) != Some("table") {
-                return rest.next().map(|w| unquote(w));
-            }
-        }
+    let verb_at = (0..lower.len()).find(|&i| {
+        (lower[i] == "add" || lower[i] == "alter")
+            && lower.get(i + 1).map(String::as_str) != Some("table")
+    });
+    match verb_at {
+        Some(i) => words[i + 1..]
+            .iter()
+            .find(|w| !SKIP.contains(&w.to_ascii_lowercase().as_str()))
+            .map(|w| unquote(w)),
+        None => words.first().map(|w| unquote(w)),
     }
-    words.first().map(|w| unquote(w))
 }
 
 fn words(text: &str) -> Vec<&str> {

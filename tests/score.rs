@@ -1,0 +1,119 @@
+//! `score`: against a findings-json report with known true and false positives, and against a
+//! real squawk run over the migration files engineer-sim wrote.
+
+mod common;
+
+use common::*;
+
+fn kind_row<'a>(score: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
+    score["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kind"] == kind)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn findings_json_with_known_true_and_false_positives() {
+    let db = ScratchDb::create("score").await.unwrap();
+    let state = temp_state();
+    run_ok(state.path(), &db.url, &["init", "--seed", "5"]);
+    run_ok(state.path(), &db.url, &["run", "--until-week", "1"]);
+    // Thursday's two B002s stay open whatever the seed: report one by kind, one by code.
+    let report = serde_json::json!([
+        { "kind": "missing_on_delete", "object": "public.time_reports(user_id)" },
+        { "code": "B002", "object": "public.time_reports(project_id)" },
+        { "kind": "missing_on_delete", "object": "public.time_entries(issue_id)" },
+        { "kind": "nullable_fk", "object": "public.issues.assignee_id" },
+    ]);
+    let path = state.path().join("report.json");
+    std::fs::write(&path, report.to_string()).unwrap();
+    let out = run_ok(
+        state.path(),
+        &db.url,
+        &[
+            "score",
+            "--report",
+            path.to_str().unwrap(),
+            "--report-format",
+            "findings-json",
+            "--format",
+            "json",
+        ],
+    );
+    let score: serde_json::Value = serde_json::from_str(&out).unwrap();
+
+    let b002 = kind_row(&score, "missing_on_delete");
+    assert_eq!(b002["true_positives"], 2);
+    assert_eq!(
+        b002["false_positives"], 1,
+        "time_entries(issue_id) has ON DELETE CASCADE unless Alex slipped; seed 5: {b002}"
+    );
+    assert_eq!(b002["false_alarms"][0], "public.time_entries(issue_id)");
+    let b001 = kind_row(&score, "nullable_fk");
+    assert_eq!(b001["true_positives"], 0);
+    assert_eq!(b001["false_positives"], 1);
+    // A kind the report never mentions is not covered: no misses counted against it.
+    let h004 = kind_row(&score, "redundant_index");
+    assert_eq!(h004["covered"], false);
+    assert_eq!(h004["false_negatives"], 0);
+    assert_eq!(h004["recall"], serde_json::Value::Null);
+    db.drop_now().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_real_squawk_run_over_the_migrations_folder() {
+    let squawk = std::process::Command::new("squawk")
+        .arg("--version")
+        .output();
+    assert!(
+        squawk.is_ok_and(|o| o.status.success()),
+        "squawk is needed for this test: `pip install squawk-cli` (.ci/run installs it)"
+    );
+    let db = ScratchDb::create("squawk").await.unwrap();
+    let state = temp_state();
+    run_ok(state.path(), &db.url, &["init", "--seed", "42"]);
+    run_ok(state.path(), &db.url, &["run", "--until-week", "1"]);
+    let mut files: Vec<_> = std::fs::read_dir(state.path().join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 6, "base and five changes: {files:?}");
+    let out = std::process::Command::new("squawk")
+        .args(["--reporter", "json"])
+        .args(&files)
+        .output()
+        .unwrap();
+    let report = state.path().join("squawk.json");
+    std::fs::write(&report, &out.stdout).unwrap();
+
+    let out = run_ok(
+        state.path(),
+        &db.url,
+        &[
+            "score",
+            "--report",
+            report.to_str().unwrap(),
+            "--report-format",
+            "squawk-json",
+            "--format",
+            "json",
+        ],
+    );
+    let score: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let l004 = kind_row(&score, "timestamp_without_tz");
+    // Thursday's created_at TIMESTAMP: opened and closed in week 1, so in the history squawk reads.
+    assert_eq!(l004["covered"], true);
+    assert!(l004["true_positives"].as_u64().unwrap() >= 1, "{l004}");
+    assert_eq!(l004["false_positives"], 0, "{l004}");
+    assert_eq!(l004["false_negatives"], 0, "{l004}");
+    assert_eq!(kind_row(&score, "missing_fk_index")["covered"], false);
+    assert!(
+        score["unmapped"].as_array().unwrap().is_empty(),
+        "{}",
+        score["unmapped"]
+    );
+    db.drop_now().await.unwrap();
+}
