@@ -11,7 +11,8 @@ use sqlx::{Connection, PgConnection};
 use crate::audit::{self, Key};
 use crate::error::{Exit, UserError};
 use crate::ledger::{self, ChangeRow};
-use crate::mistakes::{self, code_for, CodeSet};
+use crate::audit::Snapshot;
+use crate::mistakes::{self, code_for, CodeSet, Verification};
 use crate::render::{Rendered, Slip};
 use crate::roadmap::Declared;
 
@@ -46,8 +47,11 @@ pub const STATEMENT_TIMEOUT: &str = "5min";
 
 pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> Result<Outcome> {
     let mut tx = conn.begin().await?;
+    // TimeZone is fixed because whether timestamp -> timestamptz rewrites a table depends on it:
+    // the journal must not depend on the machine it ran on.
     sqlx::raw_sql(&format!(
-        "SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'"
+        "SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'; \
+         SET LOCAL TimeZone = 'UTC'"
     ))
     .execute(&mut *tx)
     .await?;
@@ -59,25 +63,31 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
         });
     }
     let started = chrono::Utc::now();
-    let open_before = open_catalog_findings(&mut tx).await?;
-    let before = audit::audit(&mut tx).await?;
-    ensure_no_drift(unit, &before, &open_before)?;
+    let open_before = open_findings(&mut tx).await?;
+    let audit_before = audit::audit(&mut tx).await?;
+    ensure_no_drift(unit, &audit_before, &catalog_only(&open_before))?;
+    let snapshot_before = Snapshot::take(&mut tx).await?;
 
-    if let Err(err) = sqlx::raw_sql(&unit.rendered.applied_sql)
-        .execute(&mut *tx)
-        .await
-    {
+    if let Err(err) = sqlx::raw_sql(&unit.rendered.applied_sql).execute(&mut *tx).await {
         drop(tx);
         return Err(record_failure(conn, unit, err).await);
     }
 
-    let after = audit::audit(&mut tx).await?;
+    let snapshot_after = Snapshot::take(&mut tx).await?;
+    let seen = Seen {
+        audit: audit::audit(&mut tx).await?,
+        observed: observe_ledger_kinds(&snapshot_before, &snapshot_after),
+        after: snapshot_after,
+    };
     let declared = declared_mistakes(unit);
-    if let Err(err) = ensure_declared_are_seen(unit, &declared, &after) {
-        drop(tx);
-        journal_failure(conn, unit, None, &format!("{err:#}")).await;
-        return Err(err);
-    }
+    let delta = match findings_delta(unit, &declared, &open_before, &seen) {
+        Ok(delta) => delta,
+        Err(err) => {
+            drop(tx);
+            journal_failure(conn, unit, None, &format!("{err:#}")).await;
+            return Err(err);
+        }
+    };
 
     let seq = ledger::next_seq(&mut tx).await?;
     ledger::insert_change(&mut tx, &change_row(unit, seq), started).await?;
@@ -94,98 +104,139 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
         ),
     )
     .await?;
-
-    let mut outcome = Outcome::default();
-    for key in after.difference(&open_before) {
-        let (origin, excuse) = match declared.get(key) {
-            Some((origin, excuse)) => (*origin, excuse.as_deref()),
-            None => ("incidental", None),
-        };
-        open(&mut tx, unit, key, origin, "catalog", excuse, codes).await?;
-        outcome.opened.push(key.clone());
+    for key in &delta.close {
+        close(&mut tx, unit, key, codes).await?;
     }
-    for (key, (origin, excuse)) in &declared {
-        if audit::audit_sees(&key.0) || is_open(&mut tx, key).await? {
-            continue;
-        }
-        let verification = mistakes::by_name(&key.0)
-            .map(|k| k.verification())
-            .map(verification_name);
-        open(
-            &mut tx,
-            unit,
-            key,
-            origin,
-            verification.unwrap_or("declared"),
-            excuse.as_deref(),
-            codes,
-        )
-        .await?;
-        outcome.opened.push(key.clone());
-    }
-    for key in open_before.difference(&after) {
-        ledger::close_finding(&mut tx, &key.0, &key.1, unit.id).await?;
-        ledger::record_event(
-            &mut tx,
-            &crate::journal::event(
-                "finding_closed",
-                Some(unit.sim_date),
-                json!({ "kind": key.0, "code": code_for(&key.0, codes), "object": key.1,
-                        "change_id": unit.id, "week": unit.week, "author": unit.author }),
-            ),
-        )
-        .await?;
-        outcome.closed.push(key.clone());
+    for opening in &delta.open {
+        open(&mut tx, unit, opening, codes).await?;
     }
     tx.commit().await?;
-    Ok(outcome)
+    Ok(Outcome {
+        already_applied: false,
+        opened: delta.open.into_iter().map(|o| o.key).collect(),
+        closed: delta.close,
+    })
 }
 
-fn verification_name(v: mistakes::Verification) -> &'static str {
-    match v {
-        mistakes::Verification::Catalog => "catalog",
-        mistakes::Verification::Ledger => "ledger",
-        mistakes::Verification::Declared => "declared",
-    }
+/// What the change left behind, as the audit and the snapshots see it.
+struct Seen {
+    /// Catalog findings present after the change.
+    audit: BTreeSet<Key>,
+    /// Ledger-kind observations between the snapshots before and after the change.
+    observed: BTreeSet<Key>,
+    after: Snapshot,
 }
 
-async fn open(
-    tx: &mut PgConnection,
+struct Opening {
+    key: Key,
+    origin: String,
+    verification: &'static str,
+    excuse: Option<String>,
+}
+
+#[derive(Default)]
+struct Delta {
+    open: Vec<Opening>,
+    close: Vec<Key>,
+}
+
+fn observe_ledger_kinds(before: &Snapshot, after: &Snapshot) -> BTreeSet<Key> {
+    mistakes::all()
+        .iter()
+        .filter(|k| k.verification() == Verification::Ledger)
+        .flat_map(|k| k.observe(before, after).into_iter().map(|o| (k.name().to_string(), o)))
+        .collect()
+}
+
+/// Which findings the change opens and closes. Fails when a declared mistake that the audit or
+/// the apply step could see is not there: a bug in a template or a detector.
+fn findings_delta(
     unit: &Unit<'_>,
-    key: &Key,
-    origin: &str,
-    verification: &str,
-    excuse: Option<&str>,
-    codes: CodeSet,
-) -> Result<()> {
-    ledger::open_finding(tx, &key.0, &key.1, origin, verification, unit.id, excuse).await?;
+    declared: &BTreeMap<Key, (&str, Option<String>)>,
+    open_before: &BTreeMap<Key, Verification>,
+    seen: &Seen,
+) -> Result<Delta> {
+    ensure_declared_are_seen(unit, declared, seen)?;
+    let mut delta = Delta::default();
+    for (key, verification) in open_before {
+        let closed = match verification {
+            Verification::Catalog => !seen.audit.contains(key),
+            _ => mistakes::by_name(&key.0).is_some_and(|k| k.closed_after(&key.1, &seen.after)),
+        };
+        if closed {
+            delta.close.push(key.clone());
+        }
+    }
+    let candidates = seen.audit.iter().chain(&seen.observed).chain(declared.keys());
+    let mut opened = BTreeSet::new();
+    for key in candidates {
+        if open_before.contains_key(key) || !opened.insert(key.clone()) {
+            continue;
+        }
+        let kind = mistakes::by_name(&key.0);
+        let verification = kind.map(|k| k.verification()).unwrap_or(Verification::Declared);
+        let (origin, excuse) = match declared.get(key) {
+            Some((origin, excuse)) => (origin.to_string(), excuse.clone()),
+            None if kind.is_some_and(|k| k.incidental_possible()) => ("incidental".to_string(), None),
+            None => continue,
+        };
+        delta.open.push(Opening { key: key.clone(), origin, verification: verification_name(verification), excuse });
+    }
+    Ok(delta)
+}
+
+async fn close(tx: &mut PgConnection, unit: &Unit<'_>, key: &Key, codes: CodeSet) -> Result<()> {
+    ledger::close_finding(tx, &key.0, &key.1, unit.id).await?;
     ledger::record_event(
         tx,
         &crate::journal::event(
-            "finding_opened",
+            "finding_closed",
             Some(unit.sim_date),
-            json!({ "kind": key.0, "code": code_for(&key.0, codes), "object": key.1, "origin": origin,
-                    "change_id": unit.id, "week": unit.week, "author": unit.author, "excuse": excuse }),
+            json!({ "kind": key.0, "code": code_for(&key.0, codes), "object": key.1,
+                    "change_id": unit.id, "week": unit.week, "author": unit.author }),
         ),
     )
     .await
 }
 
-async fn is_open(tx: &mut PgConnection, key: &Key) -> Result<bool> {
-    Ok(ledger::findings(tx, false)
-        .await?
-        .iter()
-        .any(|f| f.kind == key.0 && f.object == key.1))
+fn verification_name(v: Verification) -> &'static str {
+    match v {
+        Verification::Catalog => "catalog",
+        Verification::Ledger => "ledger",
+        Verification::Declared => "declared",
+    }
 }
 
-/// The ledger's open findings of the kinds the audit can see.
-async fn open_catalog_findings(tx: &mut PgConnection) -> Result<BTreeSet<Key>> {
+async fn open(tx: &mut PgConnection, unit: &Unit<'_>, o: &Opening, codes: CodeSet) -> Result<()> {
+    let (kind, object) = &o.key;
+    ledger::open_finding(tx, kind, object, &o.origin, o.verification, unit.id, o.excuse.as_deref()).await?;
+    ledger::record_event(
+        tx,
+        &crate::journal::event(
+            "finding_opened",
+            Some(unit.sim_date),
+            json!({ "kind": kind, "code": code_for(kind, codes), "object": object, "origin": o.origin,
+                    "verification": o.verification, "change_id": unit.id, "week": unit.week,
+                    "author": unit.author, "excuse": o.excuse }),
+        ),
+    )
+    .await
+}
+
+/// The ledger's open findings with how each is verified.
+async fn open_findings(tx: &mut PgConnection) -> Result<BTreeMap<Key, Verification>> {
     Ok(ledger::findings(tx, false)
         .await?
         .into_iter()
-        .filter(|f| audit::audit_sees(&f.kind))
-        .map(|f| (f.kind, f.object))
+        .map(|f| {
+            let verification = mistakes::by_name(&f.kind).map(|k| k.verification()).unwrap_or(Verification::Declared);
+            ((f.kind, f.object), verification)
+        })
         .collect())
+}
+
+fn catalog_only(open: &BTreeMap<Key, Verification>) -> BTreeSet<Key> {
+    open.iter().filter(|(_, v)| **v == Verification::Catalog).map(|(k, _)| k.clone()).collect()
 }
 
 /// Scripted mistakes and slips of this unit, with their origin and excuse. A slip on an object
@@ -212,18 +263,21 @@ fn declared_mistakes<'a>(unit: &'a Unit<'_>) -> BTreeMap<Key, (&'a str, Option<S
     declared
 }
 
-/// A declared mistake the audit cannot see is a bug in a template or a detector: fail loudly.
+/// A declared mistake the audit or the apply step could see but does not is a bug in a template
+/// or a detector: fail loudly, naming both.
 fn ensure_declared_are_seen(
     unit: &Unit<'_>,
     declared: &BTreeMap<Key, (&str, Option<String>)>,
-    after: &BTreeSet<Key>,
+    seen: &Seen,
 ) -> Result<()> {
     let unseen: Vec<String> = declared
         .iter()
-        .filter(|(key, _)| audit::audit_sees(&key.0) && !after.contains(*key))
-        .map(|((kind, object), (origin, _))| {
-            format!("{origin} {kind} on {object} (detector src/mistakes/{kind}.rs)")
+        .filter(|(key, _)| match mistakes::by_name(&key.0).map(|k| k.verification()) {
+            Some(Verification::Catalog) => audit::audit_sees(&key.0) && !seen.audit.contains(*key),
+            Some(Verification::Ledger) => !seen.observed.contains(*key),
+            _ => false,
         })
+        .map(|((kind, object), (origin, _))| format!("{origin} {kind} on {object} (detector src/mistakes/{kind}.rs)"))
         .collect();
     if unseen.is_empty() {
         return Ok(());

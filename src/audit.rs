@@ -2,7 +2,7 @@
 //! system schemas are ignored). The apply step runs it before and after each change; `audit` and
 //! `verify` run it on demand.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 use sqlx::PgConnection;
@@ -30,4 +30,82 @@ pub async fn audit(conn: &mut PgConnection) -> Result<BTreeSet<Key>> {
 pub fn audit_sees(kind: &str) -> bool {
     mistakes::by_name(kind)
         .is_some_and(|k| k.verification() == Verification::Catalog && k.detection_query().is_some())
+}
+
+/// What the apply step compares around a change's DDL, for the kinds no catalog query can prove
+/// after the fact (DESIGN section 5, "ledger"): which tables were rewritten, which indexes came
+/// and went, which columns became NOT NULL.
+#[derive(Debug, Default, Clone)]
+pub struct Snapshot {
+    /// `schema.table` -> relfilenode (a table rewrite gives it a new one).
+    pub tables: BTreeMap<String, i64>,
+    /// `schema.index` -> `schema.table`.
+    pub indexes: BTreeMap<String, String>,
+    /// `schema.table.column` -> whether it is NOT NULL.
+    pub columns: BTreeMap<String, bool>,
+    /// Columns with a validated `CHECK (col IS NOT NULL)`, which lets SET NOT NULL skip its scan.
+    pub checked_not_null: BTreeSet<String>,
+}
+
+const USER_SCHEMAS: &str =
+    "n.nspname NOT IN ('engineer_sim', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
+
+impl Snapshot {
+    pub async fn take(conn: &mut PgConnection) -> Result<Snapshot> {
+        let tables: Vec<(String, i64)> = sqlx::query_as(&format!(
+            "SELECT format('%s.%s', n.nspname, c.relname), c.relfilenode::bigint
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('r', 'p', 'm') AND {USER_SCHEMAS}"
+        ))
+        .fetch_all(&mut *conn)
+        .await?;
+        let indexes: Vec<(String, String)> = sqlx::query_as(&format!(
+            "SELECT format('%s.%s', n.nspname, i.relname), format('%s.%s', n.nspname, t.relname)
+             FROM pg_index x
+             JOIN pg_class i ON i.oid = x.indexrelid
+             JOIN pg_class t ON t.oid = x.indrelid
+             JOIN pg_namespace n ON n.oid = i.relnamespace
+             WHERE {USER_SCHEMAS}"
+        ))
+        .fetch_all(&mut *conn)
+        .await?;
+        let columns: Vec<(String, bool)> = sqlx::query_as(&format!(
+            "SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname), a.attnotnull
+             FROM pg_attribute a
+             JOIN pg_class c ON c.oid = a.attrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND {USER_SCHEMAS}"
+        ))
+        .fetch_all(&mut *conn)
+        .await?;
+        let checked: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname)
+             FROM pg_constraint con
+             JOIN pg_class c ON c.oid = con.conrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             JOIN pg_attribute a ON a.attrelid = c.oid AND con.conkey = ARRAY[a.attnum]
+             WHERE con.contype = 'c' AND con.convalidated
+               AND pg_get_constraintdef(con.oid) = format('CHECK ((%s IS NOT NULL))', quote_ident(a.attname))
+               AND {USER_SCHEMAS}"
+        ))
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(Snapshot {
+            tables: tables.into_iter().collect(),
+            indexes: indexes.into_iter().collect(),
+            columns: columns.into_iter().collect(),
+            checked_not_null: checked.into_iter().collect(),
+        })
+    }
+
+    /// Whether an object named the DESIGN section 4 way exists: `schema.table(col,...)`,
+    /// `schema.index`, `schema.table` or `schema.table.column`.
+    pub fn has_object(&self, object: &str) -> bool {
+        if let Some((table, cols)) = object.split_once('(') {
+            let cols = cols.trim_end_matches(')');
+            return self.tables.contains_key(table)
+                && cols.split(',').all(|c| self.columns.contains_key(&format!("{table}.{}", c.trim())));
+        }
+        self.indexes.contains_key(object) || self.tables.contains_key(object) || self.columns.contains_key(object)
+    }
 }

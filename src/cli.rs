@@ -96,8 +96,17 @@ pub enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// The careful version, with no slips.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["slip", "all_slips"])]
         clean: bool,
+        /// Force only the slip point at this position (0-based, as `plan` lists them) to slip.
+        #[arg(long, conflicts_with = "all_slips")]
+        slip: Option<usize>,
+        /// Force every slip point to slip.
+        #[arg(long)]
+        all_slips: bool,
+        /// Also print the slips and the clean / as-written diff (to stderr).
+        #[arg(long)]
+        explain: bool,
     },
     /// List the findings the ledger holds open (all, with --all).
     Findings {

@@ -43,11 +43,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             seed,
         } => tick(&ctx, now, max_per_tick, seed).await,
         Command::Plan { week, seed } => plan(&ctx, week, seed),
-        Command::Render {
-            change_id,
-            seed,
-            clean,
-        } => render(&ctx, &change_id, seed, clean),
+        Command::Render { change_id, seed, clean, slip, all_slips, explain } => {
+            let decide = match (clean, slip, all_slips) {
+                (true, _, _) => Decide::Clean,
+                (_, Some(i), _) => Decide::Only(i),
+                (_, _, true) => Decide::All,
+                _ => Decide::Persona,
+            };
+            render(&ctx, &change_id, seed, decide, explain)
+        }
         Command::Findings {
             format,
             all,
@@ -353,17 +357,28 @@ fn plan(ctx: &Context, week: Option<u32>, seed: u64) -> Result<()> {
     Ok(())
 }
 
-fn render(ctx: &Context, change_id: &str, seed: u64, clean: bool) -> Result<()> {
+fn render(ctx: &Context, change_id: &str, seed: u64, decide: Decide, explain: bool) -> Result<()> {
     let project = ctx.load_project()?;
     let opts = ctx.options(&project)?;
     let change = project.roadmap.require_change(change_id)?;
-    let decide = if clean {
-        Decide::Clean
-    } else {
-        Decide::Persona
-    };
     let rendered = project.render(change, seed, &opts, decide)?;
+    if let Decide::Only(i) = decide {
+        if i >= rendered.points.len() {
+            return Err(bad_input(format!(
+                "--slip {i}: change {change_id} has {} slip points (0..{})",
+                rendered.points.len(),
+                rendered.points.len().saturating_sub(1)
+            ))
+            .into());
+        }
+    }
     print!("{}", rendered.applied_sql);
+    if explain {
+        for slip in &rendered.slips {
+            eprintln!("slip: {} on {} (\"{}\")", slip.kind, slip.object, slip.excuse);
+        }
+        eprint!("{}", rendered.diff());
+    }
     Ok(())
 }
 

@@ -196,8 +196,9 @@ pub async fn apply_change(
     marker: &Marker,
     change: &Change,
     opts: &Options,
+    decide: Decide,
 ) -> Result<Outcome> {
-    let rendered = project.render(change, marker.seed, opts, Decide::Persona)?;
+    let rendered = project.render(change, marker.seed, opts, decide)?;
     let source = project
         .data
         .templates
@@ -257,7 +258,7 @@ pub async fn apply_due(
         if limit.is_some_and(|l| progress.applied.len() >= l) {
             break;
         }
-        let result = apply_change(conn, project, &marker, change, opts).await;
+        let result = apply_change(conn, project, &marker, change, opts, Decide::Persona).await;
         // The journal files follow the ledger after every change, failed or not.
         crate::journal::sync_files(conn, state, opts.codes, &project.team).await?;
         match result {

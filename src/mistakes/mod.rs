@@ -13,13 +13,31 @@ use std::collections::HashMap;
 
 use anyhow::{anyhow, Result};
 
+pub use crate::audit::Snapshot;
+
+pub mod blocking_index_build;
+pub mod btree_on_jsonb;
+pub mod dropped_used_index;
+pub mod duplicate_index;
+pub mod int_should_be_bigint;
+pub mod json_as_text;
+pub mod jsonb_overuse;
+pub mod low_cardinality_index;
 pub mod missing_check;
 pub mod missing_fk_index;
 pub mod missing_on_delete;
+pub mod missing_unique;
+pub mod missing_updated_at_trigger;
+pub mod not_null_full_scan;
 pub mod nullable_fk;
 pub mod oversized_varchar;
+pub mod polymorphic_reference;
 pub mod redundant_index;
+pub mod serial_not_identity;
+pub mod table_rewrite;
 pub mod timestamp_without_tz;
+pub mod unused_index;
+pub mod wrong_column_order;
 
 #[cfg(test)]
 pub mod testing;
@@ -102,6 +120,51 @@ pub trait MistakeKind: Sync {
     fn detection_query(&self) -> Option<&'static str> {
         None
     }
+    /// For `Verification::Ledger` kinds: the objects this change shows the mistake on, seen by
+    /// comparing the catalog snapshots taken just before and just after the change's DDL.
+    fn observe(&self, _before: &Snapshot, _after: &Snapshot) -> Vec<String> {
+        Vec::new()
+    }
+    /// Whether an observation nobody declared is journaled as an incidental finding. False for
+    /// kinds whose observation alone does not prove the mistake (a dropped index was "used" only
+    /// if the roadmap or a slip says so).
+    fn incidental_possible(&self) -> bool {
+        true
+    }
+    /// For kinds the audit does not query: whether an open finding on `object` is gone after a
+    /// change. By default a declared finding closes when its object no longer exists, and a
+    /// migration finding (a fact of the history a linter reads) never closes.
+    fn closed_after(&self, object: &str, after: &Snapshot) -> bool {
+        self.verification() == Verification::Declared && !after.has_object(object)
+    }
+}
+
+/// Slip shape "the careful engineer writes `sql`, the slip leaves it out".
+pub fn omitted_when_slipped(args: &SlipArgs, slipped: bool) -> Result<String> {
+    args.object()?;
+    let sql = args.string("sql")?;
+    Ok(if slipped { String::new() } else { sql })
+}
+
+/// Slip shape "the careful engineer does not write it, the slip adds `sql`".
+pub fn added_when_slipped(args: &SlipArgs, slipped: bool) -> Result<String> {
+    args.object()?;
+    let sql = args.string("sql")?;
+    Ok(if slipped { sql } else { String::new() })
+}
+
+/// Slip shape "the careful engineer writes `sql`, the slip writes `slipped` instead".
+pub fn swapped_when_slipped(args: &SlipArgs, slipped: bool) -> Result<String> {
+    args.object()?;
+    let clean = args.string("sql")?;
+    let wrong = args.string("slipped")?;
+    Ok(if slipped { wrong } else { clean })
+}
+
+/// Slip shape "a type written two ways": `clean` or `wrong`, both fixed by the kind.
+pub fn typed(args: &SlipArgs, slipped: bool, clean: &str, wrong: &str) -> Result<String> {
+    args.object()?;
+    Ok(if slipped { wrong } else { clean }.to_string())
 }
 
 /// Every kind that templates can use as a slip point or the roadmap can script.
@@ -114,6 +177,22 @@ pub fn all() -> &'static [&'static dyn MistakeKind] {
         &oversized_varchar::OversizedVarchar,
         &missing_check::MissingCheck,
         &redundant_index::RedundantIndex,
+        &duplicate_index::DuplicateIndex,
+        &unused_index::UnusedIndex,
+        &low_cardinality_index::LowCardinalityIndex,
+        &wrong_column_order::WrongColumnOrder,
+        &btree_on_jsonb::BtreeOnJsonb,
+        &dropped_used_index::DroppedUsedIndex,
+        &int_should_be_bigint::IntShouldBeBigint,
+        &json_as_text::JsonAsText,
+        &serial_not_identity::SerialNotIdentity,
+        &missing_unique::MissingUnique,
+        &missing_updated_at_trigger::MissingUpdatedAtTrigger,
+        &jsonb_overuse::JsonbOveruse,
+        &polymorphic_reference::PolymorphicReference,
+        &blocking_index_build::BlockingIndexBuild,
+        &table_rewrite::TableRewrite,
+        &not_null_full_scan::NotNullFullScan,
     ]
 }
 

@@ -1,0 +1,68 @@
+//! `blocking_index_build`: CREATE INDEX without CONCURRENTLY on a table that already existed.
+//!
+//! A plain CREATE INDEX holds a SHARE lock for the whole build: on a populated production table
+//! every write waits. engineer-sim treats every table that existed before a change as populated
+//! (the TaskPilot database it stands for holds gigabytes), whether or not this database has rows.
+//!
+//! Verification: ledger. The apply step sees an index that is new after the change on a table that
+//! existed before it. Every change runs in one transaction, where CONCURRENTLY is impossible, so
+//! each such index was built blocking; the roadmap's own CREATE INDEX on existing tables are
+//! journaled as incidental findings of this kind. It is not a slip point: the careful version
+//! (CONCURRENTLY, outside the transaction) cannot be applied inside the change's transaction.
+//! The finding never closes: it is a fact of the migration history, which a linter reads.
+
+use anyhow::{bail, Result};
+
+use super::{MistakeKind, SlipArgs, Snapshot, Verification};
+
+pub struct BlockingIndexBuild;
+
+impl MistakeKind for BlockingIndexBuild {
+    fn name(&self) -> &'static str {
+        "blocking_index_build"
+    }
+
+    fn roadmap_code(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn verification(&self) -> Verification {
+        Verification::Ledger
+    }
+
+    fn render(&self, _args: &SlipArgs, _slipped: bool) -> Result<String> {
+        bail!(
+            "blocking_index_build is observed by the apply step, not a slip point: the careful \
+             version (CREATE INDEX CONCURRENTLY) cannot run inside the change's transaction"
+        )
+    }
+
+    fn observe(&self, before: &Snapshot, after: &Snapshot) -> Vec<String> {
+        after
+            .indexes
+            .iter()
+            .filter(|(name, table)| !before.indexes.contains_key(*name) && before.tables.contains_key(*table))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mistakes::testing::observe;
+
+    #[tokio::test]
+    async fn indexes_on_existing_tables_block_new_tables_do_not() {
+        let seen = observe(
+            &BlockingIndexBuild,
+            "CREATE TABLE old (a int, b int);",
+            "CREATE INDEX old_a ON old(a);
+             ALTER TABLE old ADD CONSTRAINT old_b_key UNIQUE (b);
+             CREATE TABLE fresh (id int PRIMARY KEY, c int);
+             CREATE INDEX fresh_c ON fresh(c);",
+        )
+        .await;
+        assert_eq!(seen, ["public.old_a", "public.old_b_key"]);
+    }
+}

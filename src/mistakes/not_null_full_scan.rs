@@ -1,0 +1,70 @@
+//! `not_null_full_scan`: SET NOT NULL on an existing table without a validated CHECK first, so
+//! PostgreSQL scans the whole table under an ACCESS EXCLUSIVE lock.
+//!
+//! Slip: `{{ not_null_full_scan(object="public.t.c", sql="ALTER TABLE t ADD CONSTRAINT t_c_not_null CHECK (c IS
+//! NOT NULL) NOT VALID;\nALTER TABLE t VALIDATE CONSTRAINT t_c_not_null;\nALTER TABLE t ALTER COLUMN c SET NOT
+//! NULL;", slipped="ALTER TABLE t ALTER COLUMN c SET NOT NULL;") }}`; clean renders `sql`, the slip
+//! `slipped`.
+//!
+//! Verification: ledger. The apply step sees a column of a table that existed before the change
+//! turn NOT NULL without a validated `CHECK (c IS NOT NULL)` in place before the change (PostgreSQL
+//! 12+ skips the scan when such a constraint exists). A CHECK added and validated inside the same
+//! change, before the SET NOT NULL, also spares the scan: the snapshot after the change shows it.
+//! The finding never closes: it is a fact of the migration history.
+
+use anyhow::Result;
+
+use super::{swapped_when_slipped, MistakeKind, SlipArgs, Snapshot, Verification};
+
+pub struct NotNullFullScan;
+
+impl MistakeKind for NotNullFullScan {
+    fn name(&self) -> &'static str {
+        "not_null_full_scan"
+    }
+
+    fn roadmap_code(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn verification(&self) -> Verification {
+        Verification::Ledger
+    }
+
+    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
+        swapped_when_slipped(args, slipped)
+    }
+
+    fn observe(&self, before: &Snapshot, after: &Snapshot) -> Vec<String> {
+        after
+            .columns
+            .iter()
+            .filter(|(column, not_null)| **not_null && before.columns.get(*column) == Some(&false))
+            .filter(|(column, _)| {
+                !before.checked_not_null.contains(*column) && !after.checked_not_null.contains(*column)
+            })
+            .map(|(column, _)| column.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mistakes::testing::observe;
+
+    #[tokio::test]
+    async fn set_not_null_without_a_validated_check_is_seen() {
+        let seen = observe(
+            &NotNullFullScan,
+            "CREATE TABLE t (scanned int, checked int, fresh int);",
+            "ALTER TABLE t ALTER COLUMN scanned SET NOT NULL;
+             ALTER TABLE t ADD CONSTRAINT t_checked_nn CHECK (checked IS NOT NULL) NOT VALID;
+             ALTER TABLE t VALIDATE CONSTRAINT t_checked_nn;
+             ALTER TABLE t ALTER COLUMN checked SET NOT NULL;
+             ALTER TABLE t ADD COLUMN added int NOT NULL DEFAULT 0;",
+        )
+        .await;
+        assert_eq!(seen, ["public.t.scanned"]);
+    }
+}

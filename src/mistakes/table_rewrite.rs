@@ -1,0 +1,63 @@
+//! `table_rewrite`: ALTER COLUMN TYPE, or a stored generated column, that rewrites a whole table
+//! under an ACCESS EXCLUSIVE lock.
+//!
+//! Slip: `{{ table_rewrite(object="public.t", sql="ALTER TABLE t ALTER COLUMN c TYPE VARCHAR(200);",
+//! slipped="ALTER TABLE t ALTER COLUMN c TYPE TEXT USING c::text;") }}`; clean renders `sql`, the slip
+//! `slipped`. Object: `schema.table`.
+//!
+//! Verification: ledger. A rewrite gives the table a new relfilenode: the apply step compares it
+//! before and after the change, for tables that existed before. Changes run with TimeZone = UTC,
+//! so whether timestamp -> timestamptz rewrites does not depend on the machine (under UTC it does
+//! not). The finding never closes: it is a fact of the migration history.
+
+use anyhow::Result;
+
+use super::{swapped_when_slipped, MistakeKind, SlipArgs, Snapshot, Verification};
+
+pub struct TableRewrite;
+
+impl MistakeKind for TableRewrite {
+    fn name(&self) -> &'static str {
+        "table_rewrite"
+    }
+
+    fn roadmap_code(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn verification(&self) -> Verification {
+        Verification::Ledger
+    }
+
+    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
+        swapped_when_slipped(args, slipped)
+    }
+
+    fn observe(&self, before: &Snapshot, after: &Snapshot) -> Vec<String> {
+        before
+            .tables
+            .iter()
+            .filter(|(name, node)| after.tables.get(*name).is_some_and(|n| n != *node))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mistakes::testing::observe;
+
+    #[tokio::test]
+    async fn type_changes_that_rewrite_are_seen_and_binary_compatible_ones_are_not() {
+        let seen = observe(
+            &TableRewrite,
+            "CREATE TABLE widened (v varchar(20)); CREATE TABLE retyped (n int); CREATE TABLE generated (d date);",
+            "ALTER TABLE widened ALTER COLUMN v TYPE varchar(50);
+             ALTER TABLE retyped ALTER COLUMN n TYPE bigint;
+             ALTER TABLE generated ADD COLUMN y int GENERATED ALWAYS AS (extract(year from d)::int) STORED;",
+        )
+        .await;
+        assert_eq!(seen, ["public.generated", "public.retyped"]);
+    }
+}
