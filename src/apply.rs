@@ -8,10 +8,10 @@ use chrono::NaiveDate;
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
+use crate::audit::Snapshot;
 use crate::audit::{self, Key};
 use crate::error::{Exit, UserError};
 use crate::ledger::{self, ChangeRow};
-use crate::audit::Snapshot;
 use crate::mistakes::{self, code_for, CodeSet, Verification};
 use crate::render::{Rendered, Slip};
 use crate::roadmap::Declared;
@@ -68,7 +68,10 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
     ensure_no_drift(unit, &audit_before, &catalog_only(&open_before))?;
     let snapshot_before = Snapshot::take(&mut tx).await?;
 
-    if let Err(err) = sqlx::raw_sql(&unit.rendered.applied_sql).execute(&mut *tx).await {
+    if let Err(err) = sqlx::raw_sql(&unit.rendered.applied_sql)
+        .execute(&mut *tx)
+        .await
+    {
         drop(tx);
         return Err(record_failure(conn, unit, err).await);
     }
@@ -144,7 +147,11 @@ fn observe_ledger_kinds(before: &Snapshot, after: &Snapshot) -> BTreeSet<Key> {
     mistakes::all()
         .iter()
         .filter(|k| k.verification() == Verification::Ledger)
-        .flat_map(|k| k.observe(before, after).into_iter().map(|o| (k.name().to_string(), o)))
+        .flat_map(|k| {
+            k.observe(before, after)
+                .into_iter()
+                .map(|o| (k.name().to_string(), o))
+        })
         .collect()
 }
 
@@ -167,20 +174,33 @@ fn findings_delta(
             delta.close.push(key.clone());
         }
     }
-    let candidates = seen.audit.iter().chain(&seen.observed).chain(declared.keys());
+    let candidates = seen
+        .audit
+        .iter()
+        .chain(&seen.observed)
+        .chain(declared.keys());
     let mut opened = BTreeSet::new();
     for key in candidates {
         if open_before.contains_key(key) || !opened.insert(key.clone()) {
             continue;
         }
         let kind = mistakes::by_name(&key.0);
-        let verification = kind.map(|k| k.verification()).unwrap_or(Verification::Declared);
+        let verification = kind
+            .map(|k| k.verification())
+            .unwrap_or(Verification::Declared);
         let (origin, excuse) = match declared.get(key) {
             Some((origin, excuse)) => (origin.to_string(), excuse.clone()),
-            None if kind.is_some_and(|k| k.incidental_possible()) => ("incidental".to_string(), None),
+            None if kind.is_some_and(|k| k.incidental_possible()) => {
+                ("incidental".to_string(), None)
+            }
             None => continue,
         };
-        delta.open.push(Opening { key: key.clone(), origin, verification: verification_name(verification), excuse });
+        delta.open.push(Opening {
+            key: key.clone(),
+            origin,
+            verification: verification_name(verification),
+            excuse,
+        });
     }
     Ok(delta)
 }
@@ -209,7 +229,16 @@ fn verification_name(v: Verification) -> &'static str {
 
 async fn open(tx: &mut PgConnection, unit: &Unit<'_>, o: &Opening, codes: CodeSet) -> Result<()> {
     let (kind, object) = &o.key;
-    ledger::open_finding(tx, kind, object, &o.origin, o.verification, unit.id, o.excuse.as_deref()).await?;
+    ledger::open_finding(
+        tx,
+        kind,
+        object,
+        &o.origin,
+        o.verification,
+        unit.id,
+        o.excuse.as_deref(),
+    )
+    .await?;
     ledger::record_event(
         tx,
         &crate::journal::event(
@@ -229,14 +258,19 @@ async fn open_findings(tx: &mut PgConnection) -> Result<BTreeMap<Key, Verificati
         .await?
         .into_iter()
         .map(|f| {
-            let verification = mistakes::by_name(&f.kind).map(|k| k.verification()).unwrap_or(Verification::Declared);
+            let verification = mistakes::by_name(&f.kind)
+                .map(|k| k.verification())
+                .unwrap_or(Verification::Declared);
             ((f.kind, f.object), verification)
         })
         .collect())
 }
 
 fn catalog_only(open: &BTreeMap<Key, Verification>) -> BTreeSet<Key> {
-    open.iter().filter(|(_, v)| **v == Verification::Catalog).map(|(k, _)| k.clone()).collect()
+    open.iter()
+        .filter(|(_, v)| **v == Verification::Catalog)
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 /// Scripted mistakes and slips of this unit, with their origin and excuse. A slip on an object
@@ -272,12 +306,18 @@ fn ensure_declared_are_seen(
 ) -> Result<()> {
     let unseen: Vec<String> = declared
         .iter()
-        .filter(|(key, _)| match mistakes::by_name(&key.0).map(|k| k.verification()) {
-            Some(Verification::Catalog) => audit::audit_sees(&key.0) && !seen.audit.contains(*key),
-            Some(Verification::Ledger) => !seen.observed.contains(*key),
-            _ => false,
+        .filter(
+            |(key, _)| match mistakes::by_name(&key.0).map(|k| k.verification()) {
+                Some(Verification::Catalog) => {
+                    audit::audit_sees(&key.0) && !seen.audit.contains(*key)
+                }
+                Some(Verification::Ledger) => !seen.observed.contains(*key),
+                _ => false,
+            },
+        )
+        .map(|((kind, object), (origin, _))| {
+            format!("{origin} {kind} on {object} (detector src/mistakes/{kind}.rs)")
         })
-        .map(|((kind, object), (origin, _))| format!("{origin} {kind} on {object} (detector src/mistakes/{kind}.rs)"))
         .collect();
     if unseen.is_empty() {
         return Ok(());

@@ -104,8 +104,12 @@ impl Snapshot {
         if let Some((table, cols)) = object.split_once('(') {
             let cols = cols.trim_end_matches(')');
             return self.tables.contains_key(table)
-                && cols.split(',').all(|c| self.columns.contains_key(&format!("{table}.{}", c.trim())));
+                && cols
+                    .split(',')
+                    .all(|c| self.columns.contains_key(&format!("{table}.{}", c.trim())));
         }
-        self.indexes.contains_key(object) || self.tables.contains_key(object) || self.columns.contains_key(object)
+        self.indexes.contains_key(object)
+            || self.tables.contains_key(object)
+            || self.columns.contains_key(object)
     }
 }

@@ -43,7 +43,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             seed,
         } => tick(&ctx, now, max_per_tick, seed).await,
         Command::Plan { week, seed } => plan(&ctx, week, seed),
-        Command::Render { change_id, seed, clean, slip, all_slips, explain } => {
+        Command::Render {
+            change_id,
+            seed,
+            clean,
+            slip,
+            all_slips,
+            explain,
+        } => {
             let decide = match (clean, slip, all_slips) {
                 (true, _, _) => Decide::Clean,
                 (_, Some(i), _) => Decide::Only(i),
@@ -375,7 +382,10 @@ fn render(ctx: &Context, change_id: &str, seed: u64, decide: Decide, explain: bo
     print!("{}", rendered.applied_sql);
     if explain {
         for slip in &rendered.slips {
-            eprintln!("slip: {} on {} (\"{}\")", slip.kind, slip.object, slip.excuse);
+            eprintln!(
+                "slip: {} on {} (\"{}\")",
+                slip.kind, slip.object, slip.excuse
+            );
         }
         eprint!("{}", rendered.diff());
     }

@@ -20,23 +20,35 @@ async fn each_slip_point_alone_and_all_together_apply() {
     let db = ScratchDb::create("slips").await.unwrap();
     let mut conn = engineer_sim::pg::connect(&db.url).await.unwrap();
     let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
-    sim::init(&mut conn, &project, 1, start, false, &opts).await.unwrap();
+    sim::init(&mut conn, &project, 1, start, false, &opts)
+        .await
+        .unwrap();
     let marker = engineer_sim::ledger::marker(&mut conn).await.unwrap();
 
     let mut forced = 0;
     for change in project.roadmap.ordered() {
-        let points = project.render(change, 1, &opts, Decide::Clean).unwrap().points;
-        let mut forms: Vec<(String, Decide)> =
-            points.iter().enumerate().map(|(i, p)| (format!("{} on {}", p.kind, p.object), Decide::Only(i))).collect();
+        let points = project
+            .render(change, 1, &opts, Decide::Clean)
+            .unwrap()
+            .points;
+        let mut forms: Vec<(String, Decide)> = points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("{} on {}", p.kind, p.object), Decide::Only(i)))
+            .collect();
         if points.len() > 1 {
             forms.push(("all slip points".to_string(), Decide::All));
         }
         for (label, decide) in forms {
             let mut outer = conn.begin().await.unwrap();
-            let result = sim::apply_change(&mut outer, &project, &marker, change, &opts, decide).await;
+            let result =
+                sim::apply_change(&mut outer, &project, &marker, change, &opts, decide).await;
             outer.rollback().await.unwrap();
             if let Err(err) = result {
-                panic!("{}: slipped form ({label}) does not apply: {err:#}", change.id);
+                panic!(
+                    "{}: slipped form ({label}) does not apply: {err:#}",
+                    change.id
+                );
             }
             forced += 1;
         }

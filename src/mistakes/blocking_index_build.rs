@@ -41,7 +41,9 @@ impl MistakeKind for BlockingIndexBuild {
         after
             .indexes
             .iter()
-            .filter(|(name, table)| !before.indexes.contains_key(*name) && before.tables.contains_key(*table))
+            .filter(|(name, table)| {
+                !before.indexes.contains_key(*name) && before.tables.contains_key(*table)
+            })
             .map(|(name, _)| name.clone())
             .collect()
     }

@@ -33,7 +33,12 @@ impl MistakeKind for DroppedUsedIndex {
     }
 
     fn observe(&self, before: &Snapshot, after: &Snapshot) -> Vec<String> {
-        before.indexes.keys().filter(|name| !after.indexes.contains_key(*name)).cloned().collect()
+        before
+            .indexes
+            .keys()
+            .filter(|name| !after.indexes.contains_key(*name))
+            .cloned()
+            .collect()
     }
 
     fn incidental_possible(&self) -> bool {
@@ -52,7 +57,10 @@ mod tests {
 
     #[test]
     fn slip_adds_the_drop() {
-        let (clean, slipped) = render_both(&DroppedUsedIndex, &[("object", "public.i"), ("sql", "DROP INDEX i;")]);
+        let (clean, slipped) = render_both(
+            &DroppedUsedIndex,
+            &[("object", "public.i"), ("sql", "DROP INDEX i;")],
+        );
         assert_eq!((clean.as_str(), slipped.as_str()), ("", "DROP INDEX i;"));
     }
 

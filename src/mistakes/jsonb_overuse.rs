@@ -41,8 +41,15 @@ mod tests {
     fn slip_swaps_columns_for_a_bag() {
         let (clean, slipped) = render_both(
             &JsonbOveruse,
-            &[("object", "public.t.settings"), ("sql", "tz VARCHAR(50)"), ("slipped", "settings JSONB")],
+            &[
+                ("object", "public.t.settings"),
+                ("sql", "tz VARCHAR(50)"),
+                ("slipped", "settings JSONB"),
+            ],
         );
-        assert_eq!((clean.as_str(), slipped.as_str()), ("tz VARCHAR(50)", "settings JSONB"));
+        assert_eq!(
+            (clean.as_str(), slipped.as_str()),
+            ("tz VARCHAR(50)", "settings JSONB")
+        );
     }
 }

@@ -11,7 +11,9 @@
 //! is covered only by an index on the same table that is
 //! - valid (`indisvalid`): a failed `CREATE INDEX CONCURRENTLY` leaves an index the planner ignores;
 //! - not partial: a partial index serves only the rows its predicate admits, and the constraint
-//!   check on a parent delete looks for every row;
+//!   check on a parent delete looks for every row. One exception: for a single-column key, a
+//!   predicate of exactly `col IS NOT NULL` covers, because the check's `col = $1` implies it and
+//!   the planner uses the index (week 6's `idx_issues_template ... WHERE template_id IS NOT NULL`);
 //! - btree: the other access methods either cannot serve the equality lookup on several columns or
 //!   are not what anyone means by "the FK index";
 //! - led by exactly the key's columns: its first n key columns (n = the key's column count) are
@@ -75,7 +77,11 @@ WHERE con.contype = 'f'
       JOIN pg_am am ON am.oid = ic.relam
       WHERE i.indrelid = con.conrelid
         AND i.indisvalid
-        AND i.indpred IS NULL
+        AND (i.indpred IS NULL OR (
+            cardinality(con.conkey) = 1
+            AND pg_get_expr(i.indpred, i.indrelid) = format('(%s IS NOT NULL)', quote_ident(
+                (SELECT attname FROM pg_attribute WHERE attrelid = con.conrelid AND attnum = con.conkey[1])))
+        ))
         AND am.amname = 'btree'
         AND i.indnkeyatts >= cardinality(con.conkey)
         AND (SELECT array_agg(x ORDER BY x)
@@ -126,6 +132,7 @@ mod tests {
                 id int PRIMARY KEY,
                 bare_id int REFERENCES parent(id),
                 partial_id int REFERENCES parent(id),
+                not_null_id int REFERENCES parent(id),
                 second_id int REFERENCES parent(id),
                 leading_id int REFERENCES parent(id),
                 unique_id int UNIQUE REFERENCES parent(id),
@@ -140,7 +147,8 @@ mod tests {
                 FOREIGN KEY (swapped_a, swapped_b) REFERENCES parent(a, b),
                 FOREIGN KEY (half_a, half_b) REFERENCES parent(a, b)
             );
-            CREATE INDEX ON child (partial_id) WHERE partial_id IS NOT NULL;
+            CREATE INDEX ON child (partial_id) WHERE partial_id > 0;
+            CREATE INDEX ON child (not_null_id) WHERE not_null_id IS NOT NULL;
             CREATE INDEX ON child (x, second_id);
             CREATE INDEX ON child (leading_id, x);
             CREATE INDEX child_invalid_idx ON child (invalid_id);

@@ -41,7 +41,8 @@ impl MistakeKind for NotNullFullScan {
             .iter()
             .filter(|(column, not_null)| **not_null && before.columns.get(*column) == Some(&false))
             .filter(|(column, _)| {
-                !before.checked_not_null.contains(*column) && !after.checked_not_null.contains(*column)
+                !before.checked_not_null.contains(*column)
+                    && !after.checked_not_null.contains(*column)
             })
             .map(|(column, _)| column.clone())
             .collect()

@@ -23,6 +23,11 @@ impl MistakeKind for SerialNotIdentity {
     }
 
     fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        typed(args, slipped, "BIGINT GENERATED ALWAYS AS IDENTITY", "BIGSERIAL")
+        typed(
+            args,
+            slipped,
+            "BIGINT GENERATED ALWAYS AS IDENTITY",
+            "BIGSERIAL",
+        )
     }
 }

@@ -53,12 +53,24 @@ pub async fn detect(kind: &dyn MistakeKind, fixture: &str) -> Vec<String> {
 /// Applies `setup`, snapshots, applies `change`, snapshots, and returns what the ledger kind
 /// observes between the two.
 pub async fn observe(kind: &dyn MistakeKind, setup: &str, change: &str) -> Vec<String> {
-    let db = ScratchDb::create(kind.name()).await.expect("scratch database");
+    let db = ScratchDb::create(kind.name())
+        .await
+        .expect("scratch database");
     let mut conn = crate::pg::connect(&db.url).await.expect("connect");
-    sqlx::raw_sql(setup).execute(&mut conn).await.expect("setup applies");
-    let before = crate::audit::Snapshot::take(&mut conn).await.expect("snapshot before");
-    sqlx::raw_sql(change).execute(&mut conn).await.expect("change applies");
-    let after = crate::audit::Snapshot::take(&mut conn).await.expect("snapshot after");
+    sqlx::raw_sql(setup)
+        .execute(&mut conn)
+        .await
+        .expect("setup applies");
+    let before = crate::audit::Snapshot::take(&mut conn)
+        .await
+        .expect("snapshot before");
+    sqlx::raw_sql(change)
+        .execute(&mut conn)
+        .await
+        .expect("change applies");
+    let after = crate::audit::Snapshot::take(&mut conn)
+        .await
+        .expect("snapshot after");
     drop(conn);
     db.drop_now().await.expect("drop scratch database");
     let mut seen = kind.observe(&before, &after);

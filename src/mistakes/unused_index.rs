@@ -45,7 +45,8 @@ mod tests {
     #[test]
     fn slip_adds_the_index() {
         let sql = "CREATE INDEX idx_t_c ON t(c);";
-        let (clean, slipped) = render_both(&UnusedIndex, &[("object", "public.idx_t_c"), ("sql", sql)]);
+        let (clean, slipped) =
+            render_both(&UnusedIndex, &[("object", "public.idx_t_c"), ("sql", sql)]);
         assert_eq!((clean.as_str(), slipped.as_str()), ("", sql));
     }
 
@@ -53,7 +54,9 @@ mod tests {
     fn closes_when_the_index_is_gone() {
         let mut after = Snapshot::default();
         assert!(UnusedIndex.closed_after("public.idx_t_c", &after));
-        after.indexes.insert("public.idx_t_c".into(), "public.t".into());
+        after
+            .indexes
+            .insert("public.idx_t_c".into(), "public.t".into());
         assert!(!UnusedIndex.closed_after("public.idx_t_c", &after));
     }
 }
