@@ -81,6 +81,9 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Validate the roadmap, personas and templates; report each problem with file and line.
+    /// Exit code 2 when there are problems. Touches no database.
+    Check,
     /// Show the roadmap's changes: author, title, slip points and which slip under the seed.
     /// Touches no database.
     Plan {

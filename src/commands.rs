@@ -43,6 +43,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             seed,
         } => tick(&ctx, now, max_per_tick, seed).await,
         Command::Plan { week, seed } => plan(&ctx, week, seed),
+        Command::Check => check(&ctx),
         Command::Render {
             change_id,
             seed,
@@ -565,4 +566,26 @@ async fn score(
         ScoreFormat::Table => print!("{}", score::to_table(&result)),
     }
     Ok(())
+}
+
+fn check(ctx: &Context) -> Result<()> {
+    let problems = crate::check::check(&ctx.data);
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    if problems.is_empty() {
+        println!(
+            "check: OK ({}, {}, {})",
+            ctx.data.roadmap.display(),
+            ctx.data.personas.display(),
+            ctx.data.templates.display()
+        );
+        Ok(())
+    } else {
+        Err(UserError::new(
+            Exit::BadInput,
+            format!("check: {} problems", problems.len()),
+        )
+        .into())
+    }
 }

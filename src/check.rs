@@ -1,0 +1,375 @@
+//! `engineer-sim check`: validates the roadmap, the personas and the templates without touching a
+//! database, and reports every problem with its file, its line and what to do.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use crate::mistakes;
+use crate::persona::{Persona, Team};
+use crate::render::{tera_error_chain, Decide, Renderer};
+use crate::roadmap::{DataDirs, Roadmap, WEEKS};
+
+/// One problem found in the data files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub line: usize,
+    pub message: String,
+    pub hint: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}\n  hint: {}",
+            self.file.display(),
+            self.line,
+            self.message,
+            self.hint
+        )
+    }
+}
+
+fn problem(
+    file: &Path,
+    line: usize,
+    message: impl Into<String>,
+    hint: impl Into<String>,
+) -> Problem {
+    Problem {
+        file: file.to_path_buf(),
+        line,
+        message: message.into(),
+        hint: hint.into(),
+    }
+}
+
+/// Every problem in the data files under `data`, in file order.
+pub fn check(data: &DataDirs) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let team = check_personas(&data.personas, &mut problems);
+    let templates = check_template_syntax(&data.templates, &mut problems);
+    let roadmap = match Roadmap::load(&data.roadmap) {
+        Ok(roadmap) => roadmap,
+        Err(err) => {
+            problems.push(yaml_problem(
+                &data.roadmap,
+                &format!("{err:#}"),
+                "fix the YAML of the roadmap",
+            ));
+            return problems;
+        }
+    };
+    check_roadmap(&roadmap, &team, &templates, &data.templates, &mut problems);
+    if problems.is_empty() {
+        check_rendering(data, &roadmap, &team, &mut problems);
+    }
+    problems
+}
+
+/// serde_yaml messages end in "at line L column C"; the problem takes that line.
+fn yaml_problem(file: &Path, message: &str, hint: &str) -> Problem {
+    let line = message
+        .rsplit_once("at line ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let message = message.split_once(": ").map(|(_, m)| m).unwrap_or(message);
+    problem(file, line, message, hint)
+}
+
+fn check_personas(dir: &Path, problems: &mut Vec<Problem>) -> Team {
+    let mut personas = BTreeMap::new();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    paths.retain(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"));
+    paths.sort();
+    if paths.is_empty() {
+        problems.push(problem(
+            dir,
+            1,
+            "no persona files",
+            "add personas/<name>.yaml (see README, Data files)",
+        ));
+    }
+    for path in paths {
+        match Persona::load(&path) {
+            Ok(persona) => {
+                check_persona(&path, &persona, problems);
+                personas.insert(persona.name.clone(), persona);
+            }
+            Err(err) => problems.push(yaml_problem(
+                &path,
+                &format!("{err:#}"),
+                "fix the persona's YAML",
+            )),
+        }
+    }
+    Team { personas }
+}
+
+fn check_persona(path: &Path, persona: &Persona, problems: &mut Vec<Problem>) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let line_of = |needle: &str| {
+        text.lines()
+            .position(|l| l.contains(needle))
+            .map(|n| n + 1)
+            .unwrap_or(1)
+    };
+    if !(0.0..=1.0).contains(&persona.error_rate) {
+        problems.push(problem(
+            path,
+            line_of("error_rate"),
+            format!("error_rate {} is not a probability", persona.error_rate),
+            "use a value between 0 and 1",
+        ));
+    }
+    for kind in persona.tendencies.keys() {
+        if mistakes::by_name(kind).is_none() {
+            problems.push(problem(
+                path,
+                line_of(&format!("{kind}:")),
+                format!("tendency names unknown mistake kind `{kind}`"),
+                format!("known kinds: {}", known_kinds()),
+            ));
+        }
+    }
+}
+
+fn known_kinds() -> String {
+    mistakes::all()
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Parses each template on its own, so every syntax error is reported, not only the first.
+fn check_template_syntax(dir: &Path, problems: &mut Vec<Problem>) -> HashSet<String> {
+    let mut names = HashSet::new();
+    for path in template_files(dir) {
+        let name = path
+            .strip_prefix(dir)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let mut tera = tera::Tera::default();
+        match tera.add_raw_template(&name, &text) {
+            Ok(()) => {
+                names.insert(name);
+            }
+            Err(err) => {
+                let chain = tera_error_chain(&err);
+                problems.push(problem(
+                    &path,
+                    tera_line(&chain),
+                    chain,
+                    "fix the Tera syntax at that line",
+                ));
+            }
+        }
+        check_slip_calls(&path, &text, problems);
+    }
+    names
+}
+
+fn template_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "tera") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Tera's parse errors point at `--> line:column`.
+fn tera_line(message: &str) -> usize {
+    message
+        .split_once("--> ")
+        .and_then(|(_, rest)| rest.split(':').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(1)
+}
+
+/// Every `{{ name(...) }}` call: the name must be a mistake kind and the call must name its object.
+fn check_slip_calls(path: &Path, text: &str, problems: &mut Vec<Problem>) {
+    for (n, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(start) = rest.find("{{") {
+            let after = &rest[start + 2..];
+            let end = after.find("}}").unwrap_or(after.len());
+            let call = after[..end].trim().trim_start_matches('-').trim();
+            if let Some((name, args)) = call.split_once('(') {
+                let name = name.trim();
+                if mistakes::by_name(name).is_none() {
+                    problems.push(problem(
+                        path,
+                        n + 1,
+                        format!("unknown slip kind `{name}`"),
+                        format!("slip points are calls of mistake kinds: {}", known_kinds()),
+                    ));
+                } else if !args.contains("object=") && !args.contains("object =") {
+                    problems.push(problem(
+                        path,
+                        n + 1,
+                        format!("slip point `{name}` does not name its object"),
+                        "add object=\"schema.table.column\" (or schema.table(cols), schema.index)",
+                    ));
+                }
+            }
+            rest = &after[end.min(after.len())..];
+        }
+    }
+}
+
+fn check_roadmap(
+    roadmap: &Roadmap,
+    team: &Team,
+    templates: &HashSet<String>,
+    templates_dir: &Path,
+    problems: &mut Vec<Problem>,
+) {
+    let file = &roadmap.path;
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (position, change) in roadmap.changes.iter().enumerate() {
+        let at = |needle: Option<&str>| roadmap.line_of(&change.id, needle);
+        if seen.insert(&change.id, position).is_some() {
+            problems.push(problem(
+                file,
+                nth_id_line(roadmap, &change.id, 2),
+                format!("duplicate change id `{}`", change.id),
+                "give every change its own id",
+            ));
+        }
+        if !(1..=WEEKS).contains(&change.week) {
+            problems.push(problem(
+                file,
+                at(Some("week:")),
+                format!(
+                    "change {}: week {} is outside 1..{WEEKS}",
+                    change.id, change.week
+                ),
+                format!("weeks run from 1 to {WEEKS}"),
+            ));
+        }
+        if team.get(&change.author).is_none() {
+            problems.push(problem(
+                file,
+                at(Some("author:")),
+                format!("change {}: unknown author `{}`", change.id, change.author),
+                format!(
+                    "authors are the personas: {}",
+                    team.personas.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        if !templates.contains(&change.template) && !templates_dir.join(&change.template).is_file()
+        {
+            problems.push(problem(
+                file,
+                at(Some("template:")),
+                format!(
+                    "change {}: template `{}` not found under {}",
+                    change.id,
+                    change.template,
+                    templates_dir.display()
+                ),
+                "create the template or fix the path (relative to templates/)",
+            ));
+        }
+        for declared in &change.scripted {
+            if mistakes::by_name(&declared.kind).is_none() {
+                problems.push(problem(
+                    file,
+                    at(Some(&declared.kind)),
+                    format!(
+                        "change {}: scripted mistake of unknown kind `{}`",
+                        change.id, declared.kind
+                    ),
+                    format!("known kinds: {}", known_kinds()),
+                ));
+            }
+        }
+        for fixed in &change.fixes {
+            match roadmap.change(fixed) {
+                None => problems.push(problem(
+                    file,
+                    at(Some(fixed)),
+                    format!("change {}: fixes unknown change `{fixed}`", change.id),
+                    "name the id of an earlier change",
+                )),
+                Some(target) if target.sim_day() >= change.sim_day() => problems.push(problem(
+                    file,
+                    at(Some(fixed)),
+                    format!(
+                        "change {}: fixes `{fixed}`, which is not earlier",
+                        change.id
+                    ),
+                    "a change can only fix a change applied before it",
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+/// The line of the n-th `id: <id>` in the roadmap (for duplicates: the second one).
+fn nth_id_line(roadmap: &Roadmap, id: &str, nth: usize) -> usize {
+    let text = std::fs::read_to_string(&roadmap.path).unwrap_or_default();
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            l.trim_start()
+                .trim_start_matches("- ")
+                .strip_prefix("id:")
+                .map(|r| r.trim().trim_matches('"'))
+                == Some(id)
+        })
+        .nth(nth - 1)
+        .map(|(n, _)| n + 1)
+        .unwrap_or(1)
+}
+
+/// Renders every change clean and with every slip point slipped, so errors inside calls (a bad
+/// argument, a kind that cannot be a slip point) are found before a run.
+fn check_rendering(data: &DataDirs, roadmap: &Roadmap, team: &Team, problems: &mut Vec<Problem>) {
+    let renderer = match Renderer::new(&data.templates) {
+        Ok(r) => r,
+        Err(err) => {
+            problems.push(problem(
+                &data.templates,
+                1,
+                format!("{err:#}"),
+                "fix the template",
+            ));
+            return;
+        }
+    };
+    for change in &roadmap.changes {
+        let Some(persona) = team.get(&change.author) else {
+            continue;
+        };
+        for decide in [Decide::Clean, Decide::All] {
+            if let Err(err) = renderer.render_change(change, persona, 0, 1.0, decide) {
+                problems.push(problem(
+                    &data.templates.join(&change.template),
+                    1,
+                    format!("{err:#}"),
+                    "fix the slip point's arguments",
+                ));
+                break;
+            }
+        }
+    }
+}
