@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+#[allow(unused_imports)]
 pub use engineer_sim::pg::scratch::ScratchDb;
 
 /// The engineer-sim binary, with the repository's data files and a given state dir.
