@@ -6,7 +6,8 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::mistakes::CodeSet;
-use crate::sim::OnError;
+use crate::settings::Pace;
+use crate::sim::{Assign, OnError};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -42,6 +43,11 @@ pub struct Global {
     /// own rates are used when unset.
     #[arg(long, env = "ENGINEER_ERROR_RATE", global = true)]
     pub error_rate: Option<f64>,
+    /// Who does each change: the roadmap's author, or a seeded choice by each persona's focus.
+    /// Fixed when a database is initialised (the ledger keeps it); plan, render and replay use
+    /// it too [default: the state directory's setting, else roadmap].
+    #[arg(long, value_enum, global = true)]
+    pub assign: Option<Assign>,
     /// More log output (-v info, -vv debug).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -68,18 +74,77 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OnError::Stop)]
         on_error: OnError,
     },
-    /// Apply what the simulation clock says is due: one sim day per real working day since the
-    /// start date `init` recorded. Running it again the same day applies nothing new.
+    /// Apply what the simulation clock says is due: every due change not yet applied (catching
+    /// up after missed runs), at most --max-per-tick, never one that is not due. Under the
+    /// calendar pace a sim day is a real working day since the start date; under the step pace
+    /// each tick is the next working day. Running it again the same day applies nothing new.
     Tick {
-        /// Pretend today is this date (YYYY-MM-DD).
-        #[arg(long)]
-        now: Option<NaiveDate>,
-        /// Apply at most this many changes in one tick.
+        /// Pretend it is this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM).
+        #[arg(long, value_parser = crate::commands::time::parse_now)]
+        now: Option<chrono::NaiveDateTime>,
+        /// Apply at most this many changes in one tick [default: the settings' cap, else none].
         #[arg(long, env = "ENGINEER_CHANGES_PER_DAY")]
         max_per_tick: Option<usize>,
+        /// Use this pace for this tick only [default: the settings' pace].
+        #[arg(long, value_enum)]
+        pace: Option<Pace>,
         /// Run seed, for a fresh database.
         #[arg(long)]
         seed: Option<u64>,
+    },
+    /// List the next tick times of a cron expression and the sim day each reaches.
+    Schedule {
+        /// Standard 5-field crontab expression, e.g. "0 9 * * 1-5".
+        #[arg(long)]
+        cron: String,
+        #[arg(long, default_value_t = 5)]
+        count: usize,
+        /// Count from this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM) instead of now.
+        #[arg(long, value_parser = crate::commands::time::parse_now)]
+        now: Option<chrono::NaiveDateTime>,
+    },
+    /// Run ticks in-process on a cron schedule; SIGTERM or Ctrl-C stops it between changes.
+    Daemon {
+        /// Standard 5-field crontab expression, e.g. "0 9 * * 1-5".
+        #[arg(long)]
+        cron: String,
+        /// Tick once at start, before waiting for the schedule.
+        #[arg(long)]
+        run_now: bool,
+        /// Wait this many milliseconds between two changes of a tick (spreads a catch-up out).
+        #[arg(long)]
+        pause_ms: Option<u64>,
+    },
+    /// Show the settings kept in the state directory; change the ones given.
+    Settings {
+        #[arg(long, value_enum)]
+        pace: Option<Pace>,
+        /// Cap on changes per tick.
+        #[arg(long, conflicts_with = "no_cap")]
+        max_per_tick: Option<usize>,
+        /// Remove the cap on changes per tick.
+        #[arg(long)]
+        no_cap: bool,
+    },
+    /// Reproduce week N: print its as-written SQL and slips (touching nothing), or with --into
+    /// build a fresh database holding the base and weeks 1..N of the original run.
+    Replay {
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=12))]
+        week: u32,
+        /// Name of a new database to build on the target's server.
+        #[arg(long)]
+        into: Option<String>,
+        /// Seed to print under [default: the original run's, from the state directory].
+        #[arg(long, conflicts_with = "into")]
+        seed: Option<u64>,
+    },
+    /// Unified diff of the expected findings between two points: week:N (from the ledger) or
+    /// expected-findings.json files.
+    Diff {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
     },
     /// Validate the roadmap, personas and templates; report each problem with file and line.
     /// Exit code 2 when there are problems. Touches no database.
@@ -151,8 +216,12 @@ pub enum Command {
     },
     /// Show the target, the seed, the sim day and what has been applied.
     Status,
-    /// Rewrite the journal files (journal.jsonl, expected-findings.*, reports/) from the ledger.
-    Journal,
+    /// Print week N's report (who did what, what slipped and why it passed review, the clean /
+    /// as-written diff); without --week, rewrite every journal file from the ledger.
+    Journal {
+        #[arg(long)]
+        week: Option<u32>,
+    },
 }
 
 #[derive(Args, Debug)]

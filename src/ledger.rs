@@ -16,6 +16,8 @@ pub struct Marker {
     pub roadmap: String,
     pub seed: u64,
     pub start_date: NaiveDate,
+    /// Who does each change: the roadmap's author, or a seeded choice by focus.
+    pub assign: crate::sim::Assign,
     pub tool_version: String,
 }
 
@@ -30,6 +32,7 @@ pub struct FindingRow {
     pub opened_week: i32,
     pub opened_author: String,
     pub closed_by: Option<String>,
+    pub closed_week: Option<i32>,
     pub excuse: Option<String>,
 }
 
@@ -75,11 +78,12 @@ pub async fn create_schema(conn: &mut PgConnection, marker: &Marker) -> Result<(
         .await
         .context("creating the engineer_sim ledger")?;
     sqlx::query(
-        "INSERT INTO engineer_sim.marker (roadmap, seed, start_date, tool_version) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO engineer_sim.marker (roadmap, seed, start_date, assign, tool_version) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(&marker.roadmap)
     .bind(marker.seed as i64)
     .bind(marker.start_date)
+    .bind(marker.assign.as_str())
     .bind(&marker.tool_version)
     .execute(&mut *conn)
     .await?;
@@ -91,15 +95,17 @@ pub async fn marker(conn: &mut PgConnection) -> Result<Marker> {
     if !has_ledger(conn).await? {
         return Err(not_a_target().into());
     }
-    let row =
-        sqlx::query("SELECT roadmap, seed, start_date, tool_version FROM engineer_sim.marker")
-            .fetch_optional(conn)
-            .await?
-            .ok_or_else(not_a_target)?;
+    let row = sqlx::query(
+        "SELECT roadmap, seed, start_date, assign, tool_version FROM engineer_sim.marker",
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(not_a_target)?;
     Ok(Marker {
         roadmap: row.get("roadmap"),
         seed: row.get::<i64, _>("seed") as u64,
         start_date: row.get("start_date"),
+        assign: crate::sim::Assign::parse(row.get("assign")),
         tool_version: row.get("tool_version"),
     })
 }
@@ -210,8 +216,10 @@ pub async fn close_finding(
 pub async fn findings(conn: &mut PgConnection, include_closed: bool) -> Result<Vec<FindingRow>> {
     let rows = sqlx::query(
         "SELECT f.kind, f.object, f.origin, f.verification, f.opened_by, f.closed_by, f.excuse,
-                c.week AS opened_week, c.author AS opened_author
-         FROM engineer_sim.findings f JOIN engineer_sim.changes c ON c.change_id = f.opened_by
+                c.week AS opened_week, c.author AS opened_author, x.week AS closed_week
+         FROM engineer_sim.findings f
+         JOIN engineer_sim.changes c ON c.change_id = f.opened_by
+         LEFT JOIN engineer_sim.changes x ON x.change_id = f.closed_by
          WHERE $1 OR f.closed_by IS NULL
          ORDER BY f.kind, f.object, c.seq",
     )
@@ -229,6 +237,7 @@ pub async fn findings(conn: &mut PgConnection, include_closed: bool) -> Result<V
             opened_week: r.get("opened_week"),
             opened_author: r.get("opened_author"),
             closed_by: r.get("closed_by"),
+            closed_week: r.get("closed_week"),
             excuse: r.get("excuse"),
         })
         .collect())

@@ -9,6 +9,7 @@ CREATE TABLE engineer_sim.marker (
     roadmap varchar(100) NOT NULL,
     seed bigint NOT NULL,
     start_date date NOT NULL,
+    assign varchar(10) NOT NULL DEFAULT 'roadmap' CHECK (assign IN ('roadmap', 'weighted')),
     tool_version varchar(40) NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );

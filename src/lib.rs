@@ -21,6 +21,8 @@ pub mod persona;
 pub mod pg;
 pub mod render;
 pub mod roadmap;
+pub mod schedule;
 pub mod score;
+pub mod settings;
 pub mod sim;
 pub mod state;

@@ -33,6 +33,7 @@ pub struct Options {
     pub rate_scale: f64,
     pub codes: CodeSet,
     pub on_error: OnError,
+    pub assign: Assign,
 }
 
 impl Default for Options {
@@ -41,6 +42,45 @@ impl Default for Options {
             rate_scale: 1.0,
             codes: CodeSet::Roadmap,
             on_error: OnError::Stop,
+            assign: Assign::Roadmap,
+        }
+    }
+}
+
+/// Who does a change (DESIGN section 6).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Assign {
+    /// The author the roadmap names.
+    #[default]
+    Roadmap,
+    /// A seeded choice weighted by each persona's focus on the change's area.
+    Weighted,
+}
+
+impl Assign {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Assign::Roadmap => "roadmap",
+            Assign::Weighted => "weighted",
+        }
+    }
+
+    pub fn parse(text: &str) -> Assign {
+        if text == "weighted" {
+            Assign::Weighted
+        } else {
+            Assign::Roadmap
         }
     }
 }
@@ -63,6 +103,23 @@ impl Project {
             team,
             renderer,
         })
+    }
+
+    /// The persona who does `change` under `seed`: the roadmap's author, or with weighted
+    /// assignment a choice by each persona's focus on the change's area, seeded by the run seed
+    /// and the change id only (like every other decision).
+    pub fn assignee(&self, change: &Change, seed: u64, assign: Assign) -> Result<&Persona> {
+        if assign == Assign::Roadmap {
+            return self.persona_for(change);
+        }
+        let area = change.focus.as_deref().unwrap_or("core");
+        let personas: Vec<&Persona> = self.team.personas.values().collect();
+        let weights: Vec<f64> = personas
+            .iter()
+            .map(|p| p.focus.get(area).copied().unwrap_or(0.0).max(0.0))
+            .collect();
+        let mut rng = crate::render::change_rng(seed, &format!("{}#assign", change.id));
+        Ok(personas[crate::persona::weighted_index(&weights, &mut rng)])
     }
 
     pub fn persona_for(&self, change: &Change) -> Result<&Persona> {
@@ -94,7 +151,7 @@ impl Project {
         opts: &Options,
         decide: Decide,
     ) -> Result<Rendered> {
-        let persona = self.persona_for(change)?;
+        let persona = self.assignee(change, seed, opts.assign)?;
         if !self.renderer.has_template(&change.template) {
             return Err(bad_input(format!(
                 "{}: change {} names template `{}`, which is not under {}",
@@ -150,6 +207,7 @@ pub async fn init(
             roadmap: project.roadmap.name.clone(),
             seed,
             start_date,
+            assign: opts.assign,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
         };
         ledger::create_schema(conn, &marker).await?;
@@ -198,6 +256,15 @@ pub async fn apply_change(
     opts: &Options,
     decide: Decide,
 ) -> Result<Outcome> {
+    // The ledger's assignment mode wins: a database keeps the mode it was initialised with.
+    let opts = &Options {
+        assign: marker.assign,
+        ..*opts
+    };
+    let author = project
+        .assignee(change, marker.seed, opts.assign)?
+        .name
+        .clone();
     let rendered = project.render(change, marker.seed, opts, decide)?;
     let source = project
         .data
@@ -211,7 +278,7 @@ pub async fn apply_change(
         day: change.day.short(),
         sim_day: change.sim_day(),
         sim_date: calendar::date_of(marker.start_date, change.sim_day()),
-        author: &change.author,
+        author: &author,
         title: &change.title,
         source: &source,
         rendered: &rendered,
@@ -226,17 +293,36 @@ pub async fn apply_change(
 pub struct Progress {
     pub applied: Vec<(String, Outcome)>,
     pub failed: Vec<(String, String)>,
+    /// A stop was requested and honoured between two changes.
+    pub stopped: bool,
 }
 
-/// Applies, in order, every change in `due` not yet applied, at most `limit` of them.
+/// How far one run may go: a cap on changes, a stop request checked between changes (never in
+/// the middle of one), and a pause between changes.
+#[derive(Default, Clone, Copy)]
+pub struct Control<'a> {
+    pub limit: Option<usize>,
+    pub stop: Option<&'a std::sync::atomic::AtomicBool>,
+    pub pause: Option<std::time::Duration>,
+}
+
+impl Control<'_> {
+    fn stop_requested(&self) -> bool {
+        self.stop
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+/// Applies, in order, every change in `due` not yet applied, within `control`.
 pub async fn apply_due(
     conn: &mut PgConnection,
     project: &Project,
     state: &StateDir,
     due: &[&Change],
-    limit: Option<usize>,
+    control: Control<'_>,
     opts: &Options,
 ) -> Result<Progress> {
+    let limit = control.limit;
     let marker = ledger::marker(conn).await?;
     let applied: std::collections::HashSet<String> = ledger::applied_change_ids(conn)
         .await?
@@ -254,8 +340,17 @@ pub async fn apply_due(
         );
         ledger::record_event(conn, &event).await?;
     }
-    for change in pending {
+    for (n, change) in pending.into_iter().enumerate() {
         if limit.is_some_and(|l| progress.applied.len() >= l) {
+            break;
+        }
+        if n > 0 {
+            if let Some(pause) = control.pause {
+                tokio::time::sleep(pause).await;
+            }
+        }
+        if control.stop_requested() {
+            progress.stopped = true;
             break;
         }
         let result = apply_change(conn, project, &marker, change, opts, Decide::Persona).await;

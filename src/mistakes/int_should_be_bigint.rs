@@ -1,11 +1,87 @@
 //! `int_should_be_bigint` (P002): INTEGER for an id or a size that grows past 2^31.
 //!
+//! An `integer` stops at 2,147,483,647. A busy table's sequence gets there (ids are burnt by
+//! rollbacks and upserts too, not only by rows kept), and a file size in bytes passes 2 GiB with
+//! one large upload. The day it happens every insert fails, and the fix, `ALTER COLUMN TYPE
+//! bigint`, rewrites the table and every foreign key pointing at it under an exclusive lock. A
+//! `bigint` costs four bytes more per row, often nothing after alignment.
+//!
 //! Slip: `size_bytes {{ int_should_be_bigint(object="public.t.size_bytes") }} NOT NULL`; clean renders
 //! `BIGINT`, the slip `INTEGER`.
+//!
+//! Detection: a live user column of a table, of type `smallint` or `integer` (not an array, not a
+//! domain), that holds an id or a size:
+//! - it is one of the columns of the table's primary key, whatever its name;
+//! - or it is one of the referencing columns of a foreign key declared on the table (the column
+//!   that points at another table's key; a column that is only referenced by a foreign key, as a
+//!   UNIQUE target, is not an id by this branch);
+//! - or its name is one of [`ID_NAMES`] or ends with one of [`ID_SUFFIXES`], key or not;
+//! - or its name is one of [`SIZE_NAMES`] or ends with one of [`SIZE_SUFFIXES`].
+//!
+//! Counters (`*_count`), durations (`*_minutes`), positions and the like are not reported: most stay
+//! small, and it is ids and byte sizes that overflow. A `smallint` key of a small lookup table is
+//! reported all the same: the catalog cannot tell how many rows a table will hold. Partitions are
+//! skipped (their columns are the partitioned table's, reported there once).
+
+use std::sync::LazyLock;
 
 use anyhow::Result;
 
 use super::{typed, MistakeKind, SlipArgs, Verification};
+
+/// Column names that hold an id.
+pub const ID_NAMES: &[&str] = &["id"];
+
+/// Name endings with the same meaning: `project_id`, `parent_id`.
+pub const ID_SUFFIXES: &[&str] = &["_id"];
+
+/// Column names that hold a size in bytes.
+pub const SIZE_NAMES: &[&str] = &["size", "file_size"];
+
+/// Name endings with the same meaning: `payload_bytes`, `attachment_size`.
+pub const SIZE_SUFFIXES: &[&str] = &["_bytes", "_size"];
+
+static DETECTION_QUERY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r#"
+SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS object
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype)
+  AND a.attnum > 0
+  AND NOT a.attisdropped
+  AND c.relkind IN ('r', 'p')
+  AND NOT c.relispartition
+  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_%'
+  AND (
+      EXISTS (
+          SELECT 1 FROM pg_constraint con
+          WHERE con.conrelid = a.attrelid
+            AND con.contype IN ('p', 'f')
+            AND a.attnum = ANY (con.conkey)
+      )
+      OR a.attname::text = ANY ({names})
+      OR EXISTS (
+          SELECT 1 FROM unnest({suffixes}) AS s(suffix)
+          WHERE right(a.attname::text, length(s.suffix)) = s.suffix
+      )
+  )
+ORDER BY 1
+"#,
+        names = sql_text_array(&[ID_NAMES, SIZE_NAMES].concat()),
+        suffixes = sql_text_array(&[ID_SUFFIXES, SIZE_SUFFIXES].concat()),
+    )
+});
+
+fn sql_text_array(words: &[&str]) -> String {
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|w| format!("'{}'", w.replace('\'', "''")))
+        .collect();
+    format!("ARRAY[{}]::text[]", quoted.join(", "))
+}
 
 pub struct IntShouldBeBigint;
 
@@ -24,5 +100,103 @@ impl MistakeKind for IntShouldBeBigint {
 
     fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
         typed(args, slipped, "BIGINT", "INTEGER")
+    }
+
+    fn detection_query(&self) -> Option<&'static str> {
+        Some(DETECTION_QUERY.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mistakes::testing::{detect, render_both, to_values};
+
+    #[test]
+    fn slip_uses_integer() {
+        let (clean, slipped) =
+            render_both(&IntShouldBeBigint, &[("object", "public.t.size_bytes")]);
+        assert_eq!(clean, "BIGINT");
+        assert_eq!(slipped, "INTEGER");
+    }
+
+    #[test]
+    fn render_needs_the_object() {
+        let values = to_values(&[]);
+        let args = SlipArgs {
+            kind: "int_should_be_bigint",
+            args: &values,
+        };
+        let err = IntShouldBeBigint
+            .render(&args, true)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("needs the argument `object`"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn finds_ids_and_sizes_but_not_counters() {
+        let found = detect(
+            &IntShouldBeBigint,
+            r#"
+            CREATE TABLE account (id int PRIMARY KEY, view_count int, duration_minutes int);
+            CREATE TABLE region (code smallint, zone int, PRIMARY KEY (code, zone));
+            CREATE TABLE target (num int UNIQUE, label text);
+            CREATE TABLE upload (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                owner int REFERENCES account (id),
+                target_num int REFERENCES target (num),
+                project_id int,
+                tiny_id smallint,
+                size int,
+                file_size int,
+                payload_bytes int,
+                thumb_size smallint,
+                size_bytes bigint,
+                position int,
+                paid int,
+                valid int,
+                related_id int[],
+                big_id bigint,
+                remote_id uuid,
+                ratio_size numeric
+            );
+            CREATE TABLE tag (id uuid PRIMARY KEY, legacy_id int2);
+            "#,
+        )
+        .await;
+        assert_eq!(
+            found,
+            [
+                "public.account.id",
+                "public.region.code",
+                "public.region.zone",
+                "public.tag.legacy_id",
+                "public.upload.file_size",
+                "public.upload.owner",
+                "public.upload.payload_bytes",
+                "public.upload.project_id",
+                "public.upload.size",
+                "public.upload.target_num",
+                "public.upload.thumb_size",
+                "public.upload.tiny_id",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn partitioned_tables_are_reported_once_and_ledger_is_ignored() {
+        let found = detect(
+            &IntShouldBeBigint,
+            r#"
+            CREATE TABLE event (d date, user_id int, attempts int) PARTITION BY RANGE (d);
+            CREATE TABLE event_2024 PARTITION OF event
+                FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+            CREATE SCHEMA engineer_sim;
+            CREATE TABLE engineer_sim.change (id int PRIMARY KEY, size_bytes int);
+            "#,
+        )
+        .await;
+        assert_eq!(found, ["public.event.user_id"]);
     }
 }

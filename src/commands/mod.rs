@@ -1,5 +1,8 @@
 //! What each subcommand does, on top of the pipeline modules.
 
+pub mod replay;
+pub mod time;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -14,6 +17,7 @@ use crate::pg::embedded::{ClusterStatus, EmbeddedCluster};
 use crate::pg::Target;
 use crate::render::Decide;
 use crate::roadmap::DataDirs;
+use crate::settings::Settings;
 use crate::sim::{self, Options, Project};
 use crate::state::StateDir;
 use crate::{audit, calendar};
@@ -40,8 +44,51 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Tick {
             now,
             max_per_tick,
+            pace,
             seed,
-        } => tick(&ctx, now, max_per_tick, seed).await,
+        } => {
+            time::tick(
+                &ctx,
+                time::TickArgs {
+                    now,
+                    max_per_tick,
+                    pace,
+                    seed,
+                },
+            )
+            .await
+        }
+        Command::Schedule { cron, count, now } => time::schedule(&ctx, &cron, count, now).await,
+        Command::Daemon {
+            cron,
+            run_now,
+            pause_ms,
+        } => {
+            time::daemon(
+                &ctx,
+                &cron,
+                run_now,
+                pause_ms.map(std::time::Duration::from_millis),
+            )
+            .await
+        }
+        Command::Settings {
+            pace,
+            max_per_tick,
+            no_cap,
+        } => time::settings(&ctx, pace, max_per_tick, no_cap),
+        Command::Replay {
+            week,
+            into: Some(db),
+            ..
+        } => replay::into_database(&ctx, week, &db).await,
+        Command::Replay {
+            week,
+            into: None,
+            seed,
+        } => replay::print_week(&ctx, week, seed, ctx.global.assign),
+        Command::Diff { from, to } => replay::diff(&ctx, &from, &to).await,
+        Command::Journal { week: Some(week) } => replay::week_report(&ctx, week).await,
         Command::Plan { week, seed } => plan(&ctx, week, seed),
         Command::Check => check(&ctx),
         Command::Render {
@@ -75,7 +122,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Audit { format } => audit_cmd(&ctx, format).await,
         Command::Verify => verify(&ctx).await,
         Command::Status => status(&ctx).await,
-        Command::Journal => {
+        Command::Journal { week: None } => {
             let project = ctx.load_project()?;
             let mut conn = ctx.connect_existing().await?;
             journal::sync_files(&mut conn, &ctx.state, ctx.global.codes, &project.team).await?;
@@ -89,10 +136,10 @@ pub async fn run(cli: Cli) -> Result<()> {
 }
 
 /// Resolved global settings.
-struct Context {
-    global: Global,
-    data: DataDirs,
-    state: StateDir,
+pub struct Context {
+    pub(crate) global: Global,
+    pub(crate) data: DataDirs,
+    pub(crate) state: StateDir,
 }
 
 impl Context {
@@ -115,12 +162,29 @@ impl Context {
         Project::load(&self.data)
     }
 
+    /// Run options from the flags, the environment and the state directory's settings.
     fn options(&self, project: &Project) -> Result<Options> {
+        let settings = Settings::load(&self.state)?;
         Ok(Options {
             rate_scale: rate_scale(self.global.error_rate, project)?,
             codes: self.global.codes,
+            assign: self.global.assign.unwrap_or(settings.assign),
             ..Options::default()
         })
+    }
+
+    /// Serialises ticks that share this state directory (two cron ticks at once): the database's
+    /// advisory lock protects the ledger, this protects the settings file and the journal files.
+    fn lock_state(&self) -> Result<std::fs::File> {
+        self.state.create()?;
+        let path = self.state.root().join("tick.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok(file)
     }
 
     fn target(&self) -> Result<Target> {
@@ -140,7 +204,6 @@ impl Context {
         &self,
         project: &Project,
         seed: Option<u64>,
-        opts: &Options,
     ) -> Result<PgConnection> {
         let target = self.target()?;
         let created = target.create_embedded_database_if_missing().await?;
@@ -148,7 +211,12 @@ impl Context {
         if created || (target.embedded.is_some() && !ledger::has_ledger(&mut conn).await?) {
             let seed = seed.unwrap_or(DEFAULT_SEED);
             let start = calendar::next_working_day(today());
-            sim::init(&mut conn, project, seed, start, false, opts).await?;
+            let opts = self.options(project)?;
+            if let sim::InitResult::Created(marker, _) =
+                sim::init(&mut conn, project, seed, start, false, &opts).await?
+            {
+                self.remember(&marker)?;
+            }
             journal::sync_files(&mut conn, &self.state, opts.codes, &project.team).await?;
             println!(
                 "initialised {} (seed {seed}, week 1 Monday = {start})",
@@ -158,6 +226,16 @@ impl Context {
         let marker = ledger::marker(&mut conn).await?;
         ledger::ensure_seed(&marker, seed)?;
         Ok(conn)
+    }
+
+    /// Keeps the run's identity in the state directory, for commands that touch no database.
+    fn remember(&self, marker: &ledger::Marker) -> Result<()> {
+        let mut settings = Settings::load(&self.state)?;
+        settings.seed = Some(marker.seed);
+        settings.start_date = Some(marker.start_date);
+        settings.assign = marker.assign;
+        settings.step_day = 0;
+        settings.save(&self.state)
     }
 }
 
@@ -238,6 +316,7 @@ async fn init(ctx: &Context, args: InitArgs) -> Result<()> {
     let start = calendar::next_working_day(args.start_date.unwrap_or_else(today));
     match sim::init(&mut conn, &project, args.seed, start, args.force, &opts).await? {
         sim::InitResult::Created(marker, outcome) => {
+            ctx.remember(&marker)?;
             journal::sync_files(&mut conn, &ctx.state, opts.codes, &project.team).await?;
             println!(
                 "initialised {}: base schema applied, seed {}, week 1 Monday = {}, {} base findings",
@@ -260,39 +339,21 @@ async fn init(ctx: &Context, args: InitArgs) -> Result<()> {
 
 async fn run_until(ctx: &Context, week: u32, seed: Option<u64>, opts: &Options) -> Result<()> {
     let project = ctx.load_project()?;
-    let mut conn = ctx.connect_initialised(&project, seed, opts).await?;
+    let mut conn = ctx.connect_initialised(&project, seed).await?;
     let due = sim::due_until_week(&project.roadmap, week);
-    let progress = sim::apply_due(&mut conn, &project, &ctx.state, &due, None, opts).await?;
+    let progress = sim::apply_due(
+        &mut conn,
+        &project,
+        &ctx.state,
+        &due,
+        sim::Control::default(),
+        opts,
+    )
+    .await?;
     report_progress(ctx, &project, &mut conn, &progress).await
 }
 
-async fn tick(
-    ctx: &Context,
-    now: Option<NaiveDate>,
-    max: Option<usize>,
-    seed: Option<u64>,
-) -> Result<()> {
-    let project = ctx.load_project()?;
-    let opts = ctx.options(&project)?;
-    let mut conn = ctx.connect_initialised(&project, seed, &opts).await?;
-    let marker = ledger::marker(&mut conn).await?;
-    let today = now.unwrap_or_else(today);
-    let sim_day = calendar::sim_day_on(marker.start_date, today);
-    let due = sim::due_by_sim_day(&project.roadmap, sim_day);
-    let progress = sim::apply_due(&mut conn, &project, &ctx.state, &due, max, &opts).await?;
-    if sim_day == 0 {
-        println!(
-            "{today}: before the start date {}; nothing is due",
-            marker.start_date
-        );
-    } else {
-        let (week, day) = calendar::describe(sim_day);
-        println!("{today}: sim day {sim_day} (week {week}, {day})");
-    }
-    report_progress(ctx, &project, &mut conn, &progress).await
-}
-
-async fn report_progress(
+pub(crate) async fn report_progress(
     ctx: &Context,
     project: &Project,
     conn: &mut PgConnection,

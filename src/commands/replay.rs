@@ -1,0 +1,224 @@
+//! Reproduction: `replay` a week, `diff` the expected findings between two points, print a
+//! week's `journal` report.
+
+use anyhow::Result;
+
+use super::Context;
+use crate::error::{bad_input, environment};
+use crate::journal::{self, ExpectedFindings};
+use crate::ledger::{self, ChangeRow, FindingRow, Marker};
+use crate::render::Decide;
+use crate::settings::Settings;
+use crate::sim::{self, Assign, Control, Options};
+use crate::state::StateDir;
+
+/// `replay --week N` without `--into`: the week's as-written SQL and its slips, from the seed in
+/// the state directory (or `--seed`), touching no database.
+pub fn print_week(
+    ctx: &Context,
+    week: u32,
+    seed: Option<u64>,
+    assign: Option<Assign>,
+) -> Result<()> {
+    let project = ctx.load_project()?;
+    let settings = Settings::load(&ctx.state)?;
+    let seed = seed.or(settings.seed).unwrap_or(super::DEFAULT_SEED);
+    let opts = Options {
+        assign: assign.unwrap_or(settings.assign),
+        ..ctx.options(&project)?
+    };
+    let changes: Vec<_> = project
+        .roadmap
+        .ordered()
+        .into_iter()
+        .filter(|c| c.week == week)
+        .collect();
+    if changes.is_empty() {
+        return Err(bad_input(format!("the roadmap has no week {week}"))
+            .with_hint("weeks run from 1 to 12")
+            .into());
+    }
+    for change in changes {
+        let who = project.assignee(change, seed, opts.assign)?;
+        let rendered = project.render(change, seed, &opts, Decide::Persona)?;
+        println!(
+            "-- {} ({} {}, {}): {}",
+            change.id,
+            change.day.name(),
+            week,
+            who.display_name,
+            change.title
+        );
+        for slip in &rendered.slips {
+            println!(
+                "-- slip: {} on {} (\"{}\")",
+                slip.kind, slip.object, slip.excuse
+            );
+        }
+        println!("{}", rendered.applied_sql);
+    }
+    println!("-- seed {seed}, {} assignment", opts.assign.as_str());
+    Ok(())
+}
+
+/// `replay --week N --into DB`: a fresh database on the same server, built from the base and
+/// weeks 1..N with the original run's seed, start date and assignment. Its journal goes to
+/// `state/replays/DB/`.
+pub async fn into_database(ctx: &Context, week: u32, database: &str) -> Result<()> {
+    if !database
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || database.is_empty()
+    {
+        return Err(bad_input(format!(
+            "--into {database:?}: use letters, digits and underscores"
+        ))
+        .into());
+    }
+    let project = ctx.load_project()?;
+    let target = ctx.target()?;
+    let original = ledger::marker(&mut target.connect().await?).await?;
+    let url = with_database(&target.url, database)?;
+    let mut admin = target.connect().await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(database)
+            .fetch_one(&mut admin)
+            .await?;
+    if exists {
+        return Err(environment(format!("database {database} already exists"))
+            .with_hint("replay builds a fresh database: choose another name or drop that one")
+            .into());
+    }
+    sqlx::raw_sql(&format!("CREATE DATABASE {database}"))
+        .execute(&mut admin)
+        .await?;
+    let mut conn = crate::pg::connect(&url).await?;
+    let opts = Options {
+        assign: original.assign,
+        ..ctx.options(&project)?
+    };
+    sim::init(
+        &mut conn,
+        &project,
+        original.seed,
+        original.start_date,
+        false,
+        &opts,
+    )
+    .await?;
+    let state = StateDir::new(ctx.state.root().join("replays").join(database));
+    let due = sim::due_until_week(&project.roadmap, week);
+    let progress =
+        sim::apply_due(&mut conn, &project, &state, &due, Control::default(), &opts).await?;
+    journal::sync_files(&mut conn, &state, ctx.global.codes, &project.team).await?;
+    println!(
+        "replayed weeks 1..{week} of seed {} into {} ({} changes); journal in {}",
+        original.seed,
+        crate::pg::redact(&url),
+        progress.applied.len(),
+        state.root().display()
+    );
+    println!(
+        "point other commands at it with --database-url '{}'",
+        crate::pg::redact(&url)
+    );
+    Ok(())
+}
+
+/// The same server and credentials, another database.
+fn with_database(url: &str, database: &str) -> Result<String> {
+    let mut parsed = url::Url::parse(url).map_err(|err| {
+        bad_input(format!(
+            "cannot parse the database URL {}: {err}",
+            crate::pg::redact(url)
+        ))
+    })?;
+    parsed.set_path(&format!("/{database}"));
+    Ok(parsed.to_string())
+}
+
+/// The expected findings as they stood at the end of `week`, from the ledger.
+pub fn expected_at_week(
+    marker: &Marker,
+    changes: &[ChangeRow],
+    findings: &[FindingRow],
+    week: i32,
+    codes: crate::mistakes::CodeSet,
+) -> ExpectedFindings {
+    let open: Vec<FindingRow> = findings
+        .iter()
+        .filter(|f| f.opened_week <= week && f.closed_week.is_none_or(|w| w > week))
+        .cloned()
+        .collect();
+    let last = changes.iter().rev().find(|c| c.week <= week);
+    journal::expected_findings(marker, last, &open, codes)
+}
+
+/// `diff --from A --to B`: a unified diff of the expected findings; each side is `week:N` (from
+/// the ledger) or a path to an expected-findings file.
+pub async fn diff(ctx: &Context, from: &str, to: &str) -> Result<()> {
+    let needs_ledger = [from, to].iter().any(|s| s.starts_with("week:"));
+    let ledger_data = if needs_ledger {
+        let mut conn = ctx.connect_existing().await?;
+        Some((
+            ledger::marker(&mut conn).await?,
+            ledger::changes(&mut conn).await?,
+            ledger::findings(&mut conn, true).await?,
+        ))
+    } else {
+        None
+    };
+    let side = |spec: &str| -> Result<String> {
+        match (spec.strip_prefix("week:"), &ledger_data) {
+            (Some(n), Some((marker, changes, findings))) => {
+                let week: i32 = n
+                    .parse()
+                    .map_err(|_| bad_input(format!("{spec:?}: expected week:N with N a number")))?;
+                Ok(journal::to_json(&expected_at_week(
+                    marker,
+                    changes,
+                    findings,
+                    week,
+                    ctx.global.codes,
+                )))
+            }
+            _ => std::fs::read_to_string(spec).map_err(|err| {
+                bad_input(format!("cannot read {spec}: {err}"))
+                    .with_hint("give week:N or the path of an expected-findings.json file")
+                    .into()
+            }),
+        }
+    };
+    let (old, new) = (side(from)?, side(to)?);
+    let diff = similar::TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header(from, to)
+        .to_string();
+    if diff.is_empty() {
+        println!("no difference between {from} and {to}");
+    } else {
+        print!("{diff}");
+    }
+    Ok(())
+}
+
+/// `journal --week N`: the week's report from the ledger.
+pub async fn week_report(ctx: &Context, week: u32) -> Result<()> {
+    let mut conn = ctx.connect_existing().await?;
+    let changes = ledger::changes(&mut conn).await?;
+    if !changes.iter().any(|c| c.week == week as i32) {
+        return Err(bad_input(format!(
+            "no change of week {week} has been applied to this database"
+        ))
+        .with_hint("`engineer-sim status` shows how far the run is")
+        .into());
+    }
+    let findings = ledger::findings(&mut conn, true).await?;
+    print!(
+        "{}",
+        journal::week_report(week as i32, &changes, &findings, ctx.global.codes)
+    );
+    Ok(())
+}

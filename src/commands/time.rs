@@ -1,0 +1,229 @@
+//! Time: `tick`, `schedule`, `daemon` and `settings` (DESIGN section 6).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::Result;
+use chrono::{Local, NaiveDate, NaiveDateTime, TimeZone};
+use sqlx::PgConnection;
+
+use super::{report_progress, Context};
+use crate::calendar;
+use crate::ledger;
+use crate::schedule::CronSchedule;
+use crate::settings::{Pace, Settings};
+use crate::sim::{self, Control, Project};
+
+/// `--now`: a date (`2026-01-05`) or a date and time (`2026-01-05T09:00`), in local time.
+pub fn parse_now(text: &str) -> Result<NaiveDateTime, String> {
+    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
+            return Ok(t);
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .map_err(|_| {
+            format!("{text:?} is not a date (YYYY-MM-DD) or date and time (YYYY-MM-DDTHH:MM)")
+        })
+}
+
+fn now_local() -> NaiveDateTime {
+    Local::now().naive_local()
+}
+
+/// What one tick is asked to do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TickArgs {
+    pub now: Option<NaiveDateTime>,
+    pub max_per_tick: Option<usize>,
+    pub pace: Option<Pace>,
+    pub seed: Option<u64>,
+}
+
+pub async fn tick(ctx: &Context, args: TickArgs) -> Result<()> {
+    let project = ctx.load_project()?;
+    let _lock = ctx.lock_state()?;
+    let mut conn = ctx.connect_initialised(&project, args.seed).await?;
+    let progress = tick_once(ctx, &project, &mut conn, args, Control::default()).await?;
+    report_progress(ctx, &project, &mut conn, &progress).await
+}
+
+/// Applies what is due now: every change due by the sim day the clock reaches and not yet
+/// applied, at most the cap, never one that is not due.
+async fn tick_once(
+    ctx: &Context,
+    project: &Project,
+    conn: &mut PgConnection,
+    args: TickArgs,
+    control: Control<'_>,
+) -> Result<sim::Progress> {
+    let mut settings = Settings::load(&ctx.state)?;
+    let marker = ledger::marker(conn).await?;
+    let now = args.now.unwrap_or_else(now_local);
+    let pace = args.pace.unwrap_or(settings.pace);
+    let sim_day = match pace {
+        Pace::Calendar => calendar::sim_day_on(marker.start_date, now.date()),
+        Pace::Step => (settings.step_day + 1).min(calendar::LAST_SIM_DAY),
+    };
+    let limit = args.max_per_tick.or(settings.max_per_tick);
+    if sim_day == 0 {
+        println!(
+            "{}: before the start date {}; nothing is due",
+            now.date(),
+            marker.start_date
+        );
+    } else {
+        let (week, day) = calendar::describe(sim_day);
+        println!(
+            "{}: sim day {sim_day} (week {week}, {day}), {pace:?} pace",
+            now.date()
+        );
+    }
+    let due = sim::due_by_sim_day(&project.roadmap, sim_day);
+    let opts = ctx.options(project)?;
+    let progress = sim::apply_due(
+        conn,
+        project,
+        &ctx.state,
+        &due,
+        Control { limit, ..control },
+        &opts,
+    )
+    .await?;
+    if pace == Pace::Step {
+        settings.step_day = sim_day;
+        settings.save(&ctx.state)?;
+    }
+    Ok(progress)
+}
+
+/// `schedule`: the next tick times of a cron expression and the sim day each reaches.
+pub async fn schedule(
+    ctx: &Context,
+    cron: &str,
+    count: usize,
+    now: Option<NaiveDateTime>,
+) -> Result<()> {
+    let schedule = CronSchedule::parse(cron)?;
+    let settings = Settings::load(&ctx.state)?;
+    let now = now.unwrap_or_else(now_local);
+    let local_now = Local
+        .from_local_datetime(&now)
+        .earliest()
+        .unwrap_or_else(Local::now);
+    let start = settings
+        .start_date
+        .unwrap_or_else(|| calendar::next_working_day(now.date()));
+    println!(
+        "cron \"{cron}\", {:?} pace, week 1 Monday = {start}",
+        settings.pace
+    );
+    for (i, at) in schedule.upcoming(&local_now, count).into_iter().enumerate() {
+        let sim_day = match settings.pace {
+            Pace::Calendar => calendar::sim_day_on(start, at.date_naive()),
+            Pace::Step => (settings.step_day + 1 + i as u32).min(calendar::LAST_SIM_DAY),
+        };
+        let reaches = if sim_day == 0 {
+            "before the start".to_string()
+        } else {
+            let (week, day) = calendar::describe(sim_day);
+            format!("sim day {sim_day} (week {week}, {day})")
+        };
+        println!("{}  {reaches}", at.format("%a %Y-%m-%d %H:%M"));
+    }
+    Ok(())
+}
+
+/// `daemon`: ticks in-process on a cron schedule until SIGTERM or Ctrl-C, which it honours
+/// between changes, never in the middle of one.
+pub async fn daemon(
+    ctx: &Context,
+    cron: &str,
+    run_now: bool,
+    pause: Option<std::time::Duration>,
+) -> Result<()> {
+    let schedule = CronSchedule::parse(cron)?;
+    let project = ctx.load_project()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let wake = Arc::new(tokio::sync::Notify::new());
+    listen_for_stop(stop.clone(), wake.clone())?;
+    println!("daemon: ticking on \"{cron}\" (SIGTERM or Ctrl-C stops it between changes)");
+    let mut first = run_now;
+    while !stop.load(Ordering::SeqCst) {
+        if !first {
+            let now = Local::now();
+            let Some(next) = schedule.upcoming(&now, 1).into_iter().next() else {
+                break;
+            };
+            println!("daemon: next tick at {}", next.format("%Y-%m-%d %H:%M"));
+            let wait = (next - now).to_std().unwrap_or_default();
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = wake.notified() => break,
+            }
+        }
+        first = false;
+        let control = Control {
+            stop: Some(&stop),
+            pause,
+            ..Control::default()
+        };
+        if let Err(err) = daemon_tick(ctx, &project, control).await {
+            // One failed tick must not end the daemon; the failure is in the journal.
+            eprintln!("daemon: tick failed: {err:#}");
+        }
+    }
+    println!("daemon: stopped cleanly");
+    Ok(())
+}
+
+async fn daemon_tick(ctx: &Context, project: &Project, control: Control<'_>) -> Result<()> {
+    let _lock = ctx.lock_state()?;
+    let mut conn = ctx.connect_initialised(project, None).await?;
+    let progress = tick_once(ctx, project, &mut conn, TickArgs::default(), control).await?;
+    if progress.stopped {
+        println!("daemon: stop requested; stopping between changes");
+    }
+    report_progress(ctx, project, &mut conn, &progress).await
+}
+
+fn listen_for_stop(stop: Arc<AtomicBool>, wake: Arc<tokio::sync::Notify>) -> Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        stop.store(true, Ordering::SeqCst);
+        // notify_one keeps a permit when nobody waits yet, so a stop during a tick still ends
+        // the next wait at once.
+        wake.notify_one();
+    });
+    Ok(())
+}
+
+/// `settings`: shows the persisted settings, changing those given.
+pub fn settings(
+    ctx: &Context,
+    pace: Option<Pace>,
+    max_per_tick: Option<usize>,
+    no_cap: bool,
+) -> Result<()> {
+    let mut settings = Settings::load(&ctx.state)?;
+    if let Some(pace) = pace {
+        settings.pace = pace;
+    }
+    if let Some(max) = max_per_tick {
+        settings.max_per_tick = Some(max);
+    }
+    if no_cap {
+        settings.max_per_tick = None;
+    }
+    if pace.is_some() || max_per_tick.is_some() || no_cap {
+        settings.save(&ctx.state)?;
+    }
+    print!("{}", serde_json::to_string_pretty(&settings)?);
+    println!();
+    Ok(())
+}
