@@ -37,6 +37,8 @@ pub struct Unit<'a> {
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub already_applied: bool,
+    /// Who did the change (the assignee).
+    pub author: String,
     pub opened: Vec<Key>,
     pub closed: Vec<Key>,
 }
@@ -116,6 +118,7 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
     tx.commit().await?;
     Ok(Outcome {
         already_applied: false,
+        author: unit.author.to_string(),
         opened: delta.open.into_iter().map(|o| o.key).collect(),
         closed: delta.close,
     })

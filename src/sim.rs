@@ -359,10 +359,12 @@ pub async fn apply_due(
         match result {
             Ok(outcome) if outcome.already_applied => continue,
             Ok(outcome) => {
-                tracing::info!(
-                    "applied {} ({}): {} opened, {} closed",
+                // Printed as it happens, so a long catch-up shows progress and a stopped daemon
+                // has said exactly what it applied.
+                println!(
+                    "applied {} ({}): {} findings opened, {} closed",
                     change.id,
-                    change.author,
+                    outcome.author,
                     outcome.opened.len(),
                     outcome.closed.len()
                 );

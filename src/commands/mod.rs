@@ -359,13 +359,6 @@ pub(crate) async fn report_progress(
     conn: &mut PgConnection,
     progress: &sim::Progress,
 ) -> Result<()> {
-    for (id, outcome) in &progress.applied {
-        println!(
-            "applied {id}: {} findings opened, {} closed",
-            outcome.opened.len(),
-            outcome.closed.len()
-        );
-    }
     for (id, err) in &progress.failed {
         println!("FAILED {id}: {err}");
     }

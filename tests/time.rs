@@ -1,0 +1,329 @@
+//! Time and replay: catch-up with a cap, nothing before it is due, both paces, the daemon's clean
+//! stop, `schedule` for a fixed clock, weighted assignment, and replays that equal the original.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use common::*;
+use engineer_sim::roadmap::DataDirs;
+use engineer_sim::sim::{Assign, Project};
+
+async fn applied(url: &str) -> Vec<String> {
+    let mut conn = engineer_sim::pg::connect(url).await.unwrap();
+    sqlx::query_scalar(
+        "SELECT change_id FROM engineer_sim.changes WHERE change_id <> 'base' ORDER BY seq",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap()
+}
+
+fn project() -> Project {
+    Project::load(&DataDirs::under(Path::new(env!("CARGO_MANIFEST_DIR")))).unwrap()
+}
+
+/// The ids of the changes due by `sim_day`, in order.
+fn due_by(sim_day: u32) -> Vec<String> {
+    project()
+        .roadmap
+        .ordered()
+        .into_iter()
+        .filter(|c| c.sim_day() <= sim_day)
+        .map(|c| c.id.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn catch_up_respects_the_cap_and_never_applies_what_is_not_due() {
+    let db = ScratchDb::create("catchup").await.unwrap();
+    let state = temp_state();
+    run_ok(
+        state.path(),
+        &db.url,
+        &["init", "--start-date", "2026-01-05"],
+    );
+    // Wednesday of week 1: sim day 3.
+    run_ok(state.path(), &db.url, &["tick", "--now", "2026-01-07"]);
+    assert_eq!(applied(&db.url).await, due_by(3));
+    // A week and a half of missed runs: Friday of week 2 is sim day 10. Three per tick.
+    let mut counts = Vec::new();
+    loop {
+        let before = applied(&db.url).await.len();
+        run_ok(
+            state.path(),
+            &db.url,
+            &["tick", "--now", "2026-01-16", "--max-per-tick", "3"],
+        );
+        let after = applied(&db.url).await.len();
+        counts.push(after - before);
+        if after == before {
+            break;
+        }
+    }
+    assert!(counts.iter().all(|n| *n <= 3), "{counts:?}");
+    assert_eq!(applied(&db.url).await, due_by(10), "all due, nothing more");
+    db.drop_now().await.unwrap();
+}
+
+#[tokio::test]
+async fn step_pace_advances_one_working_day_per_tick() {
+    let db = ScratchDb::create("step").await.unwrap();
+    let state = temp_state();
+    run_ok(
+        state.path(),
+        &db.url,
+        &["init", "--start-date", "2030-01-07"],
+    );
+    run_ok(state.path(), &db.url, &["settings", "--pace", "step"]);
+    for day in 1..=4 {
+        // The calendar would say "before the start" on this date; the step pace ignores it.
+        let out = run_ok(state.path(), &db.url, &["tick", "--now", "2026-01-05"]);
+        assert!(out.contains(&format!("sim day {day} ")), "{out}");
+        assert_eq!(applied(&db.url).await, due_by(day));
+    }
+    let settings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.path().join("settings.json")).unwrap())
+            .unwrap();
+    assert_eq!(settings["step_day"], 4);
+    db.drop_now().await.unwrap();
+}
+
+#[test]
+fn schedule_for_a_fixed_clock() {
+    let state = temp_state();
+    std::fs::write(
+        state.path().join("settings.json"),
+        r#"{ "pace": "calendar", "start_date": "2026-01-05", "seed": 42 }"#,
+    )
+    .unwrap();
+    let out = engineer_sim(state.path())
+        .args([
+            "schedule",
+            "--cron",
+            "0 9 * * 1-5",
+            "--count",
+            "4",
+            "--now",
+            "2026-01-09T10:00",
+        ])
+        .output()
+        .unwrap();
+    assert_success(&out, &["schedule"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(
+        lines,
+        [
+            "Mon 2026-01-12 09:00  sim day 6 (week 2, Monday)",
+            "Tue 2026-01-13 09:00  sim day 7 (week 2, Tuesday)",
+            "Wed 2026-01-14 09:00  sim day 8 (week 2, Wednesday)",
+            "Thu 2026-01-15 09:00  sim day 9 (week 2, Thursday)",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_daemon_stops_cleanly_between_changes_on_sigterm() {
+    let db = ScratchDb::create("daemon").await.unwrap();
+    let state = temp_state();
+    run_ok(
+        state.path(),
+        &db.url,
+        &["init", "--start-date", "2024-01-01"],
+    );
+    let mut child = engineer_sim(state.path())
+        .env("DATABASE_URL", &db.url)
+        .args([
+            "daemon",
+            "--cron",
+            "0 9 * * 1-5",
+            "--run-now",
+            "--pause-ms",
+            "300",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let first_applied = line.starts_with("applied ");
+        seen.push(line);
+        if first_applied {
+            let kill = std::process::Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(kill.success());
+            break;
+        }
+    }
+    seen.extend(lines.map(|l| l.unwrap()));
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{seen:#?}");
+    assert!(
+        seen.iter().any(|l| l.contains("stop requested")),
+        "{seen:#?}"
+    );
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("daemon: stopped cleanly"),
+        "{seen:#?}"
+    );
+
+    let printed: Vec<&str> = seen
+        .iter()
+        .filter_map(|l| l.strip_prefix("applied "))
+        .collect();
+    let ledger = applied(&db.url).await;
+    assert_eq!(
+        printed.len(),
+        ledger.len(),
+        "every applied change was reported: {seen:#?}"
+    );
+    assert!(
+        ledger.len() < project().roadmap.changes.len(),
+        "it stopped before the end"
+    );
+    let verify = run_ok(state.path(), &db.url, &["verify"]);
+    assert!(verify.contains("verify: OK"), "{verify}");
+    db.drop_now().await.unwrap();
+}
+
+#[test]
+fn weighted_assignment_follows_focus_and_is_seeded() {
+    let project = project();
+    let changes = project.roadmap.ordered();
+    let personas: Vec<String> = project.team.personas.keys().cloned().collect();
+    // The share each persona should get: its focus on each change's area over the team's.
+    let mut expected: BTreeMap<&str, f64> = BTreeMap::new();
+    for change in &changes {
+        let area = change.focus.as_deref().unwrap_or("core");
+        let focus = |p: &str| {
+            project
+                .team
+                .get(p)
+                .unwrap()
+                .focus
+                .get(area)
+                .copied()
+                .unwrap_or(0.0)
+        };
+        let total: f64 = personas.iter().map(|p| focus(p)).sum();
+        for p in &personas {
+            *expected.entry(p).or_default() += focus(p) / total / changes.len() as f64;
+        }
+    }
+    let seeds = 400u64;
+    let mut observed: BTreeMap<String, f64> = BTreeMap::new();
+    for seed in 0..seeds {
+        for change in &changes {
+            let who = project.assignee(change, seed, Assign::Weighted).unwrap();
+            assert_eq!(
+                who.name,
+                project
+                    .assignee(change, seed, Assign::Weighted)
+                    .unwrap()
+                    .name
+            );
+            *observed.entry(who.name.clone()).or_default() +=
+                1.0 / (seeds as f64 * changes.len() as f64);
+        }
+    }
+    for p in &personas {
+        let (e, o) = (
+            expected[p.as_str()],
+            observed.get(p).copied().unwrap_or(0.0),
+        );
+        println!("{p}: expected share {e:.3}, observed {o:.3}");
+        assert!(
+            (e - o).abs() < 0.02,
+            "{p}: expected {e:.3}, observed {o:.3}"
+        );
+    }
+    let by_seed = |seed| {
+        changes
+            .iter()
+            .map(|c| {
+                project
+                    .assignee(c, seed, Assign::Weighted)
+                    .unwrap()
+                    .name
+                    .clone()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(by_seed(5), by_seed(5));
+    assert_ne!(by_seed(5), by_seed(6), "runs differ in who does what");
+}
+
+#[tokio::test]
+async fn replay_into_equals_the_original_run() {
+    for seed in ["7", "31"] {
+        for week in ["1", "4", "12"] {
+            let db = ScratchDb::create("original").await.unwrap();
+            let state = temp_state();
+            run_ok(
+                state.path(),
+                &db.url,
+                &["init", "--seed", seed, "--start-date", "2026-01-05"],
+            );
+            run_ok(state.path(), &db.url, &["run", "--until-week", week]);
+            let original = std::fs::read(state.path().join("expected-findings.json")).unwrap();
+
+            let copy = format!("{}_replay", db.name);
+            run_ok(
+                state.path(),
+                &db.url,
+                &["replay", "--week", week, "--into", &copy],
+            );
+            let replayed = std::fs::read(
+                state
+                    .path()
+                    .join("replays")
+                    .join(&copy)
+                    .join("expected-findings.json"),
+            )
+            .unwrap();
+            assert!(
+                original == replayed,
+                "seed {seed} week {week}: replay differs from the original"
+            );
+
+            let mut admin = engineer_sim::pg::connect(&db.url).await.unwrap();
+            sqlx::raw_sql(&format!("DROP DATABASE {copy} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            drop(admin);
+            db.drop_now().await.unwrap();
+        }
+    }
+}
+
+#[test]
+fn replay_without_into_touches_no_database() {
+    let state = temp_state();
+    std::fs::write(
+        state.path().join("settings.json"),
+        r#"{ "seed": 42, "start_date": "2026-01-05" }"#,
+    )
+    .unwrap();
+    let out = engineer_sim(state.path())
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/nothing")
+        .args(["replay", "--week", "1"])
+        .output()
+        .unwrap();
+    assert_success(&out, &["replay", "--week", "1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("CREATE TABLE time_reports"), "{text}");
+    assert!(text.contains("-- seed 42"), "{text}");
+    assert!(
+        !state.path().join("pg").exists(),
+        "no embedded cluster either"
+    );
+}
