@@ -74,8 +74,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OnError::Stop)]
         on_error: OnError,
     },
-    /// Apply what the simulation clock says is due: every due change not yet applied (catching
-    /// up after missed runs), at most --max-per-tick, never one that is not due. Under the
+    /// Apply what the simulation clock says is due.
+    ///
+    /// Every due change not yet applied (catching up after missed runs), at most --max-per-tick, never one that is not due. Under the
     /// calendar pace a sim day is a real working day since the start date; under the step pace
     /// each tick is the next working day. Running it again the same day applies nothing new.
     Tick {
@@ -126,8 +127,10 @@ pub enum Command {
         #[arg(long)]
         no_cap: bool,
     },
-    /// Reproduce week N: print its as-written SQL and slips (touching nothing), or with --into
-    /// build a fresh database holding the base and weeks 1..N of the original run.
+    /// Reproduce week N exactly.
+    ///
+    /// Prints its as-written SQL and slips (touching nothing), or with --into builds a fresh
+    /// database holding the base and weeks 1..N of the original run.
     Replay {
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=12))]
         week: u32,
@@ -146,8 +149,10 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
-    /// Validate the roadmap, personas and templates; report each problem with file and line.
-    /// Exit code 2 when there are problems. Touches no database.
+    /// Validate the roadmap, personas and templates.
+    ///
+    /// Reports each problem with file, line and what to do; exit code 2 when there are problems.
+    /// Touches no database.
     Check,
     /// Show the roadmap's changes: author, title, slip points and which slip under the seed.
     /// Touches no database.
@@ -216,8 +221,10 @@ pub enum Command {
     },
     /// Show the target, the seed, the sim day and what has been applied.
     Status,
-    /// Print week N's report (who did what, what slipped and why it passed review, the clean /
-    /// as-written diff); without --week, rewrite every journal file from the ledger.
+    /// Print week N's report, or rewrite the journal files.
+    ///
+    /// With --week: who did what, what slipped and why it passed review, the clean / as-written
+    /// diff. Without: rewrite every journal file from the ledger.
     Journal {
         #[arg(long)]
         week: Option<u32>,

@@ -193,10 +193,23 @@ fn main_command_as_an_unprivileged_user() {
         );
         return;
     }
+    // The binary and the data files are copied where `postgres` can read them: the checkout
+    // may live in a directory it cannot enter (e.g. /root).
     let state = temp_state();
+    let home = temp_state();
+    let exe = home.path().join("engineer-sim");
+    std::fs::copy(env!("CARGO_BIN_EXE_engineer-sim"), &exe).unwrap();
+    let copy = std::process::Command::new("cp")
+        .args(["-r", "roadmap", "personas", "templates"])
+        .arg(home.path())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap();
+    assert!(copy.success());
     let chown = std::process::Command::new("chown")
-        .args(["postgres:"])
+        .args(["-R", "postgres:"])
         .arg(state.path())
+        .arg(home.path())
         .status()
         .unwrap();
     assert!(chown.success());
@@ -204,8 +217,8 @@ fn main_command_as_an_unprivileged_user() {
         let mut cmd = std::process::Command::new("runuser");
         cmd.args(["-u", "postgres", "--", "env"])
             .arg(format!("ENGINEER_SIM_STATE={}", state.path().display()))
-            .arg(format!("ENGINEER_SIM_DATA={}", env!("CARGO_MANIFEST_DIR")))
-            .arg(env!("CARGO_BIN_EXE_engineer-sim"))
+            .arg(format!("ENGINEER_SIM_DATA={}", home.path().display()))
+            .arg(&exe)
             .args(args)
             .env_remove("DATABASE_URL")
             .current_dir("/");
