@@ -37,8 +37,9 @@ pub fn audit_sees(kind: &str) -> bool {
 /// and went, which columns became NOT NULL.
 #[derive(Debug, Default, Clone)]
 pub struct Snapshot {
-    /// `schema.table` -> relfilenode (a table rewrite gives it a new one).
-    pub tables: BTreeMap<String, i64>,
+    /// `schema.table` -> its identity and storage. Compared by oid too, so a table dropped and
+    /// created again under the same name is a new table, not a rewritten one.
+    pub tables: BTreeMap<String, TableId>,
     /// `schema.index` -> `schema.table`.
     pub indexes: BTreeMap<String, String>,
     /// `schema.table.column` -> whether it is NOT NULL.
@@ -47,13 +48,20 @@ pub struct Snapshot {
     pub checked_not_null: BTreeSet<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableId {
+    pub oid: i64,
+    /// A table rewrite gives the table a new relfilenode.
+    pub relfilenode: i64,
+}
+
 const USER_SCHEMAS: &str =
     "n.nspname NOT IN ('engineer_sim', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
 
 impl Snapshot {
     pub async fn take(conn: &mut PgConnection) -> Result<Snapshot> {
-        let tables: Vec<(String, i64)> = sqlx::query_as(&format!(
-            "SELECT format('%s.%s', n.nspname, c.relname), c.relfilenode::bigint
+        let tables: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
+            "SELECT format('%s.%s', n.nspname, c.relname), c.oid::bigint, c.relfilenode::bigint
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE c.relkind IN ('r', 'p', 'm') AND {USER_SCHEMAS}"
         ))
@@ -91,7 +99,10 @@ impl Snapshot {
         .fetch_all(&mut *conn)
         .await?;
         Ok(Snapshot {
-            tables: tables.into_iter().collect(),
+            tables: tables
+                .into_iter()
+                .map(|(name, oid, relfilenode)| (name, TableId { oid, relfilenode }))
+                .collect(),
             indexes: indexes.into_iter().collect(),
             columns: columns.into_iter().collect(),
             checked_not_null: checked.into_iter().collect(),
@@ -100,6 +111,11 @@ impl Snapshot {
 
     /// Whether an object named the DESIGN section 4 way exists: `schema.table(col,...)`,
     /// `schema.index`, `schema.table` or `schema.table.column`.
+    /// Whether `table` is the same table (same oid) in both snapshots.
+    pub fn same_table(&self, other: &Snapshot, table: &str) -> bool {
+        matches!((self.tables.get(table), other.tables.get(table)), (Some(a), Some(b)) if a.oid == b.oid)
+    }
+
     pub fn has_object(&self, object: &str) -> bool {
         if let Some((table, cols)) = object.split_once('(') {
             let cols = cols.trim_end_matches(')');

@@ -50,6 +50,9 @@ pub struct ExpectedFinding {
     pub author: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub excuse: Option<String>,
+    /// Only for closed findings (`findings --all`); never in the expected-findings files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,6 +83,7 @@ pub fn expected_findings(
             opened_week: f.opened_week,
             author: f.opened_author.clone(),
             excuse: f.excuse.clone(),
+            closed_by: f.closed_by.clone(),
         })
         .collect();
     // Sorted by (code, kind, object); findings without a code come last.
@@ -148,7 +152,7 @@ pub fn to_markdown(doc: &ExpectedFindings) -> String {
 
 /// A plain-text table for the terminal.
 pub fn to_table(doc: &ExpectedFindings) -> String {
-    let rows: Vec<[String; 6]> = doc
+    let rows: Vec<[String; 7]> = doc
         .findings
         .iter()
         .map(|f| {
@@ -159,12 +163,31 @@ pub fn to_table(doc: &ExpectedFindings) -> String {
                 f.origin.clone(),
                 f.opened_by.clone(),
                 f.opened_week.to_string(),
+                f.closed_by.clone().unwrap_or_default(),
             ]
         })
         .collect();
-    let header = ["CODE", "KIND", "OBJECT", "ORIGIN", "OPENED BY", "WEEK"].map(String::from);
+    let header = [
+        "CODE",
+        "KIND",
+        "OBJECT",
+        "ORIGIN",
+        "OPENED BY",
+        "WEEK",
+        "CLOSED BY",
+    ]
+    .map(String::from);
     let mut out = render_table(&header, &rows);
-    let _ = writeln!(out, "{} open findings", doc.findings.len());
+    let closed = doc
+        .findings
+        .iter()
+        .filter(|f| f.closed_by.is_some())
+        .count();
+    let _ = writeln!(
+        out,
+        "{} open findings, {closed} closed",
+        doc.findings.len() - closed
+    );
     out
 }
 

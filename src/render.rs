@@ -199,12 +199,20 @@ pub fn change_rng(seed: u64, change_id: &str) -> ChaCha8Rng {
     ChaCha8Rng::from_seed(hasher.finalize().into())
 }
 
-/// Removes what a left-out statement leaves behind (runs of blank lines, trailing spaces), so
-/// the applied SQL does not show where a slip was.
+/// What a slip point renders when it renders nothing, so that [`tidy`] can tell a line that held
+/// only a left-out statement (and drops it) from a blank line the template wrote.
+const NOTHING: &str = "\u{1}";
+
+/// Removes what a left-out statement leaves behind (its line, runs of blank lines, trailing
+/// spaces), so the applied SQL does not show where a slip was.
 fn tidy(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut blank_run = 0;
     for line in sql.lines() {
+        if line.contains(NOTHING) && line.replace(NOTHING, "").trim().is_empty() {
+            continue;
+        }
+        let line = line.replace(NOTHING, "");
         let line = line.trim_end();
         if line.is_empty() {
             blank_run += 1;
@@ -259,7 +267,11 @@ impl tera::Function for SlipFunction {
             .kind
             .render(&slip_args, slipped)
             .map_err(|e| tera::Error::msg(e.to_string()))?;
-        Ok(tera::Value::String(text))
+        Ok(tera::Value::String(if text.is_empty() {
+            NOTHING.to_string()
+        } else {
+            text
+        }))
     }
 
     fn is_safe(&self) -> bool {
@@ -283,6 +295,17 @@ mod tests {
     #[test]
     fn tidy_collapses_blank_runs_and_trailing_space() {
         assert_eq!(tidy("a;  \n\n\n\nb;\n\n"), "a;\n\nb;\n");
+    }
+
+    #[test]
+    fn tidy_drops_the_line_of_a_left_out_statement_and_keeps_written_blank_lines() {
+        let rendered = format!(
+            "CREATE TABLE t (a int{NOTHING});\n{NOTHING}\nCREATE INDEX i ON t(a);\n\nSELECT 1;\n"
+        );
+        assert_eq!(
+            tidy(&rendered),
+            "CREATE TABLE t (a int);\nCREATE INDEX i ON t(a);\n\nSELECT 1;\n"
+        );
     }
 
     #[test]

@@ -42,7 +42,7 @@ impl MistakeKind for BlockingIndexBuild {
             .indexes
             .iter()
             .filter(|(name, table)| {
-                !before.indexes.contains_key(*name) && before.tables.contains_key(*table)
+                !before.indexes.contains_key(*name) && before.same_table(after, table)
             })
             .map(|(name, _)| name.clone())
             .collect()
@@ -58,8 +58,9 @@ mod tests {
     async fn indexes_on_existing_tables_block_new_tables_do_not() {
         let seen = observe(
             &BlockingIndexBuild,
-            "CREATE TABLE old (a int, b int);",
-            "CREATE INDEX old_a ON old(a);
+            "CREATE TABLE old (a int, b int); CREATE TABLE recreated (a int);",
+            "DROP TABLE recreated; CREATE TABLE recreated (a int); CREATE INDEX recreated_a ON recreated(a);
+             CREATE INDEX old_a ON old(a);
              ALTER TABLE old ADD CONSTRAINT old_b_key UNIQUE (b);
              CREATE TABLE fresh (id int PRIMARY KEY, c int);
              CREATE INDEX fresh_c ON fresh(c);",

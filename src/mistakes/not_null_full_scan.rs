@@ -41,6 +41,11 @@ impl MistakeKind for NotNullFullScan {
             .iter()
             .filter(|(column, not_null)| **not_null && before.columns.get(*column) == Some(&false))
             .filter(|(column, _)| {
+                column
+                    .rsplit_once('.')
+                    .is_some_and(|(table, _)| before.same_table(after, table))
+            })
+            .filter(|(column, _)| {
                 !before.checked_not_null.contains(*column)
                     && !after.checked_not_null.contains(*column)
             })
