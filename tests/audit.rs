@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use common::*;
@@ -12,10 +13,18 @@ fn last_week() -> u32 {
     dirs.load_roadmap().unwrap().last_week()
 }
 
-/// After a run through every week the roadmap holds, `verify` passes, for 20 seeds.
+/// After a run through every week the roadmap holds, `verify` passes, for 20 seeds. Across those
+/// runs at least 20 different kinds appear in the journal, and each persona's slips are mostly of
+/// the kinds it tends to.
 #[tokio::test]
 async fn verify_passes_after_the_whole_roadmap_for_20_seeds() {
     let weeks = last_week().to_string();
+    let mut kinds = BTreeSet::new();
+    // persona -> (slips, slips of a kind it tends to)
+    let mut slips: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    let team =
+        engineer_sim::persona::Team::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("personas"))
+            .unwrap();
     for seed in 100..120u64 {
         let db = ScratchDb::create("verify").await.unwrap();
         let state = temp_state();
@@ -27,8 +36,40 @@ async fn verify_passes_after_the_whole_roadmap_for_20_seeds() {
         run_ok(state.path(), &db.url, &["run", "--until-week", &weeks]);
         let out = run_ok(state.path(), &db.url, &["verify"]);
         assert!(out.contains("verify: OK"), "seed {seed}: {out}");
+        let events = events(state.path());
+        kinds.extend(
+            events_named(&events, "finding_opened")
+                .iter()
+                .map(|e| e["kind"].as_str().unwrap().to_string()),
+        );
+        for applied in events_named(&events, "change_applied") {
+            let author = applied["author"].as_str().unwrap();
+            let Some(persona) = team.get(author) else {
+                continue;
+            };
+            for slip in applied["slips"].as_array().unwrap() {
+                let kind = slip["kind"].as_str().unwrap();
+                let entry = slips.entry(author.to_string()).or_default();
+                entry.0 += 1;
+                entry.1 += u32::from(persona.weight_of(kind) > persona.other_kinds_weight);
+            }
+        }
         db.drop_now().await.unwrap();
     }
+    println!("{} kinds in the journal: {kinds:?}", kinds.len());
+    assert!(kinds.len() >= 20, "only {} kinds: {kinds:?}", kinds.len());
+    for (persona, (total, tending)) in &slips {
+        println!("{persona}: {tending} of {total} slips are of its tendencies");
+        assert!(
+            *tending * 2 > *total,
+            "{persona}: only {tending} of {total} slips are of its tendencies"
+        );
+    }
+    assert_eq!(
+        slips.len(),
+        3,
+        "every persona slipped at least once: {slips:?}"
+    );
 }
 
 /// A defect nobody declared is journaled as incidental, and `findings` lists it by week.
