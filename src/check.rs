@@ -126,12 +126,16 @@ fn check_persona(path: &Path, persona: &Persona, problems: &mut Vec<Problem>) {
             "use a value between 0 and 1",
         ));
     }
-    for kind in persona.tendencies.keys() {
+    for kind in persona
+        .tendencies
+        .keys()
+        .chain(persona.excuses_by_kind.keys())
+    {
         if mistakes::by_name(kind).is_none() {
             problems.push(problem(
                 path,
                 line_of(&format!("{kind}:")),
-                format!("tendency names unknown mistake kind `{kind}`"),
+                format!("tendencies or excuses_by_kind name unknown mistake kind `{kind}`"),
                 format!("known kinds: {}", known_kinds()),
             ));
         }

@@ -152,37 +152,36 @@ pub fn to_markdown(doc: &ExpectedFindings) -> String {
 
 /// A plain-text table for the terminal.
 pub fn to_table(doc: &ExpectedFindings) -> String {
-    let rows: Vec<[String; 7]> = doc
-        .findings
-        .iter()
-        .map(|f| {
-            [
-                f.code.unwrap_or("-").to_string(),
-                f.kind.clone(),
-                f.object.clone(),
-                f.origin.clone(),
-                f.opened_by.clone(),
-                f.opened_week.to_string(),
-                f.closed_by.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let header = [
-        "CODE",
-        "KIND",
-        "OBJECT",
-        "ORIGIN",
-        "OPENED BY",
-        "WEEK",
-        "CLOSED BY",
-    ]
-    .map(String::from);
-    let mut out = render_table(&header, &rows);
     let closed = doc
         .findings
         .iter()
         .filter(|f| f.closed_by.is_some())
         .count();
+    let row = |f: &ExpectedFinding| -> [String; 6] {
+        [
+            f.code.unwrap_or("-").to_string(),
+            f.kind.clone(),
+            f.object.clone(),
+            f.origin.clone(),
+            f.opened_by.clone(),
+            f.opened_week.to_string(),
+        ]
+    };
+    let header = ["CODE", "KIND", "OBJECT", "ORIGIN", "OPENED BY", "WEEK"].map(String::from);
+    let mut out = if closed == 0 {
+        render_table(&header, &doc.findings.iter().map(row).collect::<Vec<_>>())
+    } else {
+        // Only `findings --all` lists closed findings; only then is the column worth its width.
+        let with_closed = |f: &ExpectedFinding| -> [String; 7] {
+            let [a, b, c, d, e, g] = row(f);
+            [a, b, c, d, e, g, f.closed_by.clone().unwrap_or_default()]
+        };
+        let [a, b, c, d, e, g] = header;
+        render_table(
+            &[a, b, c, d, e, g, "CLOSED BY".into()],
+            &doc.findings.iter().map(with_closed).collect::<Vec<_>>(),
+        )
+    };
     let _ = writeln!(
         out,
         "{} open findings, {closed} closed",
@@ -264,8 +263,10 @@ pub fn week_report(
             for f in list.iter() {
                 let _ = writeln!(
                     md,
-                    "- {} {} `{}` ({})",
-                    code_for(&f.kind, codes).unwrap_or("-"),
+                    "- {}{} `{}` ({})",
+                    code_for(&f.kind, codes)
+                        .map(|c| format!("{c} "))
+                        .unwrap_or_default(),
                     f.kind,
                     f.object,
                     f.origin

@@ -34,7 +34,11 @@ pub struct Persona {
     /// Relative weights over change areas, for weighted assignment.
     #[serde(default)]
     pub focus: BTreeMap<String, f64>,
+    /// Why a slip passed review, quoted in the journal: these for a slip of any kind...
     pub excuses: Vec<String>,
+    /// ...and these, when present, for a slip of that kind.
+    #[serde(default)]
+    pub excuses_by_kind: BTreeMap<String, Vec<String>>,
 }
 
 /// A slip point as the decision sees it: its position and kind.
@@ -88,12 +92,16 @@ impl Persona {
         slips
     }
 
-    /// The excuse the journal quotes for a slip.
-    pub fn excuse(&self, rng: &mut ChaCha8Rng) -> String {
-        if self.excuses.is_empty() {
+    /// The excuse the journal quotes for a slip of `kind`.
+    pub fn excuse(&self, kind: &str, rng: &mut ChaCha8Rng) -> String {
+        let pool = match self.excuses_by_kind.get(kind) {
+            Some(list) if !list.is_empty() => list,
+            _ => &self.excuses,
+        };
+        if pool.is_empty() {
             return "no one noticed in review".to_string();
         }
-        self.excuses[rng.gen_range(0..self.excuses.len())].clone()
+        pool[rng.gen_range(0..pool.len())].clone()
     }
 }
 
@@ -166,6 +174,7 @@ mod tests {
             tendencies: BTreeMap::from([("a".to_string(), 1.0)]),
             focus: BTreeMap::new(),
             excuses: vec![],
+            excuses_by_kind: BTreeMap::new(),
         }
     }
 

@@ -149,7 +149,7 @@ impl Renderer {
             .map(|(p, _)| Slip {
                 kind: p.kind.clone(),
                 object: p.object.clone(),
-                excuse: persona.excuse(&mut rng),
+                excuse: persona.excuse(&p.kind, &mut rng),
             })
             .collect();
         Ok(Rendered {
