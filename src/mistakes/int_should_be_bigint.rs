@@ -27,7 +27,7 @@ use std::sync::LazyLock;
 
 use anyhow::Result;
 
-use super::{typed, MistakeKind, SlipArgs, Verification};
+use super::{sql_text_array, typed, MistakeKind, SlipArgs, Verification};
 
 /// Column names that hold an id.
 pub const ID_NAMES: &[&str] = &["id"];
@@ -74,14 +74,6 @@ ORDER BY 1
         suffixes = sql_text_array(&[ID_SUFFIXES, SIZE_SUFFIXES].concat()),
     )
 });
-
-fn sql_text_array(words: &[&str]) -> String {
-    let quoted: Vec<String> = words
-        .iter()
-        .map(|w| format!("'{}'", w.replace('\'', "''")))
-        .collect();
-    format!("ARRAY[{}]::text[]", quoted.join(", "))
-}
 
 pub struct IntShouldBeBigint;
 

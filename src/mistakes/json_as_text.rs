@@ -20,7 +20,7 @@ use std::sync::LazyLock;
 
 use anyhow::Result;
 
-use super::{typed, MistakeKind, SlipArgs, Verification};
+use super::{sql_text_array, typed, MistakeKind, SlipArgs, Verification};
 
 /// Column names that hold a JSON document.
 pub const JSON_NAMES: &[&str] = &[
@@ -77,14 +77,6 @@ ORDER BY 1
         suffixes = sql_text_array(JSON_SUFFIXES),
     )
 });
-
-fn sql_text_array(words: &[&str]) -> String {
-    let quoted: Vec<String> = words
-        .iter()
-        .map(|w| format!("'{}'", w.replace('\'', "''")))
-        .collect();
-    format!("ARRAY[{}]::text[]", quoted.join(", "))
-}
 
 pub struct JsonAsText;
 

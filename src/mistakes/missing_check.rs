@@ -25,7 +25,7 @@ use std::sync::LazyLock;
 
 use anyhow::Result;
 
-use super::{MistakeKind, SlipArgs, Verification};
+use super::{sql_text_array, MistakeKind, SlipArgs, Verification};
 
 /// Text column names whose values come from a closed set the schema should list.
 pub const CLOSED_SET_NAMES: &[&str] = &["status", "kind", "role", "type"];
@@ -96,14 +96,6 @@ ORDER BY 1
         number_suffixes = sql_text_array(BOUNDED_NUMBER_SUFFIXES),
     )
 });
-
-fn sql_text_array(words: &[&str]) -> String {
-    let quoted: Vec<String> = words
-        .iter()
-        .map(|w| format!("'{}'", w.replace('\'', "''")))
-        .collect();
-    format!("ARRAY[{}]::text[]", quoted.join(", "))
-}
 
 pub struct MissingCheck;
 

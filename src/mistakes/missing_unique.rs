@@ -29,7 +29,7 @@ use std::sync::LazyLock;
 
 use anyhow::Result;
 
-use super::{omitted_when_slipped, MistakeKind, SlipArgs, Verification};
+use super::{omitted_when_slipped, sql_text_array, MistakeKind, SlipArgs, Verification};
 
 /// Column names whose values must not repeat within their table.
 pub const UNIQUE_NAMES: &[&str] = &["email", "slug", "token_hash", "key_hash", "api_key"];
@@ -65,14 +65,6 @@ ORDER BY 1
         names = sql_text_array(UNIQUE_NAMES),
     )
 });
-
-fn sql_text_array(words: &[&str]) -> String {
-    let quoted: Vec<String> = words
-        .iter()
-        .map(|w| format!("'{}'", w.replace('\'', "''")))
-        .collect();
-    format!("ARRAY[{}]::text[]", quoted.join(", "))
-}
 
 pub struct MissingUnique;
 

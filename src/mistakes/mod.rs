@@ -139,6 +139,15 @@ pub trait MistakeKind: Sync {
     }
 }
 
+/// A vocabulary as a SQL text array literal, for detection queries built from `pub const` lists.
+pub fn sql_text_array(words: &[&str]) -> String {
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|w| format!("'{}'", w.replace('\'', "''")))
+        .collect();
+    format!("ARRAY[{}]::text[]", quoted.join(", "))
+}
+
 /// Slip shape "the careful engineer writes `sql`, the slip leaves it out".
 pub fn omitted_when_slipped(args: &SlipArgs, slipped: bool) -> Result<String> {
     args.object()?;

@@ -22,7 +22,7 @@ use std::sync::LazyLock;
 
 use anyhow::{bail, Result};
 
-use super::{MistakeKind, SlipArgs, Verification};
+use super::{sql_text_array, MistakeKind, SlipArgs, Verification};
 
 /// Column names that hold a short value from a bounded set: a state, a category, a code from a
 /// standard list, a display name. A `text` or unbounded `varchar` column with one of these names is
@@ -78,14 +78,6 @@ ORDER BY 1
         open_sets = sql_text_array(OPEN_SET_NAMES),
     )
 });
-
-fn sql_text_array(words: &[&str]) -> String {
-    let quoted: Vec<String> = words
-        .iter()
-        .map(|w| format!("'{}'", w.replace('\'', "''")))
-        .collect();
-    format!("ARRAY[{}]::text[]", quoted.join(", "))
-}
 
 pub struct OversizedVarchar;
 
