@@ -149,19 +149,6 @@ async fn verify_reports_drift_with_exit_code_1() {
     db.drop_now().await.unwrap();
 }
 
-/// Copies the shipped data files to a temp dir, so a test can break one of them.
-fn copy_data() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("cp")
-        .args(["-r", "roadmap", "personas", "templates"])
-        .arg(dir.path())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    dir
-}
-
 /// A scripted defect the audit does not see is a bug in a template or a detector: the change is
 /// rolled back, the run fails (exit 4) and the message names both.
 #[tokio::test]

@@ -14,14 +14,7 @@ struct Broken {
 
 impl Broken {
     fn new(file: &str, from: &str, to: &str) -> Broken {
-        let dir = tempfile::tempdir().unwrap();
-        let status = std::process::Command::new("cp")
-            .args(["-r", "roadmap", "personas", "templates"])
-            .arg(dir.path())
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success());
+        let dir = copy_data();
         let path = dir.path().join(file);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains(from), "{file} has no {from:?}");

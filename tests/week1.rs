@@ -196,16 +196,9 @@ fn main_command_as_an_unprivileged_user() {
     // The binary and the data files are copied where `postgres` can read them: the checkout
     // may live in a directory it cannot enter (e.g. /root).
     let state = temp_state();
-    let home = temp_state();
+    let home = copy_data();
     let exe = home.path().join("engineer-sim");
     std::fs::copy(env!("CARGO_BIN_EXE_engineer-sim"), &exe).unwrap();
-    let copy = std::process::Command::new("cp")
-        .args(["-r", "roadmap", "personas", "templates"])
-        .arg(home.path())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap();
-    assert!(copy.success());
     let chown = std::process::Command::new("chown")
         .args(["-R", "postgres:"])
         .arg(state.path())

@@ -73,3 +73,17 @@ pub fn is_root() -> bool {
         })
         .unwrap_or(false)
 }
+
+/// A copy of the shipped data files (roadmap/, personas/, templates/) in a temp dir anyone can
+/// read, so a test can break one of them or run them as another user.
+pub fn copy_data() -> tempfile::TempDir {
+    let dir = temp_state();
+    let status = Command::new("cp")
+        .args(["-r", "roadmap", "personas", "templates"])
+        .arg(dir.path())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir
+}
