@@ -78,6 +78,8 @@ pub enum Decide {
     Clean,
     /// Only the slip point at this position slips (tests, `render --slip N`).
     Only(usize),
+    /// Exactly these two slip points slip (tests of combinations).
+    Pair(usize, usize),
     /// Every slip point slips.
     All,
 }
@@ -140,6 +142,7 @@ impl Renderer {
             Decide::Clean => vec![false; points.len()],
             Decide::All => vec![true; points.len()],
             Decide::Only(i) => (0..points.len()).map(|p| p == i).collect(),
+            Decide::Pair(i, j) => (0..points.len()).map(|p| p == i || p == j).collect(),
         };
         let (applied_sql, _) = self.render_pass(&change.template, &slipped)?;
         let slips = points

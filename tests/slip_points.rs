@@ -1,5 +1,7 @@
-//! Every slip point, forced alone, applies on PostgreSQL, and so does every change with all of its
-//! slip points slipped at once; the audit sees each declared slip (the apply step fails otherwise).
+//! Every slip point, forced alone, applies on PostgreSQL, and so does every pair of slip points of a
+//! change and every change with all of its slip points slipped at once (the forms a persona can
+//! produce: one slip, then extra ones); the audit sees each declared slip (the apply step fails
+//! otherwise).
 //! Each forced form is applied through the real pipeline inside a transaction that is rolled back,
 //! then the change is applied clean and the roadmap goes on.
 
@@ -14,7 +16,7 @@ use engineer_sim::sim::{self, Options, Project};
 use sqlx::Connection;
 
 #[tokio::test]
-async fn each_slip_point_alone_and_all_together_apply() {
+async fn every_slip_point_alone_in_pairs_and_all_together_applies() {
     let project = Project::load(&DataDirs::under(Path::new(env!("CARGO_MANIFEST_DIR")))).unwrap();
     let opts = Options::default();
     let db = ScratchDb::create("slips").await.unwrap();
@@ -36,7 +38,12 @@ async fn each_slip_point_alone_and_all_together_apply() {
             .enumerate()
             .map(|(i, p)| (format!("{} on {}", p.kind, p.object), Decide::Only(i)))
             .collect();
-        if points.len() > 1 {
+        for i in 0..points.len() {
+            for j in i + 1..points.len() {
+                forms.push((format!("slip points {i} and {j}"), Decide::Pair(i, j)));
+            }
+        }
+        if points.len() > 2 {
             forms.push(("all slip points".to_string(), Decide::All));
         }
         for (label, decide) in forms {
