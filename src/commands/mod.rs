@@ -555,7 +555,19 @@ async fn status(ctx: &Context) -> Result<()> {
     let marker = ledger::marker(&mut conn).await?;
     let applied = ledger::applied_change_ids(&mut conn).await?;
     let open = ledger::findings(&mut conn, false).await?;
-    let sim_day = calendar::sim_day_on(marker.start_date, today());
+    let settings = Settings::load(&ctx.state)?;
+    let clock = match settings.pace {
+        crate::settings::Pace::Calendar => {
+            format!(
+                "sim day {} today (calendar pace)",
+                calendar::sim_day_on(marker.start_date, today())
+            )
+        }
+        crate::settings::Pace::Step => format!(
+            "sim day {} reached by the last tick (step pace)",
+            settings.step_day
+        ),
+    };
     println!("target:      {}", target.redacted_url());
     println!(
         "roadmap:     {} ({} changes)",
@@ -564,7 +576,8 @@ async fn status(ctx: &Context) -> Result<()> {
     );
     println!("seed:        {}", marker.seed);
     println!("start date:  {} (week 1 Monday)", marker.start_date);
-    println!("sim day:     {sim_day} today");
+    println!("clock:       {clock}");
+    println!("assignment:  {}", marker.assign.as_str());
     println!(
         "applied:     {} changes (besides the base)",
         applied.iter().filter(|id| *id != sim::BASE_ID).count()
