@@ -32,6 +32,9 @@ pub struct Settings {
     pub seed: Option<u64>,
     pub start_date: Option<NaiveDate>,
     pub assign: Assign,
+    /// The database this state directory journals (password-free URL), so that a command pointed
+    /// at another database does not overwrite this run's journal.
+    pub database: Option<String>,
 }
 
 impl Settings {

@@ -225,3 +225,32 @@ fn main_command_as_an_unprivileged_user() {
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(text.contains("applied:     5 changes"), "{text}");
 }
+
+/// One state directory journals one database: pointed at another, the commands that write the
+/// journal refuse (exit 3) instead of overwriting it.
+#[tokio::test]
+async fn a_state_directory_keeps_to_its_database() {
+    let first = ScratchDb::create("owner").await.unwrap();
+    let other = ScratchDb::create("intruder").await.unwrap();
+    let state = temp_state();
+    run_ok(state.path(), &first.url, &["init"]);
+    run_ok(state.path(), &first.url, &["run", "--until-week", "1"]);
+    let before = std::fs::read(state.path().join("expected-findings.json")).unwrap();
+    for args in [&["init"][..], &["journal"][..]] {
+        let out = engineer_sim(state.path())
+            .env("DATABASE_URL", &other.url)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("holds the journal of"));
+    }
+    assert!(std::fs::read(state.path().join("expected-findings.json")).unwrap() == before);
+    first.drop_now().await.unwrap();
+    other.drop_now().await.unwrap();
+}

@@ -124,6 +124,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Status => status(&ctx).await,
         Command::Journal { week: None } => {
             let project = ctx.load_project()?;
+            ctx.ensure_state_is_for(&ctx.target()?)?;
             let mut conn = ctx.connect_existing().await?;
             journal::sync_files(&mut conn, &ctx.state, ctx.global.codes, &project.team).await?;
             println!(
@@ -215,7 +216,7 @@ impl Context {
             if let sim::InitResult::Created(marker, _) =
                 sim::init(&mut conn, project, seed, start, false, &opts).await?
             {
-                self.remember(&marker)?;
+                self.remember(&marker, &target)?;
             }
             journal::sync_files(&mut conn, &self.state, opts.codes, &project.team).await?;
             println!(
@@ -225,12 +226,33 @@ impl Context {
         }
         let marker = ledger::marker(&mut conn).await?;
         ledger::ensure_seed(&marker, seed)?;
+        self.ensure_state_is_for(&target)?;
         Ok(conn)
     }
 
+    /// Refuses to write one database's journal over another's in the same state directory.
+    fn ensure_state_is_for(&self, target: &Target) -> Result<()> {
+        let settings = Settings::load(&self.state)?;
+        match settings.database {
+            Some(journaled) if !crate::pg::same_database(&journaled, &target.redacted_url()) => {
+                Err(crate::error::environment(format!(
+                    "the state directory {} holds the journal of {journaled}, not of {}",
+                    self.state.root().display(),
+                    target.redacted_url()
+                ))
+                .with_hint(
+                    "pass --state-dir (or ENGINEER_SIM_STATE) with a directory for this database",
+                )
+                .into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Keeps the run's identity in the state directory, for commands that touch no database.
-    fn remember(&self, marker: &ledger::Marker) -> Result<()> {
+    fn remember(&self, marker: &ledger::Marker, target: &Target) -> Result<()> {
         let mut settings = Settings::load(&self.state)?;
+        settings.database = Some(target.redacted_url());
         settings.seed = Some(marker.seed);
         settings.start_date = Some(marker.start_date);
         settings.assign = marker.assign;
@@ -311,12 +333,13 @@ async fn init(ctx: &Context, args: InitArgs) -> Result<()> {
     let project = ctx.load_project()?;
     let opts = ctx.options(&project)?;
     let target = ctx.target()?;
+    ctx.ensure_state_is_for(&target)?;
     target.create_embedded_database_if_missing().await?;
     let mut conn = target.connect().await?;
     let start = calendar::next_working_day(args.start_date.unwrap_or_else(today));
     match sim::init(&mut conn, &project, args.seed, start, args.force, &opts).await? {
         sim::InitResult::Created(marker, outcome) => {
-            ctx.remember(&marker)?;
+            ctx.remember(&marker, &target)?;
             journal::sync_files(&mut conn, &ctx.state, opts.codes, &project.team).await?;
             println!(
                 "initialised {}: base schema applied, seed {}, week 1 Monday = {}, {} base findings",

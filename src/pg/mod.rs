@@ -89,6 +89,37 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Where a URL leads, ignoring how it is written: host, port, socket directory and database.
+pub fn same_database(a: &str, b: &str) -> bool {
+    fn key(url: &str) -> Option<(String, u16, String, String)> {
+        let parsed = url::Url::parse(url).ok()?;
+        let socket = parsed
+            .query_pairs()
+            .find(|(k, _)| k == "host")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let port = parsed
+            .port()
+            .or_else(|| {
+                parsed
+                    .query_pairs()
+                    .find(|(k, _)| k == "port")
+                    .and_then(|(_, v)| v.parse().ok())
+            })
+            .unwrap_or(5432);
+        Some((
+            parsed.host_str().unwrap_or("").to_string(),
+            port,
+            socket,
+            parsed.path().to_string(),
+        ))
+    }
+    match (key(a), key(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 /// Runs a query's text column `object`, sorted.
 pub async fn query_objects(conn: &mut PgConnection, sql: &str) -> Result<Vec<String>> {
     let mut objects: Vec<String> = sqlx::query_scalar(sql)
@@ -102,6 +133,24 @@ pub async fn query_objects(conn: &mut PgConnection, sql: &str) -> Result<Vec<Str
 #[cfg(test)]
 mod tests {
     use super::redact;
+
+    #[test]
+    fn same_database_ignores_spelling() {
+        use super::same_database;
+        assert!(same_database(
+            "postgres://u:pw@h/db",
+            "postgres://u@h:5432/db"
+        ));
+        assert!(same_database(
+            "postgres://u@localhost/db?host=/s&port=5432",
+            "postgres://u@localhost/db?host=/s"
+        ));
+        assert!(!same_database("postgres://u@h/db", "postgres://u@h/other"));
+        assert!(!same_database(
+            "postgres://u@localhost/db?host=/s1",
+            "postgres://u@localhost/db?host=/s2"
+        ));
+    }
 
     #[test]
     fn redact_hides_passwords_only() {
