@@ -48,6 +48,21 @@ pub struct Global {
     /// it too [default: the state directory's setting, else roadmap].
     #[arg(long, value_enum, global = true)]
     pub assign: Option<Assign>,
+    /// Data scale for a fresh database (1 = the TaskPilot README's ~10 GiB and its daily growth;
+    /// 0.1 about 1 GiB) [default: 0.01, the playground].
+    #[arg(long, env = "ENGINEER_SIM_SCALE", global = true)]
+    pub scale: Option<f64>,
+    /// Keep a fresh database empty: schema, mistakes and journal only, no data, growth or workload.
+    #[arg(
+        long,
+        env = "ENGINEER_SIM_NO_DATA",
+        global = true,
+        conflicts_with = "scale"
+    )]
+    pub no_data: bool,
+    /// Connections that write data at once [default: the number of CPUs].
+    #[arg(long, env = "ENGINEER_SIM_JOBS", global = true)]
+    pub jobs: Option<usize>,
     /// More log output (-v info, -vv debug).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -221,6 +236,24 @@ pub enum Command {
     },
     /// Show the target, the seed, the sim day and what has been applied.
     Status,
+    /// Fill the base schema with data at --scale (default 0.01), over several connections.
+    ///
+    /// On a fresh database it initialises first. Refuses a database that already has changes
+    /// applied or data at another scale.
+    Seed,
+    /// Run the app's read/write mix of the features live now with pgbench and record the
+    /// statistics the statistics-verified findings are judged against.
+    Workload {
+        /// How long the weighted mix runs, e.g. 30s, 2m (every query also runs once first).
+        #[arg(long, default_value = "10s", value_parser = parse_duration)]
+        duration: std::time::Duration,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 4)]
+        clients: u32,
+        /// Limit to this many transactions per second in total (pgbench -R).
+        #[arg(long)]
+        rate: Option<f64>,
+    },
     /// Print week N's report, or rewrite the journal files.
     ///
     /// With --week: who did what, what slipped and why it passed review, the clean / as-written
@@ -279,4 +312,33 @@ pub enum ScoreFormat {
 pub enum Against {
     Open,
     All,
+}
+
+/// `30s`, `2m`, `1h`, `500ms` or plain seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 30s, 2m or 1h"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" | "" => value,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?} (use ms, s, m or h)"
+            ))
+        }
+    };
+    if !(seconds.is_finite() && seconds > 0.0 && seconds < 86_400.0 * 7.0) {
+        return Err(format!(
+            "{text:?}: give a duration above zero and under a week"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }

@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod data;
 pub mod error;
 pub mod journal;
 pub mod ledger;

@@ -7,6 +7,8 @@ use sqlx::PgConnection;
 
 use crate::apply::{self, Outcome, Unit};
 use crate::calendar;
+use crate::data::growth::{self, DataPlan};
+use crate::data::run::{Runner, Written};
 use crate::error::bad_input;
 use crate::ledger::{self, Marker};
 use crate::mistakes::CodeSet;
@@ -24,6 +26,15 @@ pub struct Project {
     pub roadmap: Roadmap,
     pub team: Team,
     pub renderer: Renderer,
+    /// The data files beside the templates: backfills, daily growth, queries.
+    pub data_plan: DataPlan,
+}
+
+/// Data work for a run on a database that has data: where to write it and at which scale.
+pub struct DataRun<'a> {
+    pub runner: Runner,
+    pub scale: f64,
+    pub plan: &'a DataPlan,
 }
 
 /// Knobs that apply to every change of a run.
@@ -97,11 +108,13 @@ impl Project {
         let roadmap = data.load_roadmap()?;
         let team = Team::load(&data.personas)?;
         let renderer = Renderer::new(&data.templates)?;
+        let data_plan = DataPlan::load(&data.templates, &roadmap)?;
         Ok(Project {
             data: data.clone(),
             roadmap,
             team,
             renderer,
+            data_plan,
         })
     }
 
@@ -302,6 +315,9 @@ pub struct Progress {
 #[derive(Default, Clone, Copy)]
 pub struct Control<'a> {
     pub limit: Option<usize>,
+    /// With data: grow the database through this sim day once every due change is applied
+    /// (a run to the end of week N grows through its Friday, a tick through today).
+    pub grow_to: Option<u32>,
     pub stop: Option<&'a std::sync::atomic::AtomicBool>,
     pub pause: Option<std::time::Duration>,
 }
@@ -321,6 +337,7 @@ pub async fn apply_due(
     due: &[&Change],
     control: Control<'_>,
     opts: &Options,
+    data: Option<&DataRun<'_>>,
 ) -> Result<Progress> {
     let limit = control.limit;
     let marker = ledger::marker(conn).await?;
@@ -353,7 +370,30 @@ pub async fn apply_due(
             progress.stopped = true;
             break;
         }
+        if let Some(data) = data {
+            // The day's growth comes before the day's changes.
+            grow(conn, data, &marker, change.sim_day()).await?;
+        }
         let result = apply_change(conn, project, &marker, change, opts, Decide::Persona).await;
+        if let (Some(data), Ok(outcome)) = (data, &result) {
+            if !outcome.already_applied {
+                let written = growth::backfill(
+                    conn,
+                    &data.runner,
+                    data.plan,
+                    data.scale,
+                    &change.id,
+                    change.sim_day(),
+                    marker.start_date,
+                )
+                .await?;
+                if written.rows > 0 {
+                    println!("backfilled {}: {}", change.id, describe(&written));
+                    record_data_event(conn, "change_backfilled", Some(&change.id), None, &written)
+                        .await?;
+                }
+            }
+        }
         // The journal files follow the ledger after every change, failed or not.
         crate::journal::sync_files(conn, state, opts.codes, &project.team).await?;
         match result {
@@ -379,7 +419,77 @@ pub async fn apply_due(
             Err(err) => return Err(err),
         }
     }
+    let finished = limit.is_none_or(|l| progress.applied.len() < l) && !progress.stopped;
+    if let (Some(data), Some(day), true) = (data, control.grow_to, finished) {
+        grow(conn, data, &marker, day).await?;
+    }
     Ok(progress)
+}
+
+/// Writes the growth of every sim day not grown yet, through `day`.
+async fn grow(
+    conn: &mut PgConnection,
+    data: &DataRun<'_>,
+    marker: &Marker,
+    day: u32,
+) -> Result<()> {
+    let applied: std::collections::BTreeMap<String, u32> = ledger::changes(conn)
+        .await?
+        .into_iter()
+        .map(|c| (c.change_id, c.sim_day.max(0) as u32))
+        .collect();
+    let mut grown = Vec::new();
+    growth::grow_through(
+        conn,
+        &data.runner,
+        data.plan,
+        data.scale,
+        day,
+        &applied,
+        marker.start_date,
+        |d, written| {
+            let (week, weekday) = calendar::describe(d);
+            println!(
+                "grew sim day {d} (week {week} {weekday}, {}): {}",
+                calendar::date_of(marker.start_date, d),
+                describe(written)
+            );
+            grown.push((d, *written));
+        },
+    )
+    .await?;
+    for (d, written) in grown {
+        record_data_event(conn, "day_grown", None, Some(d), &written).await?;
+    }
+    Ok(())
+}
+
+/// "12,345 rows, 3.4 MB in 1.2 s".
+pub fn describe(written: &Written) -> String {
+    format!(
+        "{} rows, {:.1} MB in {:.1} s",
+        written.rows,
+        written.bytes.max(0) as f64 / 1e6,
+        written.elapsed.as_secs_f64()
+    )
+}
+
+/// Journals data work; only databases with data have these events, so empty mode's journal is
+/// what it always was.
+pub async fn record_data_event(
+    conn: &mut PgConnection,
+    name: &str,
+    change_id: Option<&str>,
+    day: Option<u32>,
+    written: &Written,
+) -> Result<()> {
+    let event = crate::journal::event(
+        name,
+        None,
+        serde_json::json!({ "change_id": change_id, "sim_day": day, "rows": written.rows,
+                            "bytes": written.bytes, "ms": written.elapsed.as_millis() as u64 }),
+    );
+    ledger::record_event(conn, &event).await
 }
 
 /// The changes due by the end of `week`.

@@ -1,5 +1,6 @@
 //! What each subcommand does, on top of the pipeline modules.
 
+pub mod data;
 pub mod replay;
 pub mod time;
 
@@ -121,6 +122,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => score(&ctx, &report, report_format, format, against).await,
         Command::Audit { format } => audit_cmd(&ctx, format).await,
         Command::Verify => verify(&ctx).await,
+        Command::Seed => data::seed(&ctx).await,
+        Command::Workload {
+            duration,
+            clients,
+            rate,
+        } => data::workload(&ctx, duration, clients, rate).await,
         Command::Status => status(&ctx).await,
         Command::Journal { week: None } => {
             let project = ctx.load_project()?;
@@ -159,7 +166,7 @@ impl Context {
         })
     }
 
-    fn load_project(&self) -> Result<Project> {
+    pub(crate) fn load_project(&self) -> Result<Project> {
         Project::load(&self.data)
     }
 
@@ -176,7 +183,7 @@ impl Context {
 
     /// Serialises ticks that share this state directory (two cron ticks at once): the database's
     /// advisory lock protects the ledger, this protects the settings file and the journal files.
-    fn lock_state(&self) -> Result<std::fs::File> {
+    pub(crate) fn lock_state(&self) -> Result<std::fs::File> {
         self.state.create()?;
         let path = self.state.root().join("tick.lock");
         let file = std::fs::OpenOptions::new()
@@ -188,12 +195,12 @@ impl Context {
         Ok(file)
     }
 
-    fn target(&self) -> Result<Target> {
+    pub(crate) fn target(&self) -> Result<Target> {
         Target::resolve(self.global.database_url.as_deref(), &self.state)
     }
 
     /// A connection to a database that must already be a simulation target.
-    async fn connect_existing(&self) -> Result<PgConnection> {
+    pub(crate) async fn connect_existing(&self) -> Result<PgConnection> {
         let target = self.target()?;
         let mut conn = target.connect().await?;
         ledger::marker(&mut conn).await?;
@@ -201,7 +208,7 @@ impl Context {
     }
 
     /// A connection to the target; a fresh embedded database is initialised on the way.
-    async fn connect_initialised(
+    pub(crate) async fn connect_initialised(
         &self,
         project: &Project,
         seed: Option<u64>,
@@ -223,6 +230,9 @@ impl Context {
                 "initialised {} (seed {seed}, week 1 Monday = {start})",
                 target.redacted_url()
             );
+            if let Some(scale) = self.init_scale()? {
+                data::seed_now(self, &mut conn, project, &target, scale).await?;
+            }
         }
         let marker = ledger::marker(&mut conn).await?;
         ledger::ensure_seed(&marker, seed)?;
@@ -348,6 +358,9 @@ async fn init(ctx: &Context, args: InitArgs) -> Result<()> {
                 marker.start_date,
                 outcome.opened.len()
             );
+            if let Some(scale) = ctx.init_scale()? {
+                data::seed_now(ctx, &mut conn, &project, &target, scale).await?;
+            }
         }
         sim::InitResult::AlreadyInitialised(marker) => {
             println!(
@@ -364,13 +377,18 @@ async fn run_until(ctx: &Context, week: u32, seed: Option<u64>, opts: &Options) 
     let project = ctx.load_project()?;
     let mut conn = ctx.connect_initialised(&project, seed).await?;
     let due = sim::due_until_week(&project.roadmap, week);
+    let data = ctx.data_run(&mut conn, &project).await?;
     let progress = sim::apply_due(
         &mut conn,
         &project,
         &ctx.state,
         &due,
-        sim::Control::default(),
+        sim::Control {
+            grow_to: Some(week * 5),
+            ..sim::Control::default()
+        },
         opts,
+        data.as_ref(),
     )
     .await?;
     report_progress(ctx, &project, &mut conn, &progress).await

@@ -109,8 +109,16 @@ pub async fn into_database(ctx: &Context, week: u32, database: &str) -> Result<(
     .await?;
     let state = StateDir::new(ctx.state.root().join("replays").join(database));
     let due = sim::due_until_week(&project.roadmap, week);
-    let progress =
-        sim::apply_due(&mut conn, &project, &state, &due, Control::default(), &opts).await?;
+    let progress = sim::apply_due(
+        &mut conn,
+        &project,
+        &state,
+        &due,
+        Control::default(),
+        &opts,
+        None,
+    )
+    .await?;
     journal::sync_files(&mut conn, &state, ctx.global.codes, &project.team).await?;
     println!(
         "replayed weeks 1..{week} of seed {} into {} ({} changes); journal in {}",

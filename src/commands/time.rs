@@ -82,13 +82,19 @@ async fn tick_once(
     }
     let due = sim::due_by_sim_day(&project.roadmap, sim_day);
     let opts = ctx.options(project)?;
+    let data = ctx.data_run(conn, project).await?;
     let progress = sim::apply_due(
         conn,
         project,
         &ctx.state,
         &due,
-        Control { limit, ..control },
+        Control {
+            limit,
+            grow_to: Some(sim_day),
+            ..control
+        },
         &opts,
+        data.as_ref(),
     )
     .await?;
     if pace == Pace::Step {

@@ -1,0 +1,442 @@
+//! Runs data steps: each step's range of `n` is cut into chunks that several connections write at
+//! once, each chunk in its own transaction together with the record that it is done, so a run
+//! killed half-way resumes where it stopped and never writes a row twice.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Result};
+use sqlx::{Connection, Executor, PgConnection};
+
+use super::{Compiled, Scope, Step};
+use crate::error::{Exit, UserError};
+
+const SCHEMA_SQL: &str = include_str!("schema.sql");
+const FUNCTIONS_SQL: &str = include_str!("functions.sql");
+
+/// Rows per chunk: big enough that a chunk's own cost (a transaction, a ledger row) vanishes,
+/// small enough that a few connections share a step evenly and a resumed run loses little.
+const CHUNK_ROWS: u64 = 25_000;
+
+/// How the steps run: where, with which seed, over how many connections.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    pub url: String,
+    pub seed: u64,
+    pub jobs: usize,
+    /// Draw a progress bar (on a terminal only).
+    pub progress: bool,
+}
+
+/// A step with the file it came from, for messages.
+pub struct Sourced<'a> {
+    pub step: &'a Step,
+    pub source: String,
+}
+
+/// What a phase wrote.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Written {
+    pub rows: u64,
+    pub bytes: i64,
+    pub elapsed: Duration,
+}
+
+impl Written {
+    pub fn rows_per_s(&self) -> f64 {
+        self.rows as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    pub fn mb_per_s(&self) -> f64 {
+        self.bytes.max(0) as f64 / 1e6 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Creates the data tables and helper functions (idempotent).
+pub async fn ensure_schema(conn: &mut PgConnection) -> Result<()> {
+    sqlx::raw_sql(SCHEMA_SQL).execute(&mut *conn).await?;
+    sqlx::raw_sql(FUNCTIONS_SQL).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// The counters as they stand.
+pub async fn counters(conn: &mut PgConnection) -> Result<BTreeMap<String, i64>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT name, n FROM engineer_sim.data_counters")
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Runs `steps` in order as phase `phase`, skipping what an earlier, interrupted run finished.
+pub async fn run_phase(
+    conn: &mut PgConnection,
+    runner: &Runner,
+    phase: &str,
+    steps: &[Sourced<'_>],
+    scope: &Scope,
+) -> Result<Written> {
+    let started = Instant::now();
+    let size_before = database_size(conn).await?;
+    let total: u64 = steps.iter().map(|s| s.step.scaled_rows(scope.scale)).sum();
+    let bar = progress_bar(runner.progress && total > CHUNK_ROWS, total, phase);
+    let mut pool: Vec<PgConnection> = Vec::new();
+    let mut rows = 0;
+    for (index, sourced) in steps.iter().enumerate() {
+        let step = sourced.step;
+        let Some(range) = step_range(conn, phase, index, sourced, scope.scale).await? else {
+            bar.inc(step.scaled_rows(scope.scale));
+            continue;
+        };
+        let mut scope = scope.clone();
+        scope.counts = known_counts(conn, &scope.counts).await?;
+        let name = format!("{} (step `{}`)", sourced.source, step.name);
+        let compiled = Compiled::new(&name, &step.sql)?;
+        let done = done_chunks(conn, phase, index).await?;
+        let chunks: VecDeque<(i64, i64)> = chunk_ranges(range.0, range.1, runner.jobs)
+            .into_iter()
+            .filter(|(lo, _)| !done.contains(lo))
+            .collect();
+        while pool.len() < runner.jobs.min(chunks.len()).max(1) {
+            pool.push(data_connection(runner).await?);
+        }
+        let work = Work {
+            phase: phase.to_string(),
+            index,
+            name,
+            compiled,
+            scope,
+            range,
+            chunks: Mutex::new(chunks),
+        };
+        let (returned, written) = run_chunks(std::mem::take(&mut pool), Arc::new(work), &bar).await;
+        pool = returned;
+        let written = written?;
+        finish_step(conn, phase, index, &step.name, range.1).await?;
+        rows += written;
+    }
+    for mut worker in pool {
+        let _ = flush_stats(&mut worker).await;
+    }
+    bar.finish_and_clear();
+    Ok(Written {
+        rows,
+        bytes: database_size(conn).await? - size_before,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The step's range of `n`: recorded when the step starts, so a resumed run reuses it. `None`
+/// when the step is done already.
+async fn step_range(
+    conn: &mut PgConnection,
+    phase: &str,
+    index: usize,
+    sourced: &Sourced<'_>,
+    scale: f64,
+) -> Result<Option<(i64, i64)>> {
+    let recorded: Option<(i64, i64, bool)> = sqlx::query_as(
+        "SELECT first_n, last_n, done FROM engineer_sim.data_steps WHERE phase = $1 AND step = $2",
+    )
+    .bind(phase)
+    .bind(index as i32)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match recorded {
+        Some((_, _, true)) => return Ok(None),
+        Some((first, last, false)) => return Ok(Some((first, last))),
+        None => {}
+    }
+    let step = sourced.step;
+    let counter: Option<i64> =
+        sqlx::query_scalar("SELECT n FROM engineer_sim.data_counters WHERE name = $1")
+            .bind(&step.name)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let first = counter.unwrap_or(0) + 1;
+    let last = first + step.scaled_rows(scale) as i64 - 1;
+    sqlx::query(
+        "INSERT INTO engineer_sim.data_steps (phase, step, name, source, first_n, last_n)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(phase)
+    .bind(index as i32)
+    .bind(&step.name)
+    .bind(&sourced.source)
+    .bind(first)
+    .bind(last)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some((first, last)))
+}
+
+/// Every counter, and 0 for the names the templates may use that nothing has advanced yet.
+async fn known_counts(
+    conn: &mut PgConnection,
+    names: &BTreeMap<String, i64>,
+) -> Result<BTreeMap<String, i64>> {
+    let mut counts: BTreeMap<String, i64> = names.keys().map(|k| (k.clone(), 0)).collect();
+    counts.extend(counters(conn).await?);
+    Ok(counts)
+}
+
+async fn done_chunks(
+    conn: &mut PgConnection,
+    phase: &str,
+    index: usize,
+) -> Result<std::collections::HashSet<i64>> {
+    let done: Vec<i64> = sqlx::query_scalar(
+        "SELECT lo FROM engineer_sim.data_chunks WHERE phase = $1 AND step = $2",
+    )
+    .bind(phase)
+    .bind(index as i32)
+    .fetch_all(conn)
+    .await?;
+    Ok(done.into_iter().collect())
+}
+
+async fn finish_step(
+    conn: &mut PgConnection,
+    phase: &str,
+    index: usize,
+    name: &str,
+    last: i64,
+) -> Result<()> {
+    let mut tx = conn.begin().await?;
+    sqlx::query(
+        "UPDATE engineer_sim.data_steps SET done = true, finished_at = clock_timestamp(),
+                rows_written = (SELECT coalesce(sum(rows_written), 0) FROM engineer_sim.data_chunks
+                                WHERE phase = $1 AND step = $2)
+         WHERE phase = $1 AND step = $2",
+    )
+    .bind(phase)
+    .bind(index as i32)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO engineer_sim.data_counters (name, n) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET n = greatest(data_counters.n, excluded.n)",
+    )
+    .bind(name)
+    .bind(last)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `first..=last` in chunks of about [`CHUNK_ROWS`], at least one per connection when the step
+/// is big enough to share.
+fn chunk_ranges(first: i64, last: i64, jobs: usize) -> Vec<(i64, i64)> {
+    if last < first {
+        return Vec::new();
+    }
+    let rows = (last - first + 1) as u64;
+    let per_job = rows.div_ceil(jobs.max(1) as u64);
+    let size = CHUNK_ROWS.min(per_job.max(1000)).max(1) as i64;
+    let mut chunks = Vec::new();
+    let mut lo = first;
+    while lo <= last {
+        let hi = (lo + size - 1).min(last);
+        chunks.push((lo, hi));
+        lo = hi + 1;
+    }
+    chunks
+}
+
+struct Work {
+    phase: String,
+    index: usize,
+    name: String,
+    compiled: Compiled,
+    scope: Scope,
+    range: (i64, i64),
+    chunks: Mutex<VecDeque<(i64, i64)>>,
+}
+
+impl Work {
+    fn next(&self) -> Option<(i64, i64)> {
+        self.chunks.lock().ok()?.pop_front()
+    }
+
+    fn sql_for(&self, lo: i64, hi: i64) -> Result<String> {
+        let mut ctx = self.scope.context();
+        ctx.insert("lo", &lo);
+        ctx.insert("hi", &hi);
+        ctx.insert("first", &self.range.0);
+        ctx.insert("last", &self.range.1);
+        ctx.insert("rows", &(self.range.1 - self.range.0 + 1));
+        self.compiled.render(&self.name, &ctx)
+    }
+}
+
+/// Each connection takes chunks until none are left; the connections come back for the next step.
+async fn run_chunks(
+    pool: Vec<PgConnection>,
+    work: Arc<Work>,
+    bar: &indicatif::ProgressBar,
+) -> (Vec<PgConnection>, Result<u64>) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for conn in pool {
+        let work = work.clone();
+        let bar = bar.clone();
+        tasks.spawn(async move {
+            let mut conn = conn;
+            let mut written = 0u64;
+            while let Some((lo, hi)) = work.next() {
+                match run_chunk(&mut conn, &work, lo, hi).await {
+                    Ok(rows) => {
+                        written += rows;
+                        bar.inc((hi - lo + 1) as u64);
+                    }
+                    Err(err) => {
+                        // Let the other connections stop at their next chunk.
+                        if let Ok(mut chunks) = work.chunks.lock() {
+                            chunks.clear();
+                        }
+                        return (conn, Err(err));
+                    }
+                }
+            }
+            (conn, Ok(written))
+        });
+    }
+    let mut returned = Vec::new();
+    let mut total = Ok(0u64);
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((conn, result)) => {
+                returned.push(conn);
+                match (result, &mut total) {
+                    (Ok(rows), Ok(sum)) => *sum += rows,
+                    (Err(err), Ok(_)) => total = Err(err),
+                    _ => {}
+                }
+            }
+            Err(join_err) => total = Err(anyhow!("a data connection's task failed: {join_err}")),
+        }
+    }
+    (returned, total)
+}
+
+/// Boxed so that the future's type is erased: sqlx's executor bounds are higher-ranked, which
+/// the compiler cannot prove for an unboxed future moved into a spawned task.
+fn run_chunk<'a>(
+    conn: &'a mut PgConnection,
+    work: &'a Work,
+    lo: i64,
+    hi: i64,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64>> + Send + 'a>> {
+    Box::pin(async move {
+        let sql = work.sql_for(lo, hi)?;
+        conn.execute("BEGIN").await?;
+        let result = conn.execute(sql.as_str()).await;
+        let rows = match result {
+            Ok(done) => done.rows_affected(),
+            Err(err) => {
+                conn.execute("ROLLBACK").await?;
+                let (state, message) = match &err {
+                    sqlx::Error::Database(db) => (
+                        db.code().map(|c| c.to_string()).unwrap_or_default(),
+                        db.message().to_string(),
+                    ),
+                    other => (String::new(), other.to_string()),
+                };
+                return Err(UserError::new(
+                Exit::ApplyFailed,
+                format!(
+                    "{}: rows {lo}..{hi} of phase {} failed and were rolled back: {state} {message}",
+                    work.name, work.phase
+                ),
+            )
+            .with_hint("fix the step's SQL (`engineer-sim check` renders it); the next run resumes from here")
+            .into());
+            }
+        };
+        sqlx::query(
+        "INSERT INTO engineer_sim.data_chunks (phase, step, lo, rows_written) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&work.phase)
+    .bind(work.index as i32)
+    .bind(lo)
+    .bind(rows as i64)
+    .execute(&mut *conn)
+    .await?;
+        conn.execute("COMMIT").await?;
+        Ok(rows)
+    })
+}
+
+/// A connection for data work: the run seed for the helper functions, UTC, no timeout, and
+/// asynchronous commit (a chunk and its ledger row are lost or kept together).
+pub async fn data_connection(runner: &Runner) -> Result<PgConnection> {
+    let mut conn = crate::pg::connect(&runner.url).await?;
+    sqlx::raw_sql(&format!(
+        "SET engineer_sim.seed = '{}'; SET TimeZone = 'UTC'; SET statement_timeout = 0; \
+         SET synchronous_commit = off",
+        runner.seed
+    ))
+    .execute(&mut conn)
+    .await?;
+    Ok(conn)
+}
+
+/// Statistics reach the views asynchronously; a data connection flushes its own before the
+/// statistics are read (PostgreSQL 15+; older servers flush within a second anyway).
+pub async fn flush_stats(conn: &mut PgConnection) -> Result<()> {
+    let version: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int")
+        .fetch_one(&mut *conn)
+        .await?;
+    if version >= 150000 {
+        sqlx::query("SELECT pg_stat_force_next_flush()")
+            .execute(&mut *conn)
+            .await?;
+        // The flush happens when the backend goes idle, so before it answers the next query.
+        sqlx::query("SELECT 1").execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn database_size(conn: &mut PgConnection) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT pg_database_size(current_database())")
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+fn progress_bar(show: bool, total: u64, phase: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:>12} [{bar:40}] {human_pos}/{human_len} rows  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(phase.to_string());
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_ranges;
+
+    #[test]
+    fn chunks_cover_the_range_once() {
+        for (first, last, jobs) in [(1, 1, 4), (1, 100_000, 2), (7, 60_006, 3), (5, 4, 2)] {
+            let chunks = chunk_ranges(first, last, jobs);
+            let mut next = first;
+            for (lo, hi) in &chunks {
+                assert_eq!(*lo, next);
+                assert!(hi >= lo);
+                next = hi + 1;
+            }
+            assert_eq!(next, if last < first { first } else { last + 1 });
+        }
+        assert!(chunk_ranges(1, 100_000, 2).len() >= 4);
+    }
+}

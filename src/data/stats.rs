@@ -1,0 +1,184 @@
+//! The statistics a workload is judged against: per index `idx_scan`, per table sequential
+//! scans, live and dead tuples and size, read before and after the workload so the judgement is
+//! on what the workload itself did (the growth's own writes use indexes too).
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use sqlx::PgConnection;
+
+/// Usage of one table over a workload (or, for sizes and tuples, at its end).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TableUsage {
+    pub seq_scan: i64,
+    pub seq_tup_read: i64,
+    pub idx_scan: i64,
+    pub n_live_tup: i64,
+    pub n_dead_tup: i64,
+    pub total_bytes: i64,
+}
+
+impl TableUsage {
+    /// Whether the workload read the table at all.
+    pub fn read(&self) -> bool {
+        self.seq_scan > 0 || self.idx_scan > 0
+    }
+
+    /// The share of dead tuples, 0..1.
+    pub fn dead_share(&self) -> f64 {
+        let all = self.n_live_tup + self.n_dead_tup;
+        if all <= 0 {
+            0.0
+        } else {
+            self.n_dead_tup as f64 / all as f64
+        }
+    }
+}
+
+/// Cumulative statistics at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// `schema.index` -> (`schema.table`, idx_scan).
+    pub indexes: BTreeMap<String, (String, i64)>,
+    pub tables: BTreeMap<String, TableUsage>,
+}
+
+impl Stats {
+    pub async fn read(conn: &mut PgConnection) -> Result<Stats> {
+        let indexes: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT format('%s.%s', schemaname, indexrelname), format('%s.%s', schemaname, relname),
+                    coalesce(idx_scan, 0)
+             FROM pg_stat_user_indexes WHERE schemaname <> 'engineer_sim'",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let tables: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT format('%s.%s', schemaname, relname), coalesce(seq_scan, 0), coalesce(seq_tup_read, 0),
+                    coalesce(idx_scan, 0), n_live_tup, n_dead_tup, pg_total_relation_size(relid)
+             FROM pg_stat_user_tables WHERE schemaname <> 'engineer_sim'",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(Stats {
+            indexes: indexes
+                .into_iter()
+                .map(|(index, table, scans)| (index, (table, scans)))
+                .collect(),
+            tables: tables
+                .into_iter()
+                .map(|(t, seq_scan, seq_tup_read, idx_scan, live, dead, bytes)| {
+                    (
+                        t,
+                        TableUsage {
+                            seq_scan,
+                            seq_tup_read,
+                            idx_scan,
+                            n_live_tup: live,
+                            n_dead_tup: dead,
+                            total_bytes: bytes,
+                        },
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    /// What happened between `before` and `self`: scan counts as differences, tuples and sizes
+    /// as they stand at the end.
+    pub fn since(&self, before: &Stats) -> Stats {
+        let indexes = self
+            .indexes
+            .iter()
+            .map(|(index, (table, scans))| {
+                let earlier = before.indexes.get(index).map_or(0, |(_, s)| *s);
+                (index.clone(), (table.clone(), (scans - earlier).max(0)))
+            })
+            .collect();
+        let tables = self
+            .tables
+            .iter()
+            .map(|(table, now)| {
+                let was = before.tables.get(table).copied().unwrap_or_default();
+                (
+                    table.clone(),
+                    TableUsage {
+                        seq_scan: (now.seq_scan - was.seq_scan).max(0),
+                        seq_tup_read: (now.seq_tup_read - was.seq_tup_read).max(0),
+                        idx_scan: (now.idx_scan - was.idx_scan).max(0),
+                        ..*now
+                    },
+                )
+            })
+            .collect();
+        Stats { indexes, tables }
+    }
+}
+
+/// The usage recorded for the last workload run, if any: what `verify` and the statistics kinds
+/// judge against.
+pub async fn last_workload(conn: &mut PgConnection) -> Result<Option<(i32, Stats)>> {
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                        WHERE n.nspname = 'engineer_sim' AND c.relname = 'workloads')",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !exists {
+        return Ok(None);
+    }
+    let Some(id): Option<i32> = sqlx::query_scalar("SELECT max(id) FROM engineer_sim.workloads")
+        .fetch_one(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let indexes: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT index_name, table_name, idx_scan FROM engineer_sim.index_usage WHERE workload_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let tables: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT table_name, seq_scan, seq_tup_read, idx_scan, n_live_tup, n_dead_tup, total_bytes
+         FROM engineer_sim.table_usage WHERE workload_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Some((
+        id,
+        Stats {
+            indexes: indexes.into_iter().map(|(i, t, s)| (i, (t, s))).collect(),
+            tables: tables
+                .into_iter()
+                .map(|(t, seq_scan, seq_tup_read, idx_scan, live, dead, bytes)| {
+                    (
+                        t,
+                        TableUsage {
+                            seq_scan,
+                            seq_tup_read,
+                            idx_scan,
+                            n_live_tup: live,
+                            n_dead_tup: dead,
+                            total_bytes: bytes,
+                        },
+                    )
+                })
+                .collect(),
+        },
+    )))
+}
+
+/// Size and rows of every user table now, for the findings (`schema.table` -> (bytes, rows)).
+pub async fn table_sizes(conn: &mut PgConnection) -> Result<BTreeMap<String, (i64, i64)>> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT format('%s.%s', n.nspname, c.relname), pg_total_relation_size(c.oid),
+                greatest(c.reltuples, 0)::bigint
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('engineer_sim', 'information_schema')
+           AND n.nspname NOT LIKE 'pg\\_%'",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(t, b, r)| (t, (b, r))).collect())
+}

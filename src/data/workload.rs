@@ -1,0 +1,305 @@
+//! The app's workload, driven by pgbench (PostgreSQL's standard load engine) with one custom
+//! script per query of the features live at the current sim day. Every query runs once first, so
+//! which indexes are used never depends on chance; then the weighted mix runs over N clients.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use sqlx::PgConnection;
+
+use super::growth::DataPlan;
+use super::stats::Stats;
+use super::{Compiled, Scope};
+use crate::error::{bad_input, environment, Exit, UserError};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Mix {
+    pub duration: Duration,
+    pub clients: u32,
+    /// Total transactions per second across clients (`pgbench -R`); unlimited when `None`.
+    pub rate: Option<f64>,
+    /// pgbench's per-second progress lines on stderr.
+    pub progress: bool,
+}
+
+/// What pgbench reported.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Report {
+    pub queries: usize,
+    pub clients: u32,
+    pub duration_ms: u128,
+    pub transactions: u64,
+    pub failed: u64,
+    pub tps: f64,
+    pub latency_ms: Option<f64>,
+    pub latency_stddev_ms: Option<f64>,
+}
+
+/// One rendered query, written as a pgbench script.
+pub struct Script {
+    pub name: String,
+    pub weight: u64,
+    pub path: PathBuf,
+    pub source: String,
+}
+
+/// Renders the queries of the base and the applied changes into pgbench scripts under `dir`.
+pub fn write_scripts(
+    plan: &DataPlan,
+    applied: &[String],
+    scope: &Scope,
+    dir: &Path,
+) -> Result<Vec<Script>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let ctx = scope.context();
+    let mut scripts = Vec::new();
+    for (n, (id, file, query)) in plan.queries(applied).into_iter().enumerate() {
+        let name = format!("{} (query `{}`)", file.path.display(), query.name);
+        let sql = Compiled::new(&name, &query.sql)?.render(&name, &ctx)?;
+        let path = dir.join(format!("{n:03}_{id}_{}.sql", query.name));
+        std::fs::write(&path, &sql).with_context(|| format!("writing {}", path.display()))?;
+        scripts.push(Script {
+            name: format!("{id}/{}", query.name),
+            weight: query.weight.max(1),
+            path,
+            source: name,
+        });
+    }
+    Ok(scripts)
+}
+
+/// pgbench from the server's bin directory, else PATH, else the standard places.
+pub fn find_pgbench(bin_dir: Option<&Path>) -> Result<PathBuf> {
+    let mut candidates: Vec<PathBuf> = bin_dir.map(|d| d.join("pgbench")).into_iter().collect();
+    if let Some(path) = std::env::var_os("PATH") {
+        candidates.extend(std::env::split_paths(&path).map(|d| d.join("pgbench")));
+    }
+    if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
+        let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        dirs.sort();
+        candidates.extend(
+            dirs.into_iter()
+                .rev()
+                .map(|d| d.join("bin").join("pgbench")),
+        );
+    }
+    candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| {
+        environment("pgbench not found (beside the PostgreSQL server, on PATH, or in /usr/lib/postgresql/*/bin)")
+            .with_hint("install PostgreSQL's client tools (Debian: postgresql-client, macOS: brew install postgresql@16)")
+            .into()
+    })
+}
+
+/// Runs every script once, then the mix; returns pgbench's figures.
+pub async fn run(pgbench: &Path, url: &str, scripts: &[Script], mix: &Mix) -> Result<Report> {
+    if scripts.is_empty() {
+        return Err(bad_input(
+            "no queries to run: the data files of the applied changes define none",
+        )
+        .with_hint("queries live in the `queries:` list of each data file (docs/data-files.md)")
+        .into());
+    }
+    for script in scripts {
+        let out = pgbench_command(pgbench)
+            .args(["-n", "-t", "1", "-c", "1", "-f"])
+            .arg(&script.path)
+            .arg(url)
+            .output()
+            .await
+            .with_context(|| format!("running {}", pgbench.display()))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() || failed(&stdout) > 0 {
+            return Err(UserError::new(
+                Exit::BadInput,
+                format!(
+                    "{}: the query failed under pgbench: {}",
+                    script.source,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            )
+            .with_hint(format!("the rendered script is {}", script.path.display()))
+            .into());
+        }
+    }
+    let secs = mix.duration.as_secs_f64().ceil().max(1.0) as u64;
+    let threads = mix.clients.min(available_cores()).max(1);
+    let mut cmd = pgbench_command(pgbench);
+    cmd.args([
+        "-n",
+        "-c",
+        &mix.clients.to_string(),
+        "-j",
+        &threads.to_string(),
+    ])
+    .args(["-T", &secs.to_string()]);
+    if mix.progress {
+        cmd.args(["-P", "1"]);
+    }
+    if let Some(rate) = mix.rate {
+        cmd.args(["-R", &format!("{rate}")]);
+    }
+    for script in scripts {
+        cmd.arg("-f")
+            .arg(format!("{}@{}", script.path.display(), script.weight));
+    }
+    // pgbench wants the database last.
+    cmd.arg(url);
+    cmd.stderr(if mix.progress {
+        Stdio::inherit()
+    } else {
+        Stdio::piped()
+    });
+    let started = Instant::now();
+    let out = cmd
+        .output()
+        .await
+        .with_context(|| format!("running {}", pgbench.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(UserError::new(
+            Exit::Mismatch,
+            format!(
+                "pgbench failed: {} {}",
+                stdout.lines().last().unwrap_or(""),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        )
+        .into());
+    }
+    Ok(Report {
+        queries: scripts.len(),
+        clients: mix.clients,
+        duration_ms: started.elapsed().as_millis(),
+        transactions: number_after(&stdout, "number of transactions actually processed:")
+            .unwrap_or(0.0) as u64,
+        failed: failed(&stdout),
+        tps: number_after(&stdout, "tps =").unwrap_or(0.0),
+        latency_ms: number_after(&stdout, "latency average ="),
+        latency_stddev_ms: number_after(&stdout, "latency stddev ="),
+    })
+}
+
+/// pgbench with the workload's session settings; the caller adds the options, then the URL.
+fn pgbench_command(pgbench: &Path) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(pgbench);
+    cmd.env("PGOPTIONS", "-c TimeZone=UTC")
+        .env("PGAPPNAME", "engineer-sim-workload")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn available_cores() -> u32 {
+    std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(2)
+}
+
+fn failed(stdout: &str) -> u64 {
+    number_after(stdout, "number of failed transactions:").unwrap_or(0.0) as u64
+}
+
+/// The first number after `label` on the line that has it (`tps = 123.4 (...)`, `x: 5/5`).
+fn number_after(text: &str, label: &str) -> Option<f64> {
+    let line = text.lines().find(|l| l.trim_start().starts_with(label))?;
+    let rest = line.trim_start()[label.len()..].trim_start();
+    let number: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    number.parse().ok()
+}
+
+/// Waits until the workload's connections are gone: a backend flushes its statistics as it
+/// exits, and pgbench does not wait for that.
+pub async fn wait_for_clients(conn: &mut PgConnection) -> Result<()> {
+    for _ in 0..100 {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'engineer-sim-workload'",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if left == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+/// Records a workload run and the statistics it is judged against.
+pub async fn record(
+    conn: &mut PgConnection,
+    sim_day: u32,
+    report: &Report,
+    usage: &Stats,
+) -> Result<i32> {
+    let id: i32 = sqlx::query_scalar(
+        "INSERT INTO engineer_sim.workloads
+           (sim_day, clients, duration_ms, transactions, tps, latency_ms, queries)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(sim_day as i32)
+    .bind(report.clients as i32)
+    .bind(report.duration_ms as i64)
+    .bind(report.transactions as i64)
+    .bind(report.tps)
+    .bind(report.latency_ms)
+    .bind(report.queries as i32)
+    .fetch_one(&mut *conn)
+    .await?;
+    for (index, (table, scans)) in &usage.indexes {
+        sqlx::query(
+            "INSERT INTO engineer_sim.index_usage (workload_id, index_name, table_name, idx_scan)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(index)
+        .bind(table)
+        .bind(scans)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (table, t) in &usage.tables {
+        sqlx::query(
+            "INSERT INTO engineer_sim.table_usage
+               (workload_id, table_name, seq_scan, seq_tup_read, idx_scan, n_live_tup, n_dead_tup, total_bytes)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(table)
+        .bind(t.seq_scan)
+        .bind(t.seq_tup_read)
+        .bind(t.idx_scan)
+        .bind(t.n_live_tup)
+        .bind(t.n_dead_tup)
+        .bind(t.total_bytes)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number_after;
+
+    #[test]
+    fn reads_pgbench_figures() {
+        let out = "number of transactions actually processed: 1234/1234\n\
+                   number of failed transactions: 0 (0.000%)\n\
+                   latency average = 1.617 ms\n\
+                   tps = 618.123456 (without initial connection time)\n";
+        assert_eq!(
+            number_after(out, "number of transactions actually processed:"),
+            Some(1234.0)
+        );
+        assert_eq!(number_after(out, "latency average ="), Some(1.617));
+        assert_eq!(number_after(out, "tps ="), Some(618.123456));
+        assert_eq!(number_after(out, "latency stddev ="), None);
+    }
+}
