@@ -223,11 +223,7 @@ async fn close(tx: &mut PgConnection, unit: &Unit<'_>, key: &Key, codes: CodeSet
 }
 
 fn verification_name(v: Verification) -> &'static str {
-    match v {
-        Verification::Catalog => "catalog",
-        Verification::Ledger => "ledger",
-        Verification::Declared => "declared",
-    }
+    v.as_str()
 }
 
 async fn open(tx: &mut PgConnection, unit: &Unit<'_>, o: &Opening, codes: CodeSet) -> Result<()> {

@@ -46,6 +46,8 @@ pub struct Snapshot {
     pub columns: BTreeMap<String, bool>,
     /// Columns with a validated `CHECK (col IS NOT NULL)`, which lets SET NOT NULL skip its scan.
     pub checked_not_null: BTreeSet<String>,
+    /// `schema.table(col)` for every column that leads a valid index.
+    pub leading: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +100,18 @@ impl Snapshot {
         ))
         .fetch_all(&mut *conn)
         .await?;
+        let leading: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT DISTINCT format('%s.%s(%s)', n.nspname, t.relname, a.attname)
+             FROM pg_index x
+             JOIN pg_class t ON t.oid = x.indrelid
+             JOIN pg_namespace n ON n.oid = t.relnamespace
+             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.indkey[0]
+             WHERE x.indisvalid AND {USER_SCHEMAS}"
+        ))
+        .fetch_all(&mut *conn)
+        .await?;
         Ok(Snapshot {
+            leading: leading.into_iter().collect(),
             tables: tables
                 .into_iter()
                 .map(|(name, oid, relfilenode)| (name, TableId { oid, relfilenode }))

@@ -365,7 +365,7 @@ fn check_rendering(data: &DataDirs, roadmap: &Roadmap, team: &Team, problems: &m
             continue;
         };
         for decide in [Decide::Clean, Decide::All] {
-            if let Err(err) = renderer.render_change(change, persona, 0, 1.0, decide) {
+            if let Err(err) = renderer.render_change(change, persona, 0, 1.0, decide, true) {
                 problems.push(problem(
                     &data.templates.join(&change.template),
                     1,

@@ -89,6 +89,8 @@ pub enum Decide {
 struct Pass {
     slipped: Vec<bool>,
     seen: Vec<SlipPoint>,
+    /// The database has data: slip points of kinds that need data are offered.
+    data: bool,
 }
 
 pub struct Renderer {
@@ -130,9 +132,10 @@ impl Renderer {
         seed: u64,
         rate_scale: f64,
         decide: Decide,
+        data: bool,
     ) -> Result<Rendered> {
         let mut rng = change_rng(seed, &change.id);
-        let (clean_sql, points) = self.render_pass(&change.template, &[])?;
+        let (clean_sql, points) = self.render_pass(&change.template, &[], data)?;
         let slipped = match decide {
             Decide::Persona => {
                 let offered: Vec<Offered> =
@@ -144,7 +147,7 @@ impl Renderer {
             Decide::Only(i) => (0..points.len()).map(|p| p == i).collect(),
             Decide::Pair(i, j) => (0..points.len()).map(|p| p == i || p == j).collect(),
         };
-        let (applied_sql, _) = self.render_pass(&change.template, &slipped)?;
+        let (applied_sql, _) = self.render_pass(&change.template, &slipped, data)?;
         let slips = points
             .iter()
             .zip(&slipped)
@@ -165,13 +168,19 @@ impl Renderer {
 
     /// Renders once with the given decisions (missing ones are clean) and returns the SQL and the
     /// slip points met, in order.
-    fn render_pass(&self, template: &str, slipped: &[bool]) -> Result<(String, Vec<SlipPoint>)> {
+    fn render_pass(
+        &self,
+        template: &str,
+        slipped: &[bool],
+        data: bool,
+    ) -> Result<(String, Vec<SlipPoint>)> {
         *self
             .pass
             .lock()
             .map_err(|_| anyhow!("render state poisoned"))? = Pass {
             slipped: slipped.to_vec(),
             seen: Vec::new(),
+            data,
         };
         let sql = self
             .tera
@@ -261,6 +270,18 @@ impl tera::Function for SlipFunction {
             .pass
             .lock()
             .map_err(|_| tera::Error::msg("render state poisoned"))?;
+        if self.kind.needs_data() && !pass.data {
+            // Not offered without data: the careful text, as empty mode always rendered it.
+            let text = self
+                .kind
+                .render(&slip_args, false)
+                .map_err(|e| tera::Error::msg(e.to_string()))?;
+            return Ok(tera::Value::String(if text.is_empty() {
+                NOTHING.to_string()
+            } else {
+                text
+            }));
+        }
         let slipped = pass.slipped.get(pass.seen.len()).copied().unwrap_or(false);
         pass.seen.push(SlipPoint {
             kind: self.kind.name().to_string(),

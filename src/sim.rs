@@ -45,6 +45,8 @@ pub struct Options {
     pub codes: CodeSet,
     pub on_error: OnError,
     pub assign: Assign,
+    /// The database has data: the slip points that need data are offered.
+    pub data: bool,
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             codes: CodeSet::Roadmap,
             on_error: OnError::Stop,
             assign: Assign::Roadmap,
+            data: false,
         }
     }
 }
@@ -177,7 +180,7 @@ impl Project {
             .into());
         }
         self.renderer
-            .render_change(change, persona, seed, opts.rate_scale, decide)
+            .render_change(change, persona, seed, opts.rate_scale, decide, opts.data)
     }
 
     fn base_sql(&self) -> Result<String> {
@@ -341,6 +344,11 @@ pub async fn apply_due(
 ) -> Result<Progress> {
     let limit = control.limit;
     let marker = ledger::marker(conn).await?;
+    // Whether the database has data decides which slip points are offered, not the flags.
+    let opts = &Options {
+        data: data.is_some(),
+        ..*opts
+    };
     let applied: std::collections::HashSet<String> = ledger::applied_change_ids(conn)
         .await?
         .into_iter()

@@ -177,6 +177,8 @@ impl Context {
             rate_scale: rate_scale(self.global.error_rate, project)?,
             codes: self.global.codes,
             assign: self.global.assign.unwrap_or(settings.assign),
+            // Commands that touch no database show what a database with data would get.
+            data: !self.global.no_data,
             ..Options::default()
         })
     }
@@ -571,22 +573,60 @@ async fn verify(ctx: &Context) -> Result<()> {
     let missing: Vec<_> = found.difference(&journaled).collect();
     let stale: Vec<_> = journaled.difference(&found).collect();
     println!("{agree} findings agree between the ledger and the audit");
+    let contradicted = verify_statistics(&mut conn).await?;
     for (kind, object) in &missing {
         println!("  in the database, not in the ledger: {kind} {object}");
     }
     for (kind, object) in &stale {
         println!("  in the ledger, not in the database: {kind} {object}");
     }
-    if missing.is_empty() && stale.is_empty() {
+    if missing.is_empty() && stale.is_empty() && contradicted == 0 {
         println!("verify: OK");
         Ok(())
     } else {
         Err(UserError::new(
             Exit::Mismatch,
-            format!("verify: {} differences", missing.len() + stale.len()),
+            format!(
+                "verify: {} differences",
+                missing.len() + stale.len() + contradicted
+            ),
         )
         .into())
     }
+}
+
+/// On a database with data, judges the statistics kinds; returns how many the statistics
+/// contradict.
+async fn verify_statistics(conn: &mut PgConnection) -> Result<usize> {
+    use crate::data::judge::{self, Verdict};
+    if crate::data::growth::data_scale(conn).await?.is_none() {
+        return Ok(0);
+    }
+    let open = ledger::findings(conn, false).await?;
+    let workload = crate::data::stats::last_workload(conn).await?;
+    let now = crate::data::stats::Stats::read(conn).await?;
+    let verdicts = judge::judge_all(&open, workload.as_ref().map(|(_, s)| s), &now);
+    let (mut proven, mut pending, mut contradicted) = (0, 0, 0);
+    for ((kind, object), verdict) in &verdicts {
+        match verdict {
+            Verdict::Proven(_) => proven += 1,
+            Verdict::Pending(why) => {
+                pending += 1;
+                println!("  pending: {kind} {object}: {why}");
+            }
+            Verdict::Contradicted(why) => {
+                contradicted += 1;
+                println!("  contradicted by the statistics: {kind} {object}: {why}");
+            }
+        }
+    }
+    println!(
+        "{proven} findings proven by the statistics{}, {pending} pending, {contradicted} contradicted",
+        workload
+            .map(|(id, _)| format!(" (workload {id})"))
+            .unwrap_or_default()
+    );
+    Ok(contradicted)
 }
 
 async fn status(ctx: &Context) -> Result<()> {

@@ -75,3 +75,8 @@ CREATE TABLE IF NOT EXISTS engineer_sim.table_usage (
     total_bytes bigint NOT NULL,
     PRIMARY KEY (workload_id, table_name)
 );
+
+-- Findings proven by statistics (README "Mistake kinds") need their own verification label.
+ALTER TABLE engineer_sim.findings DROP CONSTRAINT IF EXISTS findings_verification_check;
+ALTER TABLE engineer_sim.findings ADD CONSTRAINT findings_verification_check
+    CHECK (verification IN ('catalog', 'ledger', 'declared', 'statistics'));

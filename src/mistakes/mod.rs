@@ -26,6 +26,7 @@ pub mod low_cardinality_index;
 pub mod missing_check;
 pub mod missing_fk_index;
 pub mod missing_on_delete;
+pub mod missing_query_index;
 pub mod missing_unique;
 pub mod missing_updated_at_trigger;
 pub mod not_null_full_scan;
@@ -34,6 +35,7 @@ pub mod oversized_varchar;
 pub mod polymorphic_reference;
 pub mod redundant_index;
 pub mod serial_not_identity;
+pub mod table_bloat;
 pub mod table_rewrite;
 pub mod timestamp_without_tz;
 pub mod unused_index;
@@ -52,6 +54,20 @@ pub enum Verification {
     Ledger,
     /// Needs a workload to prove; the journal records the declaration.
     Declared,
+    /// Proven by the statistics of a database with data (the last workload, dead tuples);
+    /// pending until they exist.
+    Statistics,
+}
+
+impl Verification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verification::Catalog => "catalog",
+            Verification::Ledger => "ledger",
+            Verification::Declared => "declared",
+            Verification::Statistics => "statistics",
+        }
+    }
 }
 
 /// Arguments of a slip point call, as the template wrote them.
@@ -112,6 +128,12 @@ pub trait MistakeKind: Sync {
         None
     }
     fn verification(&self) -> Verification;
+    /// Whether the slip point is offered only on a database with data (its mistake can only be
+    /// proven there). In empty mode it renders clean and is not offered, so empty mode's
+    /// decisions and SQL stay what they were.
+    fn needs_data(&self) -> bool {
+        false
+    }
     /// The text the slip point emits: the careful version when `slipped` is false, the mistake
     /// when it is true.
     fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String>;
@@ -202,6 +224,8 @@ pub fn all() -> &'static [&'static dyn MistakeKind] {
         &blocking_index_build::BlockingIndexBuild,
         &table_rewrite::TableRewrite,
         &not_null_full_scan::NotNullFullScan,
+        &missing_query_index::MissingQueryIndex,
+        &table_bloat::TableBloat,
     ]
 }
 

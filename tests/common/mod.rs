@@ -14,7 +14,19 @@ pub fn engineer_sim(state: &Path) -> Command {
         .env("ENGINEER_SIM_DATA", env!("CARGO_MANIFEST_DIR"))
         .env_remove("DATABASE_URL")
         .env_remove("ENGINEER_ERROR_RATE")
-        .env_remove("ENGINEER_CHANGES_PER_DAY");
+        .env_remove("ENGINEER_CHANGES_PER_DAY")
+        .env_remove("ENGINEER_SIM_SCALE")
+        .env_remove("ENGINEER_SIM_JOBS")
+        // Empty mode unless a test asks for data (`with_data`): the schema tests stay fast.
+        .env("ENGINEER_SIM_NO_DATA", "true");
+    cmd
+}
+
+/// The engineer-sim binary with data at `scale` (the living database).
+pub fn engineer_sim_with_data(state: &Path, scale: &str) -> Command {
+    let mut cmd = engineer_sim(state);
+    cmd.env_remove("ENGINEER_SIM_NO_DATA")
+        .env("ENGINEER_SIM_SCALE", scale);
     cmd
 }
 
