@@ -65,6 +65,7 @@ pub fn check(data: &DataDirs) -> Vec<Problem> {
     if problems.is_empty() {
         check_rendering(data, &roadmap, &team, &mut problems);
     }
+    problems.extend(crate::data::check::check(&data.templates, &roadmap));
     problems
 }
 

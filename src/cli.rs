@@ -233,6 +233,10 @@ pub enum Command {
         /// squawk-json (a linter reads the history), open for findings-json].
         #[arg(long, value_enum)]
         against: Option<Against>,
+        /// Score only findings on tables of at least this many MB (on both sides), to compare
+        /// fairly with a tool that skips small tables, e.g. --min-table-mb 10.
+        #[arg(long)]
+        min_table_mb: Option<f64>,
     },
     /// Show the target, the seed, the sim day and what has been applied.
     Status,

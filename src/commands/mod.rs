@@ -119,7 +119,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             report_format,
             format,
             against,
-        } => score(&ctx, &report, report_format, format, against).await,
+            min_table_mb,
+        } => score(&ctx, &report, report_format, format, against, min_table_mb).await,
         Command::Audit { format } => audit_cmd(&ctx, format).await,
         Command::Verify => verify(&ctx).await,
         Command::Seed => data::seed(&ctx).await,
@@ -506,6 +507,19 @@ async fn findings(
         .filter(|f| origin.as_deref().is_none_or(|o| f.origin == o))
         .collect();
     let mut doc = journal::expected_findings(&marker, changes.last(), &rows, ctx.global.codes);
+    if crate::data::growth::data_scale(&mut conn).await?.is_some() {
+        let tables = crate::data::stats::object_tables(
+            &mut conn,
+            doc.findings.iter().map(|f| f.object.as_str()),
+        )
+        .await?;
+        for f in &mut doc.findings {
+            if let Some((_, bytes, rows)) = tables.get(&f.object) {
+                f.table_mb = Some((*bytes as f64 / 1e5).round() / 10.0);
+                f.table_rows = Some(*rows);
+            }
+        }
+    }
     if by_week {
         doc.findings.sort_by_key(|f| f.opened_week);
     }
@@ -690,6 +704,7 @@ async fn score(
     report_format: crate::cli::ReportFormat,
     format: crate::cli::ScoreFormat,
     against: Option<crate::cli::Against>,
+    min_table_mb: Option<f64>,
 ) -> Result<()> {
     use crate::cli::{Against, ReportFormat, ScoreFormat};
     use crate::score;
@@ -701,13 +716,35 @@ async fn score(
         ReportFormat::SquawkJson => Against::All,
         ReportFormat::FindingsJson => Against::Open,
     });
-    let truth = score::truth(&findings, against == Against::All);
+    let mut truth = score::truth(&findings, against == Against::All);
     let parsed = match report_format {
         ReportFormat::SquawkJson => {
             score::squawk::read(report, &score::change_by_file(&changes, &project.team))?
         }
         ReportFormat::FindingsJson => score::read_findings_json(report, ctx.global.codes, &truth)?,
     };
+    let mut parsed = parsed;
+    if let Some(min_mb) = min_table_mb {
+        // Only findings on tables of at least that size, on both sides: a fair comparison with a
+        // tool that skips small tables.
+        let tables = crate::data::stats::object_tables(
+            &mut conn,
+            truth.iter().chain(&parsed.found).map(|(_, o)| o.as_str()),
+        )
+        .await?;
+        let big = |object: &str| {
+            tables
+                .get(object)
+                .is_some_and(|(_, bytes, _)| *bytes as f64 >= min_mb * 1e6)
+        };
+        let before = truth.len();
+        truth.retain(|(_, o)| big(o));
+        parsed.found.retain(|(_, o)| big(o));
+        println!(
+            "--min-table-mb {min_mb}: scoring {} of {before} findings (those on tables of at least {min_mb} MB)",
+            truth.len()
+        );
+    }
     let result = score::score(&truth, &parsed, ctx.global.codes);
     match format {
         ScoreFormat::Json => println!("{}", serde_json::to_string_pretty(&result)?),

@@ -6,6 +6,7 @@
 //! connections, [`growth`] decides what runs when, [`workload`] drives pgbench, [`stats`] reads
 //! the statistics the workload is judged against.
 
+pub mod check;
 pub mod growth;
 pub mod judge;
 pub mod run;

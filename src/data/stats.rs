@@ -182,3 +182,40 @@ pub async fn table_sizes(conn: &mut PgConnection) -> Result<BTreeMap<String, (i6
     .await?;
     Ok(rows.into_iter().map(|(t, b, r)| (t, (b, r))).collect())
 }
+
+/// The size and rows of the table each object is on (`schema.table(cols)`, `schema.table.col`,
+/// `schema.table` or `schema.index`); objects whose table is gone are left out.
+pub async fn object_tables(
+    conn: &mut PgConnection,
+    objects: impl IntoIterator<Item = &str>,
+) -> Result<BTreeMap<String, (String, i64, i64)>> {
+    let sizes = table_sizes(conn).await?;
+    let index_tables: BTreeMap<String, String> = sqlx::query_as::<_, (String, String)>(
+        "SELECT format('%s.%s', n.nspname, i.relname), format('%s.%s', n.nspname, t.relname)
+         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+         JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace",
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let mut out = BTreeMap::new();
+    for object in objects {
+        let table = if let Some((table, _)) = object.split_once('(') {
+            table.to_string()
+        } else if let Some(table) = index_tables.get(object) {
+            table.clone()
+        } else if sizes.contains_key(object) {
+            object.to_string()
+        } else {
+            match object.rsplit_once('.') {
+                Some((table, _)) => table.to_string(),
+                None => continue,
+            }
+        };
+        if let Some((bytes, rows)) = sizes.get(&table) {
+            out.insert(object.to_string(), (table, *bytes, *rows));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,148 @@
+//! The living database at a small scale: seed, the whole roadmap with its backfills and daily
+//! growth, a short workload, then `verify`; the statistics kinds appear and are proven.
+
+mod common;
+
+use std::path::Path;
+
+use common::{assert_success, engineer_sim_with_data, events_named, temp_state, ScratchDb};
+
+const SCALE: &str = "0.002";
+
+fn run(state: &Path, url: &str, args: &[&str]) -> String {
+    let out = engineer_sim_with_data(state, SCALE)
+        .env("DATABASE_URL", url)
+        .env("ENGINEER_SIM_JOBS", "2")
+        .args(args)
+        .output()
+        .expect("spawn engineer-sim");
+    assert_success(&out, args);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn scalar(conn: &mut sqlx::PgConnection, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(conn).await.unwrap()
+}
+
+/// Seeds whose persona decisions (render only, no database) slip into `kind` on a database with
+/// data.
+fn seeds_slipping_into(kind: &str, seeds: std::ops::RangeInclusive<u64>) -> Vec<u64> {
+    let state = temp_state();
+    seeds
+        .filter(|seed| {
+            let out = engineer_sim_with_data(state.path(), SCALE)
+                .args(["plan", "--seed", &seed.to_string()])
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.trim_start().starts_with("SLIPS") && l.contains(&format!(" {kind} ")))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_living_roadmap_verifies_and_proves_its_statistics_kinds() {
+    let bloat = seeds_slipping_into("table_bloat", 1..=20);
+    let query = seeds_slipping_into("missing_query_index", 1..=20);
+    assert!(!bloat.is_empty(), "no seed of 1..20 slips into table_bloat");
+    assert!(
+        !query.is_empty(),
+        "no seed of 1..20 slips into missing_query_index"
+    );
+    // One run proves both when a seed has both; else the first of each.
+    let both: Vec<u64> = bloat
+        .iter()
+        .copied()
+        .filter(|s| query.contains(s))
+        .collect();
+    let seeds: Vec<u64> = match both.first() {
+        Some(seed) => vec![*seed],
+        None => vec![bloat[0], query[0]],
+    };
+    for seed in seeds {
+        let db = ScratchDb::create("living").await.unwrap();
+        let state = temp_state();
+        let seed_arg = seed.to_string();
+        run(
+            state.path(),
+            &db.url,
+            &["init", "--seed", &seed_arg, "--start-date", "2026-01-05"],
+        );
+        run(state.path(), &db.url, &["run", "--until-week", "12"]);
+        let workload = run(
+            state.path(),
+            &db.url,
+            &["workload", "--duration", "2s", "--clients", "2"],
+        );
+        assert!(workload.contains("queries/s"), "{workload}");
+        let verified = run(state.path(), &db.url, &["verify"]);
+        assert!(verified.contains("verify: OK"), "{verified}");
+        assert!(!verified.contains("contradicted by"), "{verified}");
+
+        let mut conn = engineer_sim::pg::connect(&db.url).await.unwrap();
+        // Every table holds rows.
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        for table in &tables {
+            let rows = scalar(&mut conn, &format!("SELECT count(*) FROM public.{table}")).await;
+            assert!(rows > 0, "seed {seed}: table {table} is empty");
+        }
+        // Journaled unused indexes had no scans; most other indexes on read tables did.
+        let unused_scanned = scalar(
+            &mut conn,
+            "SELECT count(*) FROM engineer_sim.findings f
+             JOIN engineer_sim.index_usage u ON u.index_name = f.object
+             WHERE f.kind = 'unused_index' AND f.closed_by IS NULL AND u.idx_scan > 0
+               AND u.workload_id = (SELECT max(id) FROM engineer_sim.workloads)",
+        )
+        .await;
+        assert_eq!(
+            unused_scanned, 0,
+            "seed {seed}: a journaled unused index was scanned"
+        );
+        let (used, all): (i64, i64) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE u.idx_scan > 0), count(*)
+             FROM engineer_sim.index_usage u
+             JOIN engineer_sim.table_usage t USING (workload_id, table_name)
+             WHERE u.workload_id = (SELECT max(id) FROM engineer_sim.workloads)
+               AND (t.seq_scan > 0 OR t.idx_scan > 0)
+               AND u.index_name NOT IN (SELECT object FROM engineer_sim.findings
+                                        WHERE kind = 'unused_index' AND closed_by IS NULL)",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert!(
+            used * 10 >= all * 8,
+            "seed {seed}: only {used} of {all} indexes on tables the workload reads were scanned"
+        );
+        // The statistics kinds this seed slips into are journaled and proven.
+        let events = common::events(state.path());
+        let opened = events_named(&events, "finding_opened");
+        for (kind, seeds) in [("table_bloat", &bloat), ("missing_query_index", &query)] {
+            if seeds.contains(&seed) {
+                assert!(
+                    opened.iter().any(|e| e["kind"] == kind),
+                    "seed {seed}: {kind} slipped but was not journaled"
+                );
+            }
+        }
+        assert!(verified.contains("proven by the statistics"), "{verified}");
+        if bloat.contains(&seed) {
+            assert!(
+                !verified.contains("pending: table_bloat"),
+                "seed {seed}: the bloated table's dead tuples are not measured: {verified}"
+            );
+        }
+        assert!(!events_named(&events, "day_grown").is_empty());
+        drop(conn);
+        db.drop_now().await.unwrap();
+    }
+}
