@@ -24,7 +24,8 @@ fn main() {
 
 fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // sqlx's slow-statement warnings would flood a data run, where long statements are the job.
+        0 => "warn,sqlx::query=error",
         1 => "engineer_sim=info",
         _ => "engineer_sim=debug",
     };

@@ -354,6 +354,24 @@ pub async fn apply_due(
         .into_iter()
         .collect();
     let mut progress = Progress::default();
+    if let Some(data) = data {
+        // A run killed (or failed) between a change and its backfill finishes the backfill here:
+        // finished steps are skipped, so this costs a query per step.
+        for change in project.roadmap.ordered() {
+            if applied.contains(&change.id) {
+                growth::backfill(
+                    conn,
+                    &data.runner,
+                    data.plan,
+                    data.scale,
+                    &change.id,
+                    change.sim_day(),
+                    marker.start_date,
+                )
+                .await?;
+            }
+        }
+    }
     let pending: Vec<&&Change> = due.iter().filter(|c| !applied.contains(&c.id)).collect();
     if let Some(first) = pending.first() {
         // Only runs that have something to do are journaled: a cron tick every minute stays quiet.

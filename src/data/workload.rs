@@ -124,6 +124,13 @@ pub async fn run(pgbench: &Path, url: &str, scripts: &[Script], mix: &Mix) -> Re
             .into());
         }
     }
+    let grouped;
+    let scripts = if scripts.len() > MAX_SCRIPTS {
+        grouped = group_by_feature(scripts)?;
+        &grouped[..]
+    } else {
+        scripts
+    };
     let secs = mix.duration.as_secs_f64().ceil().max(1.0) as u64;
     let threads = mix.clients.min(available_cores()).max(1);
     let mut cmd = pgbench_command(pgbench);
@@ -183,6 +190,39 @@ pub async fn run(pgbench: &Path, url: &str, scripts: &[Script], mix: &Mix) -> Re
 }
 
 /// pgbench with the workload's session settings; the caller adds the options, then the URL.
+/// pgbench accepts at most 128 scripts.
+const MAX_SCRIPTS: usize = 128;
+
+/// One script per feature (its queries in sequence, weighted by their sum) when there are more
+/// queries than pgbench takes scripts.
+fn group_by_feature(scripts: &[Script]) -> Result<Vec<Script>> {
+    let mut groups: Vec<Script> = Vec::new();
+    for script in scripts {
+        let feature = script.name.split('/').next().unwrap_or("").to_string();
+        let text = std::fs::read_to_string(&script.path)?;
+        match groups.last_mut() {
+            Some(g) if g.name == feature => {
+                let mut all = std::fs::read_to_string(&g.path)?;
+                all.push('\n');
+                all.push_str(&text);
+                std::fs::write(&g.path, all)?;
+                g.weight += script.weight;
+            }
+            _ => {
+                let path = script.path.with_file_name(format!("group_{feature}.sql"));
+                std::fs::write(&path, &text)?;
+                groups.push(Script {
+                    name: feature,
+                    weight: script.weight,
+                    path,
+                    source: script.source.clone(),
+                });
+            }
+        }
+    }
+    Ok(groups)
+}
+
 fn pgbench_command(pgbench: &Path) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(pgbench);
     cmd.env("PGOPTIONS", "-c TimeZone=UTC")
