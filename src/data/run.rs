@@ -368,12 +368,13 @@ fn run_chunk<'a>(
 }
 
 /// A connection for data work: the run seed for the helper functions, UTC, no timeout, and
-/// asynchronous commit (a chunk and its ledger row are lost or kept together).
+/// asynchronous commit (a chunk and its ledger row are lost or kept together), and no JIT (it
+/// can cost seconds compiling a step that writes a hundred rows).
 pub async fn data_connection(runner: &Runner) -> Result<PgConnection> {
     let mut conn = crate::pg::connect(&runner.url).await?;
     sqlx::raw_sql(&format!(
         "SET engineer_sim.seed = '{}'; SET TimeZone = 'UTC'; SET statement_timeout = 0; \
-         SET synchronous_commit = off",
+         SET synchronous_commit = off; SET jit = off",
         runner.seed
     ))
     .execute(&mut conn)
