@@ -1,5 +1,5 @@
 //! Apply one change: one transaction holding the DDL, the audit before and after it, and the
-//! ledger rows, so a change is applied exactly once and the ledger never lies (DESIGN section 8).
+//! ledger rows, so a change is applied exactly once and the ledger never lies (README "How it works").
 
 use std::collections::{BTreeMap, BTreeSet};
 

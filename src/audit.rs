@@ -33,7 +33,7 @@ pub fn audit_sees(kind: &str) -> bool {
 }
 
 /// What the apply step compares around a change's DDL, for the kinds no catalog query can prove
-/// after the fact (DESIGN section 5, "ledger"): which tables were rewritten, which indexes came
+/// after the fact (README "Mistake kinds", `ledger`): which tables were rewritten, which indexes came
 /// and went, which columns became NOT NULL.
 #[derive(Debug, Default, Clone)]
 pub struct Snapshot {
@@ -122,7 +122,7 @@ impl Snapshot {
         })
     }
 
-    /// Whether an object named the DESIGN section 4 way exists: `schema.table(col,...)`,
+    /// Whether an object named the README way ("What lands in `state/`") exists: `schema.table(col,...)`,
     /// `schema.index`, `schema.table` or `schema.table.column`.
     /// Whether `table` is the same table (same oid) in both snapshots.
     pub fn same_table(&self, other: &Snapshot, table: &str) -> bool {

@@ -1,5 +1,5 @@
 //! Time: sim days (week 1 Monday = sim day 1 .. week 12 Friday = sim day 60) mapped onto real
-//! working days from a start date (DESIGN section 6).
+//! working days from a start date (README "Time and replay").
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday as ChronoWeekday};
 

@@ -1,4 +1,4 @@
-//! The journal (DESIGN section 4): the event log, the expected-findings files and the weekly
+//! The journal (README "What lands in `state/`"): the event log, the expected-findings files and the weekly
 //! reports. All of it is written from the ledger, so it can be rebuilt at any time and always
 //! agrees with the database.
 

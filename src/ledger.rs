@@ -1,4 +1,4 @@
-//! The ledger in the target database (DESIGN section 4): marker, applied changes, findings,
+//! The ledger in the target database (README "What lands in `state/`"): marker, applied changes, findings,
 //! journal events. Everything the journal files say can be rebuilt from here.
 
 use anyhow::{Context, Result};
@@ -90,7 +90,7 @@ pub async fn create_schema(conn: &mut PgConnection, marker: &Marker) -> Result<(
     Ok(())
 }
 
-/// The marker, or a clear error when this database is not a simulation target (DESIGN section 10).
+/// The marker, or a clear error when this database is not a simulation target (README "Safety").
 pub async fn marker(conn: &mut PgConnection) -> Result<Marker> {
     if !has_ledger(conn).await? {
         return Err(not_a_target().into());
@@ -286,7 +286,7 @@ pub async fn events(conn: &mut PgConnection) -> Result<Vec<serde_json::Value>> {
     )
 }
 
-/// Serialises appliers: two ticks at once must not both apply a change (DESIGN section 8).
+/// Serialises appliers: two ticks at once must not both apply a change (README "How it works").
 pub async fn lock_for_apply(conn: &mut PgConnection) -> Result<()> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('engineer-sim apply'))")
         .execute(conn)

@@ -1,7 +1,7 @@
 //! engineer-sim: three simulated engineers evolve the TaskPilot schema on PostgreSQL, slip the way
 //! people do, and journal every defect as ground truth for database health tools.
 //!
-//! The pipeline, one module per step (DESIGN section 3):
+//! The pipeline, one module per step (README "How it works"):
 //! [`roadmap`] + [`persona`] -> [`calendar`] -> [`render`] (slip points from [`mistakes`]) ->
 //! [`apply`] (with [`ledger`] rows and [`audit`] before/after) -> [`journal`]. [`sim`] drives it;
 //! [`cli`] and [`commands`] are the user's entry points.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::sim::Assign;
 use crate::state::StateDir;
 
-/// How sim days map to real time (DESIGN section 6).
+/// How sim days map to real time (README "Time and replay").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Pace {

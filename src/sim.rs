@@ -61,7 +61,7 @@ impl Default for Options {
     }
 }
 
-/// Who does a change (DESIGN section 6).
+/// Who does a change (README "Time and replay").
 #[derive(
     Debug,
     Clone,
@@ -355,22 +355,7 @@ pub async fn apply_due(
         .collect();
     let mut progress = Progress::default();
     if let Some(data) = data {
-        // A run killed (or failed) between a change and its backfill finishes the backfill here:
-        // finished steps are skipped, so this costs a query per step.
-        for change in project.roadmap.ordered() {
-            if applied.contains(&change.id) {
-                growth::backfill(
-                    conn,
-                    &data.runner,
-                    data.plan,
-                    data.scale,
-                    &change.id,
-                    change.sim_day(),
-                    marker.start_date,
-                )
-                .await?;
-            }
-        }
+        resume_backfills(conn, project, data, &marker).await?;
     }
     let pending: Vec<&&Change> = due.iter().filter(|c| !applied.contains(&c.id)).collect();
     if let Some(first) = pending.first() {
@@ -450,6 +435,36 @@ pub async fn apply_due(
         grow(conn, data, &marker, day).await?;
     }
     Ok(progress)
+}
+
+/// Finishes a backfill that a killed or failed run left behind: one a step of which is recorded
+/// but not done, or the last applied change's when none of its steps was recorded yet (a run
+/// killed between the change's commit and its backfill). Finished steps are skipped.
+async fn resume_backfills(
+    conn: &mut PgConnection,
+    project: &Project,
+    data: &DataRun<'_>,
+    marker: &Marker,
+) -> Result<()> {
+    let mut ids = growth::unfinished_backfills(conn).await?;
+    if let Some(last) = ledger::applied_change_ids(conn).await?.pop() {
+        ids.push(last);
+    }
+    for change in project.roadmap.ordered() {
+        if ids.contains(&change.id) {
+            growth::backfill(
+                conn,
+                &data.runner,
+                data.plan,
+                data.scale,
+                &change.id,
+                change.sim_day(),
+                marker.start_date,
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes the growth of every sim day not grown yet, through `day`.

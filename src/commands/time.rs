@@ -1,4 +1,4 @@
-//! Time: `tick`, `schedule`, `daemon` and `settings` (DESIGN section 6).
+//! Time: `tick`, `schedule`, `daemon` and `settings` (README "Time and replay").
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -48,7 +48,7 @@ pub fn check(templates: &Path, roadmap: &Roadmap) -> Vec<Problem> {
         day: 1,
         date,
         start_date: date,
-        counts: plan.names.iter().map(|(k, _)| (k.clone(), 1000)).collect(),
+        counts: plan.names.keys().map(|k| (k.clone(), 1000)).collect(),
     };
     for file in plan.files.values() {
         check_file(file, &scope, &mut problems);

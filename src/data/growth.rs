@@ -74,13 +74,7 @@ impl DataPlan {
 
 /// The scale this database's data was built at; `None` in empty mode (`--no-data`).
 pub async fn data_scale(conn: &mut PgConnection) -> Result<Option<f64>> {
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                        WHERE n.nspname = 'engineer_sim' AND c.relname = 'data_settings')",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    if !exists {
+    if !run::has_ledger_table(conn, "data_settings").await? {
         return Ok(None);
     }
     Ok(
@@ -148,6 +142,16 @@ pub async fn backfill(
         &scope,
     )
     .await
+}
+
+/// Changes whose backfill has a step recorded but not done.
+pub async fn unfinished_backfills(conn: &mut PgConnection) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT substr(phase, length('backfill:') + 1) FROM engineer_sim.data_steps
+         WHERE NOT done AND phase LIKE 'backfill:%'",
+    )
+    .fetch_all(conn)
+    .await?)
 }
 
 /// The last sim day whose growth is done (0: none yet).

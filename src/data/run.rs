@@ -60,6 +60,17 @@ pub async fn ensure_schema(conn: &mut PgConnection) -> Result<()> {
     Ok(())
 }
 
+/// Whether the ledger has this (data) table: empty-mode ledgers never get them.
+pub async fn has_ledger_table(conn: &mut PgConnection, table: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                        WHERE n.nspname = 'engineer_sim' AND c.relname = $1)",
+    )
+    .bind(table)
+    .fetch_one(conn)
+    .await?)
+}
+
 /// The counters as they stand.
 pub async fn counters(conn: &mut PgConnection) -> Result<BTreeMap<String, i64>> {
     let rows: Vec<(String, i64)> = sqlx::query_as("SELECT name, n FROM engineer_sim.data_counters")
@@ -76,6 +87,9 @@ pub async fn run_phase(
     steps: &[Sourced<'_>],
     scope: &Scope,
 ) -> Result<Written> {
+    if steps.is_empty() {
+        return Ok(Written::default());
+    }
     let started = Instant::now();
     let size_before = database_size(conn).await?;
     let total: u64 = steps.iter().map(|s| s.step.scaled_rows(scope.scale)).sum();

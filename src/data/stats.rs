@@ -35,6 +35,24 @@ impl TableUsage {
     }
 }
 
+/// A table's row as both queries read it: the name, then the usage columns in struct order.
+type TableRow = (String, i64, i64, i64, i64, i64, i64);
+
+fn table_row(row: TableRow) -> (String, TableUsage) {
+    let (name, seq_scan, seq_tup_read, idx_scan, n_live_tup, n_dead_tup, total_bytes) = row;
+    (
+        name,
+        TableUsage {
+            seq_scan,
+            seq_tup_read,
+            idx_scan,
+            n_live_tup,
+            n_dead_tup,
+            total_bytes,
+        },
+    )
+}
+
 /// Cumulative statistics at one moment.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
@@ -52,7 +70,7 @@ impl Stats {
         )
         .fetch_all(&mut *conn)
         .await?;
-        let tables: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        let tables: Vec<TableRow> = sqlx::query_as(
             "SELECT format('%s.%s', schemaname, relname), coalesce(seq_scan, 0), coalesce(seq_tup_read, 0),
                     coalesce(idx_scan, 0), n_live_tup, n_dead_tup, pg_total_relation_size(relid)
              FROM pg_stat_user_tables WHERE schemaname <> 'engineer_sim'",
@@ -64,22 +82,7 @@ impl Stats {
                 .into_iter()
                 .map(|(index, table, scans)| (index, (table, scans)))
                 .collect(),
-            tables: tables
-                .into_iter()
-                .map(|(t, seq_scan, seq_tup_read, idx_scan, live, dead, bytes)| {
-                    (
-                        t,
-                        TableUsage {
-                            seq_scan,
-                            seq_tup_read,
-                            idx_scan,
-                            n_live_tup: live,
-                            n_dead_tup: dead,
-                            total_bytes: bytes,
-                        },
-                    )
-                })
-                .collect(),
+            tables: tables.into_iter().map(table_row).collect(),
         })
     }
 
@@ -117,13 +120,7 @@ impl Stats {
 /// The usage recorded for the last workload run, if any: what `verify` and the statistics kinds
 /// judge against.
 pub async fn last_workload(conn: &mut PgConnection) -> Result<Option<(i32, Stats)>> {
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                        WHERE n.nspname = 'engineer_sim' AND c.relname = 'workloads')",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    if !exists {
+    if !super::run::has_ledger_table(conn, "workloads").await? {
         return Ok(None);
     }
     let Some(id): Option<i32> = sqlx::query_scalar("SELECT max(id) FROM engineer_sim.workloads")
@@ -138,7 +135,7 @@ pub async fn last_workload(conn: &mut PgConnection) -> Result<Option<(i32, Stats
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    let tables: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+    let tables: Vec<TableRow> = sqlx::query_as(
         "SELECT table_name, seq_scan, seq_tup_read, idx_scan, n_live_tup, n_dead_tup, total_bytes
          FROM engineer_sim.table_usage WHERE workload_id = $1",
     )
@@ -149,22 +146,7 @@ pub async fn last_workload(conn: &mut PgConnection) -> Result<Option<(i32, Stats
         id,
         Stats {
             indexes: indexes.into_iter().map(|(i, t, s)| (i, (t, s))).collect(),
-            tables: tables
-                .into_iter()
-                .map(|(t, seq_scan, seq_tup_read, idx_scan, live, dead, bytes)| {
-                    (
-                        t,
-                        TableUsage {
-                            seq_scan,
-                            seq_tup_read,
-                            idx_scan,
-                            n_live_tup: live,
-                            n_dead_tup: dead,
-                            total_bytes: bytes,
-                        },
-                    )
-                })
-                .collect(),
+            tables: tables.into_iter().map(table_row).collect(),
         },
     )))
 }

@@ -1,4 +1,4 @@
-//! The catalog of mistake kinds (DESIGN section 5).
+//! The catalog of mistake kinds (README "Mistake kinds").
 //!
 //! One file per kind, each holding how a persona slips into it (the text a slip point renders,
 //! clean and slipped), how the audit finds it in the catalog, its codes and its tests. Adding a
@@ -6,7 +6,7 @@
 //!
 //! A slip point in a template is a call of a function named after its kind, for example
 //! `{{ nullable_fk(object="public.time_entries.issue_id") }}`. Every slip point names the object
-//! it concerns, using the naming of DESIGN section 4: `schema.table.column` for a column,
+//! it concerns, using the naming of README "What lands in `state/`": `schema.table.column` for a column,
 //! `schema.table(col,...)` for a key, `schema.index_name` for an index.
 
 use std::collections::HashMap;
@@ -233,7 +233,7 @@ pub fn by_name(name: &str) -> Option<&'static dyn MistakeKind> {
     all().iter().copied().find(|kind| kind.name() == name)
 }
 
-/// Which code set to report findings under (DESIGN section 5: the sources disagree about H002).
+/// Which code set to report findings under (README "Mistake kinds": the sources disagree about H002).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum CodeSet {
     #[default]

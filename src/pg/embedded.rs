@@ -1,4 +1,4 @@
-//! The embedded PostgreSQL cluster (DESIGN.md section 9).
+//! The embedded PostgreSQL cluster (README "Quick start").
 //!
 //! When no `--database-url` / `DATABASE_URL` is given, engineer-sim runs a private cluster under
 //! `<state_dir>/pg`, made with the PostgreSQL server installed on the machine:

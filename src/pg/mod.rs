@@ -1,4 +1,4 @@
-//! Where the database comes from: a URL the user gives, or the embedded cluster (DESIGN section 9).
+//! Where the database comes from: a URL the user gives, or the embedded cluster (README "Quick start").
 
 pub mod embedded;
 pub mod scratch;
@@ -77,7 +77,7 @@ pub async fn connect(url: &str) -> Result<PgConnection> {
     })
 }
 
-/// A URL with its password replaced, for output and logs (DESIGN section 10).
+/// A URL with its password replaced, for output and logs (README "Safety").
 pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
