@@ -16,6 +16,8 @@ use crate::mistakes::{self, code_for, CodeSet, Verification};
 use crate::render::{Rendered, Slip};
 use crate::roadmap::Declared;
 
+mod outside;
+
 /// Everything the apply step needs to know about one unit of work (a change, or the base schema).
 pub struct Unit<'a> {
     pub id: &'a str,
@@ -34,6 +36,25 @@ pub struct Unit<'a> {
     pub declared_origin: &'a str,
 }
 
+impl Unit<'_> {
+    fn by(&self) -> By<'_> {
+        By {
+            id: self.id,
+            week: self.week,
+            sim_date: self.sim_date,
+            author: self.author,
+        }
+    }
+}
+
+/// The change a finding is opened or closed by, as the journal names it.
+struct By<'a> {
+    id: &'a str,
+    week: u32,
+    sim_date: NaiveDate,
+    author: &'a str,
+}
+
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub already_applied: bool,
@@ -48,6 +69,9 @@ pub const LOCK_TIMEOUT: &str = "5s";
 pub const STATEMENT_TIMEOUT: &str = "5min";
 
 pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> Result<Outcome> {
+    // A process killed between a change and its outside steps left them pending: finish them
+    // first, so this change's audit starts from a database the ledger describes.
+    outside::finish(conn, codes).await?;
     let mut tx = conn.begin().await?;
     // TimeZone is fixed because whether timestamp -> timestamptz rewrites a table depends on it:
     // the journal must not depend on the machine it ran on.
@@ -70,10 +94,8 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
     ensure_no_drift(unit, &audit_before, &catalog_only(&open_before))?;
     let snapshot_before = Snapshot::take(&mut tx).await?;
 
-    if let Err(err) = sqlx::raw_sql(&unit.rendered.applied_sql)
-        .execute(&mut *tx)
-        .await
-    {
+    let (inside_sql, outside_steps) = unit.rendered.steps();
+    if let Err(err) = sqlx::raw_sql(inside_sql).execute(&mut *tx).await {
         drop(tx);
         return Err(record_failure(conn, unit, err).await);
     }
@@ -84,15 +106,13 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
         observed: observe_ledger_kinds(&snapshot_before, &snapshot_after),
         after: snapshot_after,
     };
-    let declared = declared_mistakes(unit);
-    let delta = match findings_delta(unit, &declared, &open_before, &seen) {
-        Ok(delta) => delta,
-        Err(err) => {
-            drop(tx);
-            journal_failure(conn, unit, None, &format!("{err:#}")).await;
-            return Err(err);
-        }
-    };
+    let (declared, deferred) = split_deferred(declared_mistakes(unit), !outside_steps.is_empty());
+    if let Err(err) = ensure_declared_are_seen(unit, &declared, &seen) {
+        drop(tx);
+        journal_failure(conn, unit, None, &format!("{err:#}")).await;
+        return Err(err);
+    }
+    let delta = findings_delta(&declared, &open_before, &seen);
 
     let seq = ledger::next_seq(&mut tx).await?;
     ledger::insert_change(&mut tx, &change_row(unit, seq), started).await?;
@@ -109,19 +129,53 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
         ),
     )
     .await?;
+    let by = unit.by();
     for key in &delta.close {
-        close(&mut tx, unit, key, codes).await?;
+        close(&mut tx, &by, key, codes).await?;
     }
     for opening in &delta.open {
-        open(&mut tx, unit, opening, codes).await?;
+        open(&mut tx, &by, opening, codes).await?;
+    }
+    if !outside_steps.is_empty() {
+        outside::record_pending(&mut tx, unit, &outside_steps, &deferred).await?;
     }
     tx.commit().await?;
-    Ok(Outcome {
+    let mut outcome = Outcome {
         already_applied: false,
         author: unit.author.to_string(),
         opened: delta.open.into_iter().map(|o| o.key).collect(),
         closed: delta.close,
-    })
+    };
+    if !outside_steps.is_empty() {
+        let (opened, closed) = outside::finish(conn, codes).await?;
+        outcome.opened.extend(opened);
+        outcome.closed.extend(closed);
+    }
+    Ok(outcome)
+}
+
+/// Declared mistakes whose slip is a step outside the transaction are looked for after that
+/// step ([`outside::finish`]), not in the change's transaction.
+fn split_deferred(
+    mut declared: BTreeMap<Key, (&str, Option<String>)>,
+    has_outside_steps: bool,
+) -> (
+    BTreeMap<Key, (&str, Option<String>)>,
+    Vec<(Key, Option<String>)>,
+) {
+    if !has_outside_steps {
+        return (declared, Vec::new());
+    }
+    let deferred_keys: Vec<Key> = declared
+        .keys()
+        .filter(|(kind, _)| mistakes::by_name(kind).is_some_and(|k| k.outside_transaction()))
+        .cloned()
+        .collect();
+    let deferred = deferred_keys
+        .into_iter()
+        .filter_map(|key| declared.remove(&key).map(|(_, excuse)| (key, excuse)))
+        .collect();
+    (declared, deferred)
 }
 
 /// What the change left behind, as the audit and the snapshots see it.
@@ -158,15 +212,12 @@ fn observe_ledger_kinds(before: &Snapshot, after: &Snapshot) -> BTreeSet<Key> {
         .collect()
 }
 
-/// Which findings the change opens and closes. Fails when a declared mistake that the audit or
-/// the apply step could see is not there: a bug in a template or a detector.
+/// Which findings the change opens and closes.
 fn findings_delta(
-    unit: &Unit<'_>,
     declared: &BTreeMap<Key, (&str, Option<String>)>,
     open_before: &BTreeMap<Key, Verification>,
     seen: &Seen,
-) -> Result<Delta> {
-    ensure_declared_are_seen(unit, declared, seen)?;
+) -> Delta {
     let mut delta = Delta::default();
     for (key, verification) in open_before {
         let closed = match verification {
@@ -205,10 +256,10 @@ fn findings_delta(
             excuse,
         });
     }
-    Ok(delta)
+    delta
 }
 
-async fn close(tx: &mut PgConnection, unit: &Unit<'_>, key: &Key, codes: CodeSet) -> Result<()> {
+async fn close(tx: &mut PgConnection, unit: &By<'_>, key: &Key, codes: CodeSet) -> Result<()> {
     ledger::close_finding(tx, &key.0, &key.1, unit.id).await?;
     ledger::record_event(
         tx,
@@ -226,7 +277,7 @@ fn verification_name(v: Verification) -> &'static str {
     v.as_str()
 }
 
-async fn open(tx: &mut PgConnection, unit: &Unit<'_>, o: &Opening, codes: CodeSet) -> Result<()> {
+async fn open(tx: &mut PgConnection, unit: &By<'_>, o: &Opening, codes: CodeSet) -> Result<()> {
     let (kind, object) = &o.key;
     ledger::open_finding(
         tx,

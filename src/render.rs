@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::bad_input;
-use crate::mistakes::{self, MistakeKind, SlipArgs};
+use crate::mistakes::{self, MistakeKind, SlipArgs, OUTSIDE_TRANSACTION};
 use crate::persona::{Offered, Persona};
 use crate::roadmap::Change;
 
@@ -60,6 +60,19 @@ impl Rendered {
     pub fn applied_sha256(&self) -> String {
         sha256_hex(&self.applied_sql)
     }
+
+    /// The as-written SQL cut at [`OUTSIDE_TRANSACTION`] markers: the part the change's
+    /// transaction runs, then each statement that runs on its own, after the transaction commits.
+    pub fn steps(&self) -> (&str, Vec<&str>) {
+        split_steps(&self.applied_sql)
+    }
+}
+
+pub fn split_steps(sql: &str) -> (&str, Vec<&str>) {
+    let mut parts = sql.split(OUTSIDE_TRANSACTION);
+    let inside = parts.next().unwrap_or_default();
+    let outside = parts.map(str::trim).filter(|s| !s.is_empty()).collect();
+    (inside, outside)
 }
 
 pub fn sha256_hex(text: &str) -> String {
@@ -182,15 +195,16 @@ impl Renderer {
             seen: Vec::new(),
             data,
         };
-        let sql = self
-            .tera
-            .render(template, &tera::Context::new())
-            .map_err(|err| {
-                bad_input(format!(
-                    "rendering template {template}: {}",
-                    tera_error_chain(&err)
-                ))
-            })?;
+        // `data` lets a template write what only a database with data needs (a dedupe before a
+        // unique index); empty mode renders exactly as it always did.
+        let mut context = tera::Context::new();
+        context.insert("data", &data);
+        let sql = self.tera.render(template, &context).map_err(|err| {
+            bad_input(format!(
+                "rendering template {template}: {}",
+                tera_error_chain(&err)
+            ))
+        })?;
         let seen = std::mem::take(
             &mut self
                 .pass
@@ -330,6 +344,19 @@ mod tests {
             tidy(&rendered),
             "CREATE TABLE t (a int);\nCREATE INDEX i ON t(a);\n\nSELECT 1;\n"
         );
+    }
+
+    #[test]
+    fn steps_split_at_the_outside_transaction_marker() {
+        let sql = format!("CREATE TABLE t (a int);\n{OUTSIDE_TRANSACTION}\nCREATE INDEX CONCURRENTLY i ON t(a);\n");
+        assert_eq!(
+            split_steps(&sql),
+            (
+                "CREATE TABLE t (a int);\n",
+                vec!["CREATE INDEX CONCURRENTLY i ON t(a);"]
+            )
+        );
+        assert_eq!(split_steps("SELECT 1;"), ("SELECT 1;", vec![]));
     }
 
     #[test]

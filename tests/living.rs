@@ -42,25 +42,35 @@ fn seeds_slipping_into(kind: &str, seeds: std::ops::RangeInclusive<u64>) -> Vec<
         .collect()
 }
 
+/// The seeds the statistics and data-only kinds are looked for in. Issue 8 asks for each of
+/// `table_bloat`, `missing_query_index` and `invalid_index` across 20 seeds. `invalid_index` has
+/// one slip point, in a change of Alex's (10 % error rate): about 9 seeds in 100 slip into it, none
+/// of 1-20. In 101-120 all three appear, and seed 116 has all three, so one run proves them.
+const SEEDS: std::ops::RangeInclusive<u64> = 101..=120;
+
 #[tokio::test]
 async fn a_living_roadmap_verifies_and_proves_its_statistics_kinds() {
-    let bloat = seeds_slipping_into("table_bloat", 1..=20);
-    let query = seeds_slipping_into("missing_query_index", 1..=20);
-    assert!(!bloat.is_empty(), "no seed of 1..20 slips into table_bloat");
-    assert!(
-        !query.is_empty(),
-        "no seed of 1..20 slips into missing_query_index"
-    );
-    // One run proves both when a seed has both; else the first of each.
-    let both: Vec<u64> = bloat
-        .iter()
-        .copied()
-        .filter(|s| query.contains(s))
-        .collect();
-    let seeds: Vec<u64> = match both.first() {
-        Some(seed) => vec![*seed],
-        None => vec![bloat[0], query[0]],
-    };
+    let bloat = seeds_slipping_into("table_bloat", SEEDS);
+    let query = seeds_slipping_into("missing_query_index", SEEDS);
+    let invalid = seeds_slipping_into("invalid_index", SEEDS);
+    for (kind, seeds) in [
+        ("table_bloat", &bloat),
+        ("missing_query_index", &query),
+        ("invalid_index", &invalid),
+    ] {
+        assert!(!seeds.is_empty(), "no seed of {SEEDS:?} slips into {kind}");
+    }
+    // As few runs as cover the three kinds: a seed with all three when there is one.
+    let kinds = [&bloat, &query, &invalid];
+    let mut seeds: Vec<u64> = Vec::new();
+    while let Some(uncovered) = kinds.iter().find(|k| !k.iter().any(|s| seeds.contains(s))) {
+        let best = SEEDS
+            .clone()
+            .filter(|s| uncovered.contains(s))
+            .max_by_key(|s| (kinds.iter().filter(|k| k.contains(s)).count(), u64::MAX - s))
+            .expect("a seed of the uncovered kind");
+        seeds.push(best);
+    }
     for seed in seeds {
         let db = ScratchDb::create("living").await.unwrap();
         let state = temp_state();
@@ -114,7 +124,11 @@ async fn a_living_roadmap_verifies_and_proves_its_statistics_kinds() {
         // The statistics kinds this seed slips into are journaled and proven.
         let events = common::events(state.path());
         let opened = events_named(&events, "finding_opened");
-        for (kind, seeds) in [("table_bloat", &bloat), ("missing_query_index", &query)] {
+        for (kind, seeds) in [
+            ("table_bloat", &bloat),
+            ("missing_query_index", &query),
+            ("invalid_index", &invalid),
+        ] {
             if seeds.contains(&seed) {
                 assert!(
                     opened.iter().any(|e| e["kind"] == kind),
@@ -128,6 +142,22 @@ async fn a_living_roadmap_verifies_and_proves_its_statistics_kinds() {
                 !verified.contains("pending: table_bloat"),
                 "seed {seed}: the bloated table's dead tuples are not measured: {verified}"
             );
+        }
+        if invalid.contains(&seed) {
+            // The failed concurrent build is journaled with its SQLSTATE, and the index it left
+            // is really there, invalid.
+            let ran = events_named(&events, "outside_step_ran");
+            assert!(
+                ran.iter().any(|e| e["sqlstate"] == "23505"),
+                "seed {seed}: {ran:?}"
+            );
+            let invalid_left = scalar(
+                &mut conn,
+                "SELECT count(*) FROM pg_index WHERE NOT indisvalid
+                   AND indexrelid = 'public.idx_time_reports_user_week'::regclass",
+            )
+            .await;
+            assert_eq!(invalid_left, 1, "seed {seed}");
         }
         assert!(!events_named(&events, "day_grown").is_empty());
         drop(conn);

@@ -20,6 +20,7 @@ pub mod btree_on_jsonb;
 pub mod dropped_used_index;
 pub mod duplicate_index;
 pub mod int_should_be_bigint;
+pub mod invalid_index;
 pub mod json_as_text;
 pub mod jsonb_overuse;
 pub mod low_cardinality_index;
@@ -43,6 +44,11 @@ pub mod wrong_column_order;
 
 #[cfg(test)]
 pub mod testing;
+
+/// A line that starts a statement run outside the change's transaction (`CREATE INDEX
+/// CONCURRENTLY` cannot run inside one). Such steps come last; each holds one statement
+/// (README "How it works": steps outside the transaction).
+pub const OUTSIDE_TRANSACTION: &str = "-- engineer-sim: outside transaction";
 
 /// How the presence of a finding of this kind is proven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -132,6 +138,11 @@ pub trait MistakeKind: Sync {
     /// proven there). In empty mode it renders clean and is not offered, so empty mode's
     /// decisions and SQL stay what they were.
     fn needs_data(&self) -> bool {
+        false
+    }
+    /// Whether the slip renders a step run outside the change's transaction: its finding is
+    /// looked for after that step, not in the change's transaction.
+    fn outside_transaction(&self) -> bool {
         false
     }
     /// The text the slip point emits: the careful version when `slipped` is false, the mistake
@@ -226,6 +237,7 @@ pub fn all() -> &'static [&'static dyn MistakeKind] {
         &not_null_full_scan::NotNullFullScan,
         &missing_query_index::MissingQueryIndex,
         &table_bloat::TableBloat,
+        &invalid_index::InvalidIndex,
     ]
 }
 
