@@ -154,15 +154,15 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
     Ok(outcome)
 }
 
+/// Declared mistakes by key: their origin and excuse.
+type DeclaredMap<'a> = BTreeMap<Key, (&'a str, Option<String>)>;
+
 /// Declared mistakes whose slip is a step outside the transaction are looked for after that
 /// step ([`outside::finish`]), not in the change's transaction.
 fn split_deferred(
-    mut declared: BTreeMap<Key, (&str, Option<String>)>,
+    mut declared: DeclaredMap<'_>,
     has_outside_steps: bool,
-) -> (
-    BTreeMap<Key, (&str, Option<String>)>,
-    Vec<(Key, Option<String>)>,
-) {
+) -> (DeclaredMap<'_>, Vec<(Key, Option<String>)>) {
     if !has_outside_steps {
         return (declared, Vec::new());
     }
