@@ -117,9 +117,14 @@ async fn a_living_roadmap_verifies_and_proves_its_statistics_kinds() {
             unused_scanned, 0,
             "seed {seed}: a journaled unused index was scanned"
         );
-        println!(
-            "seed {seed}: {:?} indexes scanned of those on read tables",
-            index_use(&mut conn).await
+        // Issue 8's bar: at least 80 % of the other indexes on tables the workload reads show
+        // scans. What stays unscanned is mostly the archive tables' copies of the issue indexes
+        // (`LIKE ... INCLUDING ALL`), which the archive browser does not need.
+        let (used, all) = index_use(&mut conn).await;
+        println!("seed {seed}: {used} of {all} indexes on read tables scanned");
+        assert!(
+            used * 10 >= all * 8,
+            "seed {seed}: only {used} of {all} indexes on tables the workload reads were scanned"
         );
         // The statistics kinds this seed slips into are journaled and proven.
         let events = common::events(state.path());
@@ -165,7 +170,8 @@ async fn a_living_roadmap_verifies_and_proves_its_statistics_kinds() {
     }
 }
 
-/// (scanned, all) indexes on the tables the last workload read, besides the journaled unused ones.
+/// (scanned, all) indexes on the tables the last workload read, besides the journaled unused ones
+/// and invalid ones (a failed concurrent build's index is a finding the planner cannot use).
 async fn index_use(conn: &mut sqlx::PgConnection) -> (i64, i64) {
     sqlx::query_as(
         "SELECT count(*) FILTER (WHERE u.idx_scan > 0), count(*)
@@ -174,38 +180,10 @@ async fn index_use(conn: &mut sqlx::PgConnection) -> (i64, i64) {
          WHERE u.workload_id = (SELECT max(id) FROM engineer_sim.workloads)
            AND (t.seq_scan > 0 OR t.idx_scan > 0)
            AND u.index_name NOT IN (SELECT object FROM engineer_sim.findings
-                                    WHERE kind = 'unused_index' AND closed_by IS NULL)",
+                                    WHERE kind IN ('unused_index', 'invalid_index')
+                                      AND closed_by IS NULL)",
     )
     .fetch_one(conn)
     .await
     .unwrap()
-}
-
-/// Issue 8's bar: at least 80 % of the indexes on tables the workload reads show scans. Not met
-/// yet (74-76 %: tiny configuration tables are seq-scanned at small scales, see the issue's note),
-/// so it does not run in CI; `cargo test --test living -- --ignored` runs it.
-#[tokio::test]
-#[ignore = "open in issue 8: 74-76 % of indexes on read tables are scanned, the bar is 80 %"]
-async fn most_indexes_on_read_tables_are_scanned() {
-    let db = ScratchDb::create("living_use").await.unwrap();
-    let state = temp_state();
-    run(
-        state.path(),
-        &db.url,
-        &["init", "--seed", "42", "--start-date", "2026-01-05"],
-    );
-    run(state.path(), &db.url, &["run", "--until-week", "12"]);
-    run(
-        state.path(),
-        &db.url,
-        &["workload", "--duration", "2s", "--clients", "2"],
-    );
-    let mut conn = engineer_sim::pg::connect(&db.url).await.unwrap();
-    let (used, all) = index_use(&mut conn).await;
-    assert!(
-        used * 10 >= all * 8,
-        "only {used} of {all} indexes on tables the workload reads were scanned"
-    );
-    drop(conn);
-    db.drop_now().await.unwrap();
 }
