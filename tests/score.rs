@@ -44,6 +44,10 @@ async fn findings_json_with_known_true_and_false_positives() {
     );
     let score: serde_json::Value = serde_json::from_str(&out).unwrap();
 
+    assert_eq!(
+        score["coverage"], "guessed",
+        "a plain list declares no coverage"
+    );
     let b002 = kind_row(&score, "missing_on_delete");
     assert_eq!(b002["true_positives"], 2);
     assert_eq!(
@@ -115,5 +119,63 @@ async fn a_real_squawk_run_over_the_migrations_folder() {
         "{}",
         score["unmapped"]
     );
+    db.drop_now().await.unwrap();
+}
+
+/// Scores a findings-json document and returns the JSON score.
+fn score_json(state: &std::path::Path, url: &str, report: &serde_json::Value) -> serde_json::Value {
+    let path = state.join("report.json");
+    std::fs::write(&path, report.to_string()).unwrap();
+    let out = run_ok(
+        state,
+        url,
+        &[
+            "score",
+            "--report",
+            path.to_str().unwrap(),
+            "--report-format",
+            "findings-json",
+            "--format",
+            "json",
+        ],
+    );
+    serde_json::from_str(&out).unwrap()
+}
+
+#[tokio::test]
+async fn declared_coverage_counts_misses_of_kinds_found_nothing_of() {
+    let db = ScratchDb::create("score_covers").await.unwrap();
+    let state = temp_state();
+    run_ok(state.path(), &db.url, &["init", "--seed", "5"]);
+    run_ok(state.path(), &db.url, &["run", "--until-week", "1"]);
+    // Week 1, seed 5: Friday's idx_time_reports_user_id is redundant (H004). The tool checks
+    // H004 and finds nothing: that is a miss, not "not covered".
+    let report = serde_json::json!({
+        "tool": "fk-and-index-checker",
+        "covers": ["missing_on_delete", "H004"],
+        "findings": [
+            { "kind": "missing_on_delete", "object": "public.time_reports(user_id)" },
+        ],
+    });
+    let score = score_json(state.path(), &db.url, &report);
+    assert_eq!(score["tool"], "fk-and-index-checker");
+    assert_eq!(score["coverage"], "declared");
+    let h004 = kind_row(&score, "redundant_index");
+    assert_eq!(h004["covered"], true);
+    assert_eq!(h004["false_negatives"], 1, "{h004}");
+    assert_eq!(h004["misses"][0], "public.idx_time_reports_user_id");
+    assert_eq!(h004["recall"], 0.0);
+    let dup = kind_row(&score, "duplicate_index");
+    assert_eq!(dup["covered"], true, "H004 stands for both of its kinds");
+    assert_eq!(dup["recall"], serde_json::Value::Null, "nothing to find");
+    let b002 = kind_row(&score, "missing_on_delete");
+    assert_eq!(
+        (
+            b002["true_positives"].as_u64(),
+            b002["false_negatives"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(kind_row(&score, "nullable_fk")["covered"], false);
     db.drop_now().await.unwrap();
 }

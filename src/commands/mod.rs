@@ -721,7 +721,7 @@ async fn score(
         ReportFormat::SquawkJson => {
             score::squawk::read(report, &score::change_by_file(&changes, &project.team))?
         }
-        ReportFormat::FindingsJson => score::read_findings_json(report, ctx.global.codes, &truth)?,
+        ReportFormat::FindingsJson => score::findings_json::read(report, ctx.global.codes, &truth)?,
     };
     let mut parsed = parsed;
     if let Some(min_mb) = min_table_mb {

@@ -2,81 +2,43 @@
 //! misses, precision and recall. Kinds the detector does not cover are shown as such, not as
 //! misses; kinds engineer-sim does not journal are shown apart, not as false alarms.
 
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-
-use anyhow::Result;
-use serde::{Deserialize, Serialize};
 
 use crate::audit::Key;
-use crate::error::bad_input;
 use crate::ledger::{ChangeRow, FindingRow};
 use crate::mistakes::{self, code_for, CodeSet};
 
+pub mod findings_json;
 pub mod squawk;
 
 /// What the detector reported, already mapped to (kind, object).
 #[derive(Debug, Default)]
 pub struct Report {
+    /// The tool's name, when the report says it.
+    pub tool: Option<String>,
     pub found: BTreeSet<Key>,
     /// Kinds the detector looks for at all.
     pub covers: BTreeSet<String>,
+    /// Whether `covers` is what the report declares (else guessed from what it reported).
+    pub covers_declared: bool,
     /// Reports that could not be mapped to a kind or an object, with why.
     pub unmapped: Vec<String>,
+    /// What the reader did that changes the score and the reader should know.
+    pub notes: Vec<String>,
 }
 
-/// One entry of a `findings-json` report: a kind or a code, and an object.
-#[derive(Debug, Deserialize)]
-pub struct PlainFinding {
-    pub kind: Option<String>,
-    pub code: Option<String>,
-    pub object: String,
-}
-
-/// Reads a plain JSON list of `{kind or code, object}`. A code stands for every kind that has it
-/// under `codes`; it counts as found for the kind whose ground truth holds that object.
-pub fn read_findings_json(path: &Path, codes: CodeSet, truth: &BTreeSet<Key>) -> Result<Report> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| bad_input(format!("cannot read report {}: {err}", path.display())))?;
-    let list: Vec<PlainFinding> = serde_json::from_str(&text).map_err(|err| {
-        bad_input(format!(
-            "{}:{}:{}: not a findings-json report: {err}",
-            path.display(),
-            err.line(),
-            err.column()
-        ))
-        .with_hint("expected a JSON array of objects with `kind` or `code`, and `object`")
-    })?;
-    let mut report = Report::default();
-    for (i, entry) in list.into_iter().enumerate() {
-        let kinds: Vec<&str> = match (&entry.kind, &entry.code) {
-            (Some(kind), _) => vec![kind.as_str()],
-            (None, Some(code)) => mistakes::all()
-                .iter()
-                .filter(|k| code_for(k.name(), codes) == Some(code.as_str()))
-                .map(|k| k.name())
-                .collect(),
-            (None, None) => {
-                report
-                    .unmapped
-                    .push(format!("entry {i}: neither kind nor code"));
-                continue;
-            }
-        };
-        if kinds.is_empty() {
-            report
-                .unmapped
-                .push(format!("entry {i}: code {:?} names no kind", entry.code));
-            continue;
-        }
-        report.covers.extend(kinds.iter().map(|k| k.to_string()));
-        let chosen = kinds
-            .iter()
-            .find(|k| truth.contains(&(k.to_string(), entry.object.clone())))
-            .unwrap_or(&kinds[0]);
-        report.found.insert((chosen.to_string(), entry.object));
+/// The kinds a name stands for: itself when it is a kind, else every kind with that code under
+/// `codes`.
+pub fn kinds_for(name: &str, codes: CodeSet) -> Vec<String> {
+    if mistakes::by_name(name).is_some() {
+        return vec![name.to_string()];
     }
-    Ok(report)
+    mistakes::all()
+        .iter()
+        .filter(|k| code_for(k.name(), codes) == Some(name))
+        .map(|k| k.name().to_string())
+        .collect()
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -95,11 +57,15 @@ pub struct KindScore {
 
 #[derive(Debug, Serialize)]
 pub struct Score {
+    pub tool: Option<String>,
+    /// `declared` (the report says what it covers) or `guessed` (from the kinds it reported).
+    pub coverage: &'static str,
     pub kinds: Vec<KindScore>,
     pub codes: Vec<KindScore>,
     /// Reports of kinds engineer-sim does not journal (no ground truth for them).
     pub not_journaled: BTreeMap<String, usize>,
     pub unmapped: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 /// The kinds engineer-sim journals: every kind of the catalog.
@@ -161,10 +127,17 @@ pub fn score(truth: &BTreeSet<Key>, report: &Report, codes: CodeSet) -> Score {
         .map(|(code, (covered, t, f))| tally(code.to_string(), Some(code), covered, &t, &f))
         .collect();
     Score {
+        tool: report.tool.clone(),
+        coverage: if report.covers_declared {
+            "declared"
+        } else {
+            "guessed"
+        },
         kinds,
         codes,
         not_journaled,
         unmapped: report.unmapped.clone(),
+        notes: report.notes.clone(),
     }
 }
 
@@ -218,6 +191,12 @@ pub fn to_table(score: &Score) -> String {
             .unwrap_or_else(|| "-".into())
     };
     let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "tool: {}; coverage: {}\n",
+        score.tool.as_deref().unwrap_or("(unnamed)"),
+        score.coverage
+    );
     for (title, rows) in [("By kind", &score.kinds), ("By code", &score.codes)] {
         let _ = writeln!(out, "{title}:");
         let body: Vec<[String; 7]> = rows
@@ -272,6 +251,9 @@ pub fn to_table(score: &Score) -> String {
     }
     for u in &score.unmapped {
         let _ = writeln!(out, "unmapped: {u}");
+    }
+    for n in &score.notes {
+        let _ = writeln!(out, "note: {n}");
     }
     out
 }

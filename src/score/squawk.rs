@@ -84,6 +84,8 @@ pub fn read(path: &Path, files: &BTreeMap<String, &ChangeRow>) -> Result<Report>
             .iter()
             .map(|(_, kind, _)| kind.to_string())
             .collect::<BTreeSet<_>>(),
+        covers_declared: true,
+        tool: Some("squawk".into()),
         ..Report::default()
     };
     for v in violations {

@@ -1,0 +1,112 @@
+//! Reading a `findings-json` report (README "Scoring your tool"): either a plain JSON list of
+//! `{"kind" or "code", "object"}`, or `{"tool": ..., "covers": [kinds or codes], "findings": [...]}`.
+//!
+//! With `covers`, every kind the tool declares is scored with its misses, even when the tool found
+//! nothing of that kind. Without it, coverage is guessed from the kinds the report mentions, and
+//! the score says so.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::Result;
+use serde::Deserialize;
+
+use super::{kinds_for, Report};
+use crate::audit::Key;
+use crate::error::bad_input;
+use crate::mistakes::CodeSet;
+
+/// One entry: a kind or a code, and an object.
+#[derive(Debug, Deserialize)]
+pub struct PlainFinding {
+    pub kind: Option<String>,
+    pub code: Option<String>,
+    pub object: String,
+}
+
+/// The whole file: a plain list, or a list with what the tool is and what it covers.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Document {
+    Plain(Vec<PlainFinding>),
+    Declared {
+        tool: Option<String>,
+        covers: Option<Vec<String>>,
+        findings: Vec<PlainFinding>,
+    },
+}
+
+/// Reads a findings-json report. A code stands for every kind that has it under `codes`; a finding
+/// by code counts for the kind whose ground truth holds that object.
+pub fn read(path: &Path, codes: CodeSet, truth: &BTreeSet<Key>) -> Result<Report> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| bad_input(format!("cannot read report {}: {err}", path.display())))?;
+    let document: Document = serde_json::from_str(&text).map_err(|err| {
+        bad_input(format!(
+            "{}:{}:{}: not a findings-json report: {err}",
+            path.display(),
+            err.line(),
+            err.column()
+        ))
+        .with_hint(
+            "expected a JSON array of {\"kind\" or \"code\", \"object\"}, or \
+             {\"tool\": ..., \"covers\": [...], \"findings\": [...]}",
+        )
+    })?;
+    let (tool, covers, list) = match document {
+        Document::Plain(list) => (None, None, list),
+        Document::Declared {
+            tool,
+            covers,
+            findings,
+        } => (tool, covers, findings),
+    };
+    let mut report = Report {
+        tool,
+        ..Report::default()
+    };
+    match covers {
+        Some(covers) => {
+            report.covers_declared = true;
+            for name in covers {
+                let kinds = kinds_for(&name, codes);
+                if kinds.is_empty() {
+                    report.notes.push(format!(
+                        "covers {name:?}: not a kind or a {codes:?} code engineer-sim journals; ignored"
+                    ));
+                }
+                report.covers.extend(kinds);
+            }
+        }
+        None => report.notes.push(
+            "coverage guessed from the kinds reported (declare \"covers\" to count misses of \
+             kinds the tool found nothing of)"
+                .into(),
+        ),
+    }
+    for (i, entry) in list.into_iter().enumerate() {
+        let at = format!("{} finding {}", path.display(), i + 1);
+        let kinds: Vec<String> = match (&entry.kind, &entry.code) {
+            (Some(kind), _) => vec![kind.clone()],
+            (None, Some(code)) => kinds_for(code, codes),
+            (None, None) => {
+                report.unmapped.push(format!("{at}: neither kind nor code"));
+                continue;
+            }
+        };
+        if kinds.is_empty() {
+            report.unmapped.push(format!(
+                "{at}: code {:?} names no kind under --codes {codes:?}",
+                entry.code.unwrap_or_default()
+            ));
+            continue;
+        }
+        report.covers.extend(kinds.iter().cloned());
+        let chosen = kinds
+            .iter()
+            .find(|k| truth.contains(&(k.to_string(), entry.object.clone())))
+            .unwrap_or(&kinds[0]);
+        report.found.insert((chosen.to_string(), entry.object));
+    }
+    Ok(report)
+}
