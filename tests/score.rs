@@ -179,3 +179,66 @@ async fn declared_coverage_counts_misses_of_kinds_found_nothing_of() {
     assert_eq!(kind_row(&score, "nullable_fk")["covered"], false);
     db.drop_now().await.unwrap();
 }
+
+#[tokio::test]
+async fn constraint_names_pairs_covers_and_the_ledger_schema() {
+    let db = ScratchDb::create("score_objects").await.unwrap();
+    let state = temp_state();
+    run_ok(state.path(), &db.url, &["init", "--seed", "42"]);
+    run_ok(state.path(), &db.url, &["run", "--until-week", "12"]);
+    // A constraint named by hand is known to the catalog only.
+    let mut conn = engineer_sim::pg::connect(&db.url).await.unwrap();
+    sqlx::raw_sql(
+        "ALTER TABLE api_tokens RENAME CONSTRAINT api_tokens_user_id_fkey TO fk_api_tokens_user",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/score/seed42-week12-findings.json");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let score = score_json(state.path(), &db.url, &report);
+    let counts = |kind: &str| {
+        let row = kind_row(&score, kind);
+        (
+            row["true_positives"].as_u64().unwrap(),
+            row["false_positives"].as_u64().unwrap(),
+            row["false_negatives"].as_u64().unwrap(),
+        )
+    };
+    // H002 (roadmap): by default constraint name, by a renamed constraint (catalog), by column
+    // number (catalog); seed 42 has 24 open at week 12.
+    assert_eq!(
+        counts("missing_fk_index"),
+        (3, 0, 21),
+        "{}",
+        kind_row(&score, "missing_fk_index")
+    );
+    assert_eq!(counts("missing_on_delete"), (1, 0, 22));
+    // The FK constraint stands for its column, which is how the journal names a nullable FK.
+    assert_eq!(counts("nullable_fk"), (1, 0, 9));
+    // Two pairs scored once each, on the member the journal names; a pair the journal does not
+    // name is one false alarm, shown as the tool wrote its first member.
+    assert_eq!(counts("duplicate_index"), (2, 1, 0));
+    assert_eq!(
+        kind_row(&score, "duplicate_index")["false_alarms"][0],
+        "public.issues_pkey"
+    );
+    // Declared H004 covers redundant_index too: its misses count although nothing was reported.
+    let redundant = kind_row(&score, "redundant_index");
+    assert_eq!(redundant["covered"], true);
+    assert_eq!(redundant["true_positives"], 0);
+    assert!(
+        redundant["false_negatives"].as_u64().unwrap() > 0,
+        "{redundant}"
+    );
+    let notes = score["notes"].to_string();
+    assert!(
+        notes.contains("ignored 2 findings on the engineer_sim schema"),
+        "{notes}"
+    );
+    assert!(notes.contains("\\\"not_a_kind\\\""), "{notes}");
+    assert!(score["unmapped"].as_array().unwrap().is_empty());
+    db.drop_now().await.unwrap();
+}

@@ -721,7 +721,11 @@ async fn score(
         ReportFormat::SquawkJson => {
             score::squawk::read(report, &score::change_by_file(&changes, &project.team))?
         }
-        ReportFormat::FindingsJson => score::findings_json::read(report, ctx.global.codes, &truth)?,
+        ReportFormat::FindingsJson => {
+            let mut resolver = score::objects::Resolver::from_truth(&truth);
+            resolver.add_catalog(&mut conn).await?;
+            score::findings_json::read(report, ctx.global.codes, &truth, &resolver)?
+        }
     };
     let mut parsed = parsed;
     if let Some(min_mb) = min_table_mb {

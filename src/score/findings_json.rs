@@ -11,6 +11,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Deserialize;
 
+use super::objects::{self, Resolved, Resolver};
 use super::{kinds_for, Report};
 use crate::audit::Key;
 use crate::error::bad_input;
@@ -21,7 +22,32 @@ use crate::mistakes::CodeSet;
 pub struct PlainFinding {
     pub kind: Option<String>,
     pub code: Option<String>,
-    pub object: String,
+    pub object: ObjectField,
+}
+
+/// An object, or a pair/group of objects (a list, or one string with members separated by commas
+/// outside parentheses).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ObjectField {
+    One(String),
+    Group(Vec<String>),
+}
+
+impl ObjectField {
+    fn members(&self) -> Vec<String> {
+        match self {
+            ObjectField::One(text) => objects::members(text),
+            ObjectField::Group(list) => list.clone(),
+        }
+    }
+
+    fn display(&self) -> String {
+        match self {
+            ObjectField::One(text) => text.clone(),
+            ObjectField::Group(list) => list.join(", "),
+        }
+    }
 }
 
 /// The whole file: a plain list, or a list with what the tool is and what it covers.
@@ -37,8 +63,15 @@ enum Document {
 }
 
 /// Reads a findings-json report. A code stands for every kind that has it under `codes`; a finding
-/// by code counts for the kind whose ground truth holds that object.
-pub fn read(path: &Path, codes: CodeSet, truth: &BTreeSet<Key>) -> Result<Report> {
+/// by code counts for the kind whose ground truth holds that object. Objects are resolved by
+/// `resolver`; a pair or group counts once per member the journal names (else once, as a false
+/// alarm on its first member); objects of the `engineer_sim` schema are ignored and listed.
+pub fn read(
+    path: &Path,
+    codes: CodeSet,
+    truth: &BTreeSet<Key>,
+    resolver: &Resolver,
+) -> Result<Report> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| bad_input(format!("cannot read report {}: {err}", path.display())))?;
     let document: Document = serde_json::from_str(&text).map_err(|err| {
@@ -84,6 +117,7 @@ pub fn read(path: &Path, codes: CodeSet, truth: &BTreeSet<Key>) -> Result<Report
                 .into(),
         ),
     }
+    let mut ledger = Vec::new();
     for (i, entry) in list.into_iter().enumerate() {
         let at = format!("{} finding {}", path.display(), i + 1);
         let kinds: Vec<String> = match (&entry.kind, &entry.code) {
@@ -102,11 +136,43 @@ pub fn read(path: &Path, codes: CodeSet, truth: &BTreeSet<Key>) -> Result<Report
             continue;
         }
         report.covers.extend(kinds.iter().cloned());
-        let chosen = kinds
-            .iter()
-            .find(|k| truth.contains(&(k.to_string(), entry.object.clone())))
-            .unwrap_or(&kinds[0]);
-        report.found.insert((chosen.to_string(), entry.object));
+        let mut members: Vec<Vec<String>> = Vec::new();
+        for member in entry.object.members() {
+            match resolver.resolve(&member) {
+                Resolved::Ledger => {}
+                Resolved::Candidates(names) => members.push(names),
+            }
+        }
+        if members.is_empty() {
+            ledger.push(entry.object.display());
+            continue;
+        }
+        let mut credited = false;
+        for names in &members {
+            let named = kinds.iter().find_map(|kind| {
+                names
+                    .iter()
+                    .map(|name| (kind.clone(), name.clone()))
+                    .find(|key| truth.contains(key))
+            });
+            if let Some(key) = named {
+                report.found.insert(key);
+                credited = true;
+            }
+        }
+        if !credited {
+            report
+                .found
+                .insert((kinds[0].clone(), members[0][0].clone()));
+        }
+    }
+    if !ledger.is_empty() {
+        report.notes.push(format!(
+            "ignored {} findings on the engineer_sim schema (engineer-sim's own ledger, not \
+             part of the simulated database): {}",
+            ledger.len(),
+            ledger.join("; ")
+        ));
     }
     Ok(report)
 }

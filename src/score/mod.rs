@@ -10,6 +10,7 @@ use crate::ledger::{ChangeRow, FindingRow};
 use crate::mistakes::{self, code_for, CodeSet};
 
 pub mod findings_json;
+pub mod objects;
 pub mod squawk;
 
 /// What the detector reported, already mapped to (kind, object).
