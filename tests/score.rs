@@ -242,3 +242,47 @@ async fn constraint_names_pairs_covers_and_the_ledger_schema() {
     assert!(score["unmapped"].as_array().unwrap().is_empty());
     db.drop_now().await.unwrap();
 }
+
+#[tokio::test]
+async fn checkup_codes_h001_h003_and_codes_engineer_sim_does_not_journal() {
+    let db = ScratchDb::create("score_checkup").await.unwrap();
+    let state = temp_state();
+    run_ok(state.path(), &db.url, &["init", "--seed", "42"]);
+    run_ok(state.path(), &db.url, &["run", "--until-week", "5"]);
+    let report = serde_json::json!({
+        "tool": "checkup",
+        "covers": ["H001", "H003"],
+        "findings": [
+            { "code": "H003", "object": "api_tokens_user_id_fkey" },
+            { "code": "H001", "object": "public.idx_half_built" },
+            { "code": "F005", "object": "public.issues_pkey" },
+        ],
+    });
+    let path = state.path().join("checkup.json");
+    std::fs::write(&path, report.to_string()).unwrap();
+    let out = run_ok(
+        state.path(),
+        &db.url,
+        &[
+            "--codes",
+            "checkup",
+            "score",
+            "--report",
+            path.to_str().unwrap(),
+            "--report-format",
+            "findings-json",
+            "--format",
+            "json",
+        ],
+    );
+    let score: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let h003 = kind_row(&score, "missing_fk_index");
+    assert_eq!(h003["code"], "H003");
+    assert_eq!(h003["true_positives"], 1, "{h003}");
+    assert_eq!(
+        score["not_journaled"]["F005 (btree index bloat)"], 1,
+        "{score}"
+    );
+    assert!(score["unmapped"].as_array().unwrap().is_empty(), "{score}");
+    db.drop_now().await.unwrap();
+}

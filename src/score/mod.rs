@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::audit::Key;
 use crate::ledger::{ChangeRow, FindingRow};
 use crate::mistakes::{self, code_for, CodeSet};
+pub use codes::kinds_for;
 
+pub mod codes;
 pub mod findings_json;
 pub mod objects;
 pub mod squawk;
@@ -27,19 +29,6 @@ pub struct Report {
     pub unmapped: Vec<String>,
     /// What the reader did that changes the score and the reader should know.
     pub notes: Vec<String>,
-}
-
-/// The kinds a name stands for: itself when it is a kind, else every kind with that code under
-/// `codes`.
-pub fn kinds_for(name: &str, codes: CodeSet) -> Vec<String> {
-    if mistakes::by_name(name).is_some() {
-        return vec![name.to_string()];
-    }
-    mistakes::all()
-        .iter()
-        .filter(|k| code_for(k.name(), codes) == Some(name))
-        .map(|k| k.name().to_string())
-        .collect()
 }
 
 #[derive(Debug, Serialize, PartialEq)]
