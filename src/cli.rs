@@ -223,14 +223,15 @@ pub enum Command {
         /// The detector's output file.
         #[arg(long)]
         report: PathBuf,
-        /// squawk-json: `squawk --reporter json state/migrations/*.sql`; findings-json: a JSON
-        /// list of {"kind" or "code", "object"}.
+        /// squawk-json: `squawk --reporter json state/migrations/*.sql`; eugene-json: `eugene
+        /// lint --format json --accept-failures state/migrations/`; sarif: SARIF 2.1.0; lines:
+        /// `file:line: rule message`; findings-json: {"kind" or "code", "object"} entries.
         #[arg(long, value_enum)]
         report_format: ReportFormat,
         #[arg(long, value_enum, default_value_t = ScoreFormat::Table)]
         format: ScoreFormat,
         /// Score against the findings open now, or every finding ever opened [default: all for
-        /// squawk-json (a linter reads the history), open for findings-json].
+        /// the linter formats (a linter reads the history), open for findings-json].
         #[arg(long, value_enum)]
         against: Option<Against>,
         /// Score only findings on tables of at least this many MB (on both sides), to compare
@@ -303,6 +304,10 @@ pub enum Format {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     SquawkJson,
+    EugeneJson,
+    Sarif,
+    /// `file:line: rule message` (also `file:line:col:` and `file:line:col: warning:`).
+    Lines,
     FindingsJson,
 }
 

@@ -713,14 +713,16 @@ async fn score(
     let changes = ledger::changes(&mut conn).await?;
     let findings = ledger::findings(&mut conn, true).await?;
     let against = against.unwrap_or(match report_format {
-        ReportFormat::SquawkJson => Against::All,
         ReportFormat::FindingsJson => Against::Open,
+        _ => Against::All,
     });
     let mut truth = score::truth(&findings, against == Against::All);
+    let files = score::change_by_file(&changes, &project.team);
     let parsed = match report_format {
-        ReportFormat::SquawkJson => {
-            score::squawk::read(report, &score::change_by_file(&changes, &project.team))?
-        }
+        ReportFormat::SquawkJson => score::squawk::read(report, &files)?,
+        ReportFormat::EugeneJson => score::eugene::read(report, &files)?,
+        ReportFormat::Sarif => score::sarif::read(report, &files)?,
+        ReportFormat::Lines => score::generic::read(report, &files)?,
         ReportFormat::FindingsJson => {
             let mut resolver = score::objects::Resolver::from_truth(&truth);
             resolver.add_catalog(&mut conn).await?;

@@ -72,8 +72,7 @@ pub fn read(
     truth: &BTreeSet<Key>,
     resolver: &Resolver,
 ) -> Result<Report> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| bad_input(format!("cannot read report {}: {err}", path.display())))?;
+    let text = super::read_text(path)?;
     let document: Document = serde_json::from_str(&text).map_err(|err| {
         bad_input(format!(
             "{}:{}:{}: not a findings-json report: {err}",

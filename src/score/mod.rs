@@ -11,8 +11,13 @@ use crate::mistakes::{self, code_for, CodeSet};
 pub use codes::kinds_for;
 
 pub mod codes;
+pub mod eugene;
 pub mod findings_json;
+pub mod generic;
+pub mod lines;
 pub mod objects;
+pub mod rules;
+pub mod sarif;
 pub mod squawk;
 
 /// What the detector reported, already mapped to (kind, object).
@@ -246,6 +251,13 @@ pub fn to_table(score: &Score) -> String {
         let _ = writeln!(out, "note: {n}");
     }
     out
+}
+
+/// A report file's text; a file that cannot be read is bad input (exit 2).
+pub fn read_text(path: &std::path::Path) -> anyhow::Result<String> {
+    Ok(std::fs::read_to_string(path).map_err(|err| {
+        crate::error::bad_input(format!("cannot read report {}: {err}", path.display()))
+    })?)
 }
 
 /// Maps a migration file name back to the change it holds.
