@@ -238,6 +238,10 @@ pub enum Command {
         /// fairly with a tool that skips small tables, e.g. --min-table-mb 10.
         #[arg(long)]
         min_table_mb: Option<f64>,
+        /// Count the judgement calls too (findings where reasonable tools disagree, shown apart
+        /// and left out of the counts by default).
+        #[arg(long)]
+        strict: bool,
     },
     /// Show the target, the seed, the sim day and what has been applied.
     Status,

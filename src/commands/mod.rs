@@ -120,7 +120,19 @@ pub async fn run(cli: Cli) -> Result<()> {
             format,
             against,
             min_table_mb,
-        } => score(&ctx, &report, report_format, format, against, min_table_mb).await,
+            strict,
+        } => {
+            score(
+                &ctx,
+                &report,
+                report_format,
+                format,
+                against,
+                min_table_mb,
+                strict,
+            )
+            .await
+        }
         Command::Audit { format } => audit_cmd(&ctx, format).await,
         Command::Verify => verify(&ctx).await,
         Command::Seed => data::seed(&ctx).await,
@@ -507,6 +519,7 @@ async fn findings(
         .filter(|f| origin.as_deref().is_none_or(|o| f.origin == o))
         .collect();
     let mut doc = journal::expected_findings(&marker, changes.last(), &rows, ctx.global.codes);
+    journal::label_judgements(&mut doc, &changes);
     if crate::data::growth::data_scale(&mut conn).await?.is_some() {
         let tables = crate::data::stats::object_tables(
             &mut conn,
@@ -705,6 +718,7 @@ async fn score(
     format: crate::cli::ScoreFormat,
     against: Option<crate::cli::Against>,
     min_table_mb: Option<f64>,
+    strict: bool,
 ) -> Result<()> {
     use crate::cli::{Against, ReportFormat, ScoreFormat};
     use crate::score;
@@ -751,7 +765,8 @@ async fn score(
             truth.len()
         );
     }
-    let result = score::score(&truth, &parsed, ctx.global.codes);
+    let judged = score::judgements(&truth, &changes);
+    let result = score::score(&truth, &parsed, ctx.global.codes, &judged, strict);
     match format {
         ScoreFormat::Json => println!("{}", serde_json::to_string_pretty(&result)?),
         ScoreFormat::Table => print!("{}", score::to_table(&result)),

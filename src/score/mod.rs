@@ -14,6 +14,7 @@ pub mod codes;
 pub mod eugene;
 pub mod findings_json;
 pub mod generic;
+pub mod judgement;
 pub mod lines;
 pub mod objects;
 pub mod rules;
@@ -21,7 +22,7 @@ pub mod sarif;
 pub mod squawk;
 
 /// What the detector reported, already mapped to (kind, object).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Report {
     /// The tool's name, when the report says it.
     pub tool: Option<String>,
@@ -61,6 +62,10 @@ pub struct Score {
     pub not_journaled: BTreeMap<String, usize>,
     pub unmapped: Vec<String>,
     pub notes: Vec<String>,
+    /// Whether the judgement calls are in the counts (`--strict`).
+    pub strict: bool,
+    /// Findings where reasonable tools disagree: shown apart, counted only with `--strict`.
+    pub judgement_calls: Vec<JudgementCall>,
 }
 
 /// The kinds engineer-sim journals: every kind of the catalog.
@@ -71,7 +76,66 @@ fn journaled_kinds() -> BTreeSet<String> {
         .collect()
 }
 
-pub fn score(truth: &BTreeSet<Key>, report: &Report, codes: CodeSet) -> Score {
+/// A finding where reasonable tools disagree, and whether the tool reported it.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct JudgementCall {
+    pub kind: String,
+    pub object: String,
+    pub judgement: &'static str,
+    pub reported: bool,
+}
+
+/// The judgement labels of the ground truth's findings (see [`judgement`]).
+pub fn judgements(truth: &BTreeSet<Key>, history: &[ChangeRow]) -> BTreeMap<Key, &'static str> {
+    truth
+        .iter()
+        .filter_map(|key| judgement::of(&key.0, &key.1, history).map(|j| (key.clone(), j)))
+        .collect()
+}
+
+/// Scores `report` against `truth`. Findings labelled in `judged` are shown apart and left out
+/// of the counts on both sides, unless `strict`.
+pub fn score(
+    truth: &BTreeSet<Key>,
+    report: &Report,
+    codes: CodeSet,
+    judged: &BTreeMap<Key, &'static str>,
+    strict: bool,
+) -> Score {
+    let judgement_calls: Vec<JudgementCall> = judged
+        .iter()
+        .filter(|(key, _)| truth.contains(*key))
+        .map(|((kind, object), label)| JudgementCall {
+            kind: kind.clone(),
+            object: object.clone(),
+            judgement: label,
+            reported: report.found.contains(&(kind.clone(), object.clone())),
+        })
+        .collect();
+    if !strict && !judgement_calls.is_empty() {
+        let keep = |set: &BTreeSet<Key>| -> BTreeSet<Key> {
+            set.iter()
+                .filter(|k| !judged.contains_key(*k))
+                .cloned()
+                .collect()
+        };
+        let truth = keep(truth);
+        let report = Report {
+            found: keep(&report.found),
+            ..report.clone()
+        };
+        let mut result = score(&truth, &report, codes, &BTreeMap::new(), true);
+        result.strict = false;
+        result.judgement_calls = judgement_calls;
+        return result;
+    }
+    let mut result = score_counted(truth, report, codes);
+    result.strict = strict;
+    result.judgement_calls = judgement_calls;
+    result
+}
+
+fn score_counted(truth: &BTreeSet<Key>, report: &Report, codes: CodeSet) -> Score {
     let journaled = journaled_kinds();
     let mut not_journaled = BTreeMap::new();
     for (kind, _) in report.found.iter().filter(|(k, _)| !journaled.contains(k)) {
@@ -133,6 +197,8 @@ pub fn score(truth: &BTreeSet<Key>, report: &Report, codes: CodeSet) -> Score {
         not_journaled,
         unmapped: report.unmapped.clone(),
         notes: report.notes.clone(),
+        strict: true,
+        judgement_calls: Vec::new(),
     }
 }
 
@@ -237,6 +303,43 @@ pub fn to_table(score: &Score) -> String {
         for alarm in &r.false_alarms {
             let _ = writeln!(out, "false alarm: {} {alarm}", r.kind);
         }
+    }
+    if !score.judgement_calls.is_empty() {
+        let _ = writeln!(
+            out,
+            "Judgement calls ({}):",
+            if score.strict {
+                "counted above: --strict"
+            } else {
+                "not counted above; --strict counts them"
+            }
+        );
+        let rows: Vec<[String; 4]> = score
+            .judgement_calls
+            .iter()
+            .map(|j| {
+                [
+                    j.kind.clone(),
+                    j.object.clone(),
+                    j.judgement.to_string(),
+                    if j.reported {
+                        "reported"
+                    } else {
+                        "not reported"
+                    }
+                    .to_string(),
+                ]
+            })
+            .collect();
+        out.push_str(&crate::journal::render_table(
+            &["KIND", "OBJECT", "JUDGEMENT", "TOOL"].map(String::from),
+            &rows,
+        ));
+        let labels: BTreeSet<&str> = score.judgement_calls.iter().map(|j| j.judgement).collect();
+        for label in labels {
+            let _ = writeln!(out, "  {label}: {}", judgement::meaning(label));
+        }
+        out.push('\n');
     }
     for (kind, n) in &score.not_journaled {
         let _ = writeln!(
