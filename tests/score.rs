@@ -296,6 +296,33 @@ async fn declared_coverage_counts_misses_of_kinds_found_nothing_of() {
         (Some(1), Some(1))
     );
     assert_eq!(kind_row(&score, "nullable_fk")["covered"], false);
+
+    // --fail-under: exit 1 below the bar (missing_on_delete recall is 50 %), 0 at it, 2 for a
+    // name that is no kind or code.
+    let exit = |threshold: &str| {
+        engineer_sim(state.path())
+            .env("DATABASE_URL", &db.url)
+            .args(["score", "--report"])
+            .arg(state.path().join("report.json"))
+            .args(["--report-format", "findings-json", "--format", "markdown"])
+            .args(["--fail-under", threshold])
+            .output()
+            .unwrap()
+    };
+    let below = exit("missing_on_delete=0.9");
+    assert_eq!(below.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&below.stderr);
+    assert!(
+        stderr.contains("missing_on_delete: recall 50% < 90%"),
+        "{stderr}"
+    );
+    let markdown = String::from_utf8_lossy(&below.stdout);
+    assert!(
+        markdown.contains("| missing_on_delete | B002 | 1 | 0 | 1 | 100% | 50% |"),
+        "{markdown}"
+    );
+    assert_eq!(exit("B002=50%").status.code(), Some(0));
+    assert_eq!(exit("no_such_kind=0.5").status.code(), Some(2));
     db.drop_now().await.unwrap();
 }
 

@@ -114,25 +114,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             origin,
             by_week,
         } => findings(&ctx, format, all, origin, by_week).await,
-        Command::Score {
-            report,
-            report_format,
-            format,
-            against,
-            min_table_mb,
-            strict,
-        } => {
-            score(
-                &ctx,
-                &report,
-                report_format,
-                format,
-                against,
-                min_table_mb,
-                strict,
-            )
-            .await
-        }
+        Command::Score(args) => score(&ctx, &args).await,
         Command::Audit { format } => audit_cmd(&ctx, format).await,
         Command::Verify => verify(&ctx).await,
         Command::Seed => data::seed(&ctx).await,
@@ -711,16 +693,14 @@ async fn status(ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-async fn score(
-    ctx: &Context,
-    report: &Path,
-    report_format: crate::cli::ReportFormat,
-    format: crate::cli::ScoreFormat,
-    against: Option<crate::cli::Against>,
-    min_table_mb: Option<f64>,
-    strict: bool,
-) -> Result<()> {
+async fn score(ctx: &Context, args: &crate::cli::ScoreArgs) -> Result<()> {
     use crate::cli::{Against, ReportFormat, ScoreFormat};
+    let (report, report_format, against, min_table_mb) = (
+        args.report.as_path(),
+        args.report_format,
+        args.against,
+        args.min_table_mb,
+    );
     use crate::score;
     let project = ctx.load_project()?;
     let mut conn = ctx.connect_existing().await?;
@@ -766,12 +746,22 @@ async fn score(
         );
     }
     let judged = score::judgements(&truth, &changes);
-    let result = score::score(&truth, &parsed, ctx.global.codes, &judged, strict);
-    match format {
+    let result = score::score(&truth, &parsed, ctx.global.codes, &judged, args.strict);
+    let failures = score::render::below(&result, &args.fail_under)?;
+    match args.format {
         ScoreFormat::Json => println!("{}", serde_json::to_string_pretty(&result)?),
-        ScoreFormat::Table => print!("{}", score::to_table(&result)),
+        ScoreFormat::Table => print!("{}", score::render::table(&result)),
+        ScoreFormat::Markdown => print!("{}", score::render::markdown(&result, &failures)),
     }
-    Ok(())
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(UserError::new(
+            Exit::Mismatch,
+            format!("score below --fail-under:\n  {}", failures.join("\n  ")),
+        )
+        .into())
+    }
 }
 
 fn check(ctx: &Context) -> Result<()> {

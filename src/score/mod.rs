@@ -17,6 +17,7 @@ pub mod generic;
 pub mod judgement;
 pub mod lines;
 pub mod objects;
+pub mod render;
 pub mod rules;
 pub mod sarif;
 pub mod squawk;
@@ -243,117 +244,6 @@ pub fn truth(findings: &[FindingRow], include_closed: bool) -> BTreeSet<Key> {
         .filter(|f| include_closed || f.closed_by.is_none())
         .map(|f| (f.kind.clone(), f.object.clone()))
         .collect()
-}
-
-pub fn to_table(score: &Score) -> String {
-    use std::fmt::Write as _;
-    let pct = |v: Option<f64>| {
-        v.map(|v| format!("{:.0}%", v * 100.0))
-            .unwrap_or_else(|| "-".into())
-    };
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "tool: {}; coverage: {}\n",
-        score.tool.as_deref().unwrap_or("(unnamed)"),
-        score.coverage
-    );
-    for (title, rows) in [("By kind", &score.kinds), ("By code", &score.codes)] {
-        let _ = writeln!(out, "{title}:");
-        let body: Vec<[String; 7]> = rows
-            .iter()
-            .filter(|r| {
-                r.covered
-                    || r.true_positives + r.false_positives + r.false_negatives > 0
-                    || title == "By kind"
-            })
-            .map(|r| {
-                if !r.covered && r.false_positives == 0 {
-                    return [
-                        r.kind.clone(),
-                        r.code.unwrap_or("-").into(),
-                        "not covered".into(),
-                        "".into(),
-                        "".into(),
-                        "".into(),
-                        "".into(),
-                    ];
-                }
-                [
-                    r.kind.clone(),
-                    r.code.unwrap_or("-").into(),
-                    r.true_positives.to_string(),
-                    r.false_positives.to_string(),
-                    r.false_negatives.to_string(),
-                    pct(r.precision),
-                    pct(r.recall),
-                ]
-            })
-            .collect();
-        out.push_str(&crate::journal::render_table(
-            &["KIND/CODE", "CODE", "TP", "FP", "FN", "PRECISION", "RECALL"].map(String::from),
-            &body,
-        ));
-        out.push('\n');
-    }
-    for r in &score.kinds {
-        for miss in &r.misses {
-            let _ = writeln!(out, "miss:        {} {miss}", r.kind);
-        }
-        for alarm in &r.false_alarms {
-            let _ = writeln!(out, "false alarm: {} {alarm}", r.kind);
-        }
-    }
-    if !score.judgement_calls.is_empty() {
-        let _ = writeln!(
-            out,
-            "Judgement calls ({}):",
-            if score.strict {
-                "counted above: --strict"
-            } else {
-                "not counted above; --strict counts them"
-            }
-        );
-        let rows: Vec<[String; 4]> = score
-            .judgement_calls
-            .iter()
-            .map(|j| {
-                [
-                    j.kind.clone(),
-                    j.object.clone(),
-                    j.judgement.to_string(),
-                    if j.reported {
-                        "reported"
-                    } else {
-                        "not reported"
-                    }
-                    .to_string(),
-                ]
-            })
-            .collect();
-        out.push_str(&crate::journal::render_table(
-            &["KIND", "OBJECT", "JUDGEMENT", "TOOL"].map(String::from),
-            &rows,
-        ));
-        let labels: BTreeSet<&str> = score.judgement_calls.iter().map(|j| j.judgement).collect();
-        for label in labels {
-            let _ = writeln!(out, "  {label}: {}", judgement::meaning(label));
-        }
-        out.push('\n');
-    }
-    for (kind, n) in &score.not_journaled {
-        let _ = writeln!(
-            out,
-            "not journaled by engineer-sim (no ground truth): {kind} x{n}"
-        );
-    }
-    for u in &score.unmapped {
-        let _ = writeln!(out, "unmapped: {u}");
-    }
-    for n in &score.notes {
-        let _ = writeln!(out, "note: {n}");
-    }
-    out
 }
 
 /// A report file's text; a file that cannot be read is bad input (exit 2).
