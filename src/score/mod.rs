@@ -84,6 +84,19 @@ pub struct JudgementCall {
     pub object: String,
     pub judgement: &'static str,
     pub reported: bool,
+    /// Whether the tool checks that kind at all.
+    pub covered: bool,
+}
+
+impl JudgementCall {
+    /// What the tool did with it, for the tables.
+    pub fn outcome(&self) -> &'static str {
+        match (self.reported, self.covered) {
+            (true, _) => "reported",
+            (false, true) => "not reported",
+            (false, false) => "not covered",
+        }
+    }
 }
 
 /// The judgement labels of the ground truth's findings (see [`judgement`]).
@@ -111,6 +124,7 @@ pub fn score(
             object: object.clone(),
             judgement: label,
             reported: report.found.contains(&(kind.clone(), object.clone())),
+            covered: report.covers.contains(kind),
         })
         .collect();
     if !strict && !judgement_calls.is_empty() {

@@ -96,12 +96,7 @@ pub fn table(score: &Score) -> String {
                     j.kind.clone(),
                     j.object.clone(),
                     j.judgement.to_string(),
-                    if j.reported {
-                        "reported"
-                    } else {
-                        "not reported"
-                    }
-                    .to_string(),
+                    j.outcome().to_string(),
                 ]
             })
             .collect();
@@ -136,7 +131,7 @@ pub fn markdown(score: &Score, failures: &[String]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "### engineer-sim score: {} (coverage: {})\n",
+        "**engineer-sim score: {}** (coverage: {})\n",
         score.tool.as_deref().unwrap_or("(unnamed tool)"),
         score.coverage
     );
@@ -175,7 +170,7 @@ pub fn markdown(score: &Score, failures: &[String]) -> String {
     if !score.judgement_calls.is_empty() {
         let _ = writeln!(
             out,
-            "\n#### Judgement calls ({})\n\n| kind | object | judgement | tool |\n|---|---|---|---|",
+            "\n**Judgement calls** ({})\n\n| kind | object | judgement | tool |\n|---|---|---|---|",
             if score.strict {
                 "counted above: `--strict`"
             } else {
@@ -189,11 +184,7 @@ pub fn markdown(score: &Score, failures: &[String]) -> String {
                 j.kind,
                 j.object,
                 j.judgement,
-                if j.reported {
-                    "reported"
-                } else {
-                    "not reported"
-                }
+                j.outcome()
             );
         }
         let labels: BTreeSet<&str> = score.judgement_calls.iter().map(|j| j.judgement).collect();
