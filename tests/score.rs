@@ -323,6 +323,22 @@ async fn declared_coverage_counts_misses_of_kinds_found_nothing_of() {
     );
     assert_eq!(exit("B002=50%").status.code(), Some(0));
     assert_eq!(exit("no_such_kind=0.5").status.code(), Some(2));
+
+    // A report that is not what its format says: exit 2, naming the file and line.
+    for format in ["findings-json", "squawk-json", "eugene-json", "sarif"] {
+        let bad = state.path().join("bad.json");
+        std::fs::write(&bad, "[\n  {\"kind\": 3,\n").unwrap();
+        let out = engineer_sim(state.path())
+            .env("DATABASE_URL", &db.url)
+            .args(["score", "--report"])
+            .arg(&bad)
+            .args(["--report-format", format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{format}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("bad.json:"), "{format}: {stderr}");
+    }
     db.drop_now().await.unwrap();
 }
 

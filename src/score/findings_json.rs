@@ -135,8 +135,13 @@ pub fn read(
             continue;
         }
         report.covers.extend(kinds.iter().cloned());
+        let written = entry.object.members();
+        if written.is_empty() {
+            report.unmapped.push(format!("{at}: empty object"));
+            continue;
+        }
         let mut members: Vec<Vec<String>> = Vec::new();
-        for member in entry.object.members() {
+        for member in written {
             match resolver.resolve(&member) {
                 Resolved::Ledger => {}
                 Resolved::Candidates(names) => members.push(names),

@@ -100,7 +100,7 @@ fn column_type(statement: &str, table: &str, column: &str) -> Option<String> {
         if !named(t.split('(').next().unwrap_or(t)) {
             return None;
         }
-        let body = &s[s.find('(')? + 1..s.rfind(')')?];
+        let body = s.get(s.find('(')? + 1..s.rfind(')')?)?;
         return top_level(body).into_iter().find_map(|item| {
             let mut w = item.split(' ');
             (w.next()?.trim_matches('"') == column).then(|| w.next().unwrap_or("").to_string())
@@ -197,5 +197,11 @@ mod tests {
         );
         assert_eq!(of("oversized_varchar", "public.m.id"), None);
         assert_eq!(of("nullable_fk", "public.m.p"), None);
+        // Odd SQL never panics.
+        let odd = [change(
+            "CREATE TABLE m) (;ALTER TABLE;CREATE INDEX;create index x on m)(",
+        )];
+        assert_eq!(super::of("oversized_varchar", "public.m.kind", &odd), None);
+        assert_eq!(super::of("duplicate_index", "public.x", &odd), None);
     }
 }

@@ -280,6 +280,9 @@ mod tests {
             c("idx_x"),
             Resolved::Candidates(vec!["public.idx_x".into()])
         );
+        for odd in ["(", ")", "a(", "()", "...", "a.b.c.d", "\"\"", "t(1,x)", ""] {
+            let _ = c(odd);
+        }
         assert_eq!(c("engineer_sim.findings_opened_by"), Resolved::Ledger);
         assert_eq!(c("engineer_sim.findings(opened_by)"), Resolved::Ledger);
         assert_eq!(
