@@ -48,7 +48,7 @@ const HYGIENE: &str = "migration hygiene, no mistake kind";
 const LOCKING: &str = "a lock the statement takes, no mistake kind";
 
 pub const RULES: &[Rule] = &[
-    // squawk (https://squawkhq.com/docs/rules, names as in its JSON `rule_name`)
+    // squawk: rule names as in its JSON `rule_name`, each one `squawk --exclude` accepts (2.70)
     maps(
         "squawk",
         "prefer-timestamptz",
@@ -70,12 +70,6 @@ pub const RULES: &[Rule] = &[
     maps(
         "squawk",
         "prefer-bigint-over-smallint",
-        "int_should_be_bigint",
-        Target::Column,
-    ),
-    maps(
-        "squawk",
-        "prefer-big-int",
         "int_should_be_bigint",
         Target::Column,
     ),
@@ -138,7 +132,6 @@ pub const RULES: &[Rule] = &[
     none("squawk", "adding-foreign-key-constraint", LOCKING),
     none("squawk", "constraint-missing-not-valid", LOCKING),
     none("squawk", "disallowed-unique-constraint", LOCKING),
-    none("squawk", "adding-primary-key-constraint", LOCKING),
     none("squawk", "adding-serial-primary-key-field", LOCKING),
     none("squawk", "require-concurrent-index-deletion", LOCKING),
     none(
@@ -146,7 +139,13 @@ pub const RULES: &[Rule] = &[
         "ban-concurrent-index-creation-in-transaction",
         HYGIENE,
     ),
-    // eugene (https://kaveland.no/eugene, ids as in `eugene lint --format json`)
+    none("squawk", "ban-drop-not-null", HYGIENE),
+    none("squawk", "ban-truncate-cascade", HYGIENE),
+    none("squawk", "ban-uncommitted-transaction", HYGIENE),
+    none("squawk", "require-table-schema", HYGIENE),
+    none("squawk", "ban-create-domain-with-constraint", LOCKING),
+    none("squawk", "ban-alter-domain-with-add-constraint", LOCKING),
+    // eugene: hint ids as in `eugene lint --format json` (`eugene hints` lists them; 0.8.3)
     maps("eugene", "E2", "not_null_full_scan", Target::Column),
     maps("eugene", "E5", "table_rewrite", Target::Table),
     maps("eugene", "E6", "blocking_index_build", Target::Index),
@@ -165,6 +164,11 @@ pub const RULES: &[Rule] = &[
     none("eugene", "W12", HYGIENE),
     none("eugene", "W13", HYGIENE),
     none("eugene", "W14", LOCKING),
+    none(
+        "eugene",
+        "E15",
+        "a foreign key without an index: `eugene trace` only, and its line does not say which key",
+    ),
 ];
 
 /// The rule `id` of `tool`, or of any tool when the tool is unknown.
