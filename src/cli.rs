@@ -219,25 +219,7 @@ pub enum Command {
     Verify,
     /// Score a detector's report against the journal: per kind and code, true/false positives,
     /// misses, precision and recall.
-    Score {
-        /// The detector's output file.
-        #[arg(long)]
-        report: PathBuf,
-        /// squawk-json: `squawk --reporter json state/migrations/*.sql`; findings-json: a JSON
-        /// list of {"kind" or "code", "object"}.
-        #[arg(long, value_enum)]
-        report_format: ReportFormat,
-        #[arg(long, value_enum, default_value_t = ScoreFormat::Table)]
-        format: ScoreFormat,
-        /// Score against the findings open now, or every finding ever opened [default: all for
-        /// squawk-json (a linter reads the history), open for findings-json].
-        #[arg(long, value_enum)]
-        against: Option<Against>,
-        /// Score only findings on tables of at least this many MB (on both sides), to compare
-        /// fairly with a tool that skips small tables, e.g. --min-table-mb 10.
-        #[arg(long)]
-        min_table_mb: Option<f64>,
-    },
+    Score(ScoreArgs),
     /// Show the target, the seed, the sim day and what has been applied.
     Status,
     /// Fill the base schema with data at --scale (default 0.01), over several connections.
@@ -266,6 +248,55 @@ pub enum Command {
         #[arg(long)]
         week: Option<u32>,
     },
+}
+
+/// `score`: see README "Scoring your tool".
+#[derive(Args, Debug)]
+pub struct ScoreArgs {
+    /// The detector's output file.
+    #[arg(long)]
+    pub report: PathBuf,
+    /// squawk-json: `squawk --reporter json state/migrations/*.sql`; eugene-json: `eugene
+    /// lint --format json --accept-failures state/migrations/`; sarif: SARIF 2.1.0; lines:
+    /// `file:line: rule message`; findings-json: {"kind" or "code", "object"} entries.
+    #[arg(long, value_enum)]
+    pub report_format: ReportFormat,
+    #[arg(long, value_enum, default_value_t = ScoreFormat::Table)]
+    pub format: ScoreFormat,
+    /// Score against the findings open now, or every finding ever opened [default: all for
+    /// the linter formats (a linter reads the history), open for findings-json].
+    #[arg(long, value_enum)]
+    pub against: Option<Against>,
+    /// Score only findings on tables of at least this many MB (on both sides), to compare
+    /// fairly with a tool that skips small tables, e.g. --min-table-mb 10.
+    #[arg(long)]
+    pub min_table_mb: Option<f64>,
+    /// Count the judgement calls too (findings where reasonable tools disagree, shown apart
+    /// and left out of the counts by default).
+    #[arg(long)]
+    pub strict: bool,
+    /// Exit 1 when the kind's (or code's) recall or precision is below R, e.g.
+    /// `--fail-under blocking_index_build=0.9 --fail-under L004=100%`. Repeatable.
+    #[arg(long, value_name = "KIND=R", value_parser = parse_threshold)]
+    pub fail_under: Vec<(String, f64)>,
+}
+
+/// `KIND=R`: a kind or code and a ratio (`0.9`) or a percentage (`90%`).
+pub fn parse_threshold(text: &str) -> Result<(String, f64), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected KIND=R, e.g. blocking_index_build=0.9"))?;
+    let ratio = match value.trim().strip_suffix('%') {
+        Some(pct) => pct.trim().parse::<f64>().map(|v| v / 100.0),
+        None => value.trim().parse::<f64>(),
+    }
+    .map_err(|_| format!("{text:?}: {value:?} is not a ratio (0.9) or a percentage (90%)"))?;
+    if !(0.0..=1.0).contains(&ratio) || name.trim().is_empty() {
+        return Err(format!(
+            "{text:?}: expected KIND=R with R between 0 and 1 (or 0% and 100%)"
+        ));
+    }
+    Ok((name.trim().to_string(), ratio))
 }
 
 #[derive(Args, Debug)]
@@ -303,6 +334,10 @@ pub enum Format {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     SquawkJson,
+    EugeneJson,
+    Sarif,
+    /// `file:line: rule message` (also `file:line:col:` and `file:line:col: warning:`).
+    Lines,
     FindingsJson,
 }
 
@@ -310,6 +345,7 @@ pub enum ReportFormat {
 pub enum ScoreFormat {
     Table,
     Json,
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

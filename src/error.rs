@@ -2,7 +2,8 @@
 //!
 //! Exit codes (also in README "Exit codes"):
 //! - 0: success
-//! - 1: a check of the database disagreed (e.g. `verify` found differences) or an unexpected error
+//! - 1: a check of the database disagreed (e.g. `verify` found differences, `score` fell below
+//!   `--fail-under`) or an unexpected error
 //! - 2: bad input: a roadmap, persona or template file, or a command-line argument, is wrong
 //! - 3: environment: no database reachable, no PostgreSQL server installed, target not a simulation
 //! - 4: a change failed to apply and was rolled back

@@ -50,6 +50,9 @@ pub struct ExpectedFinding {
     pub author: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub excuse: Option<String>,
+    /// A finding where reasonable tools disagree (README "Scoring your tool": judgement calls).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judgement: Option<&'static str>,
     /// Only for closed findings (`findings --all`); never in the expected-findings files.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
@@ -90,6 +93,7 @@ pub fn expected_findings(
             opened_week: f.opened_week,
             author: f.opened_author.clone(),
             excuse: f.excuse.clone(),
+            judgement: None,
             closed_by: f.closed_by.clone(),
             table_mb: None,
             table_rows: None,
@@ -123,6 +127,22 @@ pub fn expected_findings(
     }
 }
 
+/// Labels the findings where tools disagree, from the SQL of `history` (the changes applied up
+/// to the point the document describes).
+pub fn label_judgements(doc: &mut ExpectedFindings, history: &[ChangeRow]) {
+    for f in &mut doc.findings {
+        f.judgement = crate::score::judgement::of(&f.kind, &f.object, history);
+    }
+}
+
+/// The kind, with its judgement label when it has one.
+fn kind_cell(f: &ExpectedFinding) -> String {
+    match f.judgement {
+        Some(label) => format!("{} (judgement: {label})", f.kind),
+        None => f.kind.clone(),
+    }
+}
+
 pub fn to_json(doc: &ExpectedFindings) -> String {
     let mut text = serde_json::to_string_pretty(doc).unwrap_or_default();
     text.push('\n');
@@ -148,7 +168,7 @@ pub fn to_markdown(doc: &ExpectedFindings) -> String {
             md,
             "| {} | {} | `{}` | {} | {} | {} | {} |",
             f.code.unwrap_or("-"),
-            f.kind,
+            kind_cell(f),
             f.object,
             f.origin,
             f.opened_by,
@@ -169,7 +189,7 @@ pub fn to_table(doc: &ExpectedFindings) -> String {
     let row = |f: &ExpectedFinding| -> [String; 6] {
         [
             f.code.unwrap_or("-").to_string(),
-            f.kind.clone(),
+            kind_cell(f),
             f.object.clone(),
             f.origin.clone(),
             f.opened_by.clone(),
@@ -325,7 +345,8 @@ pub async fn sync_files(
     }
     write_atomically(&state.journal(), &jsonl)?;
 
-    let doc = expected_findings(&marker, changes.last(), &open, codes);
+    let mut doc = expected_findings(&marker, changes.last(), &open, codes);
+    label_judgements(&mut doc, &changes);
     write_atomically(&state.expected_findings_json(), &to_json(&doc))?;
     write_atomically(&state.expected_findings_md(), &to_markdown(&doc))?;
 

@@ -114,13 +114,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             origin,
             by_week,
         } => findings(&ctx, format, all, origin, by_week).await,
-        Command::Score {
-            report,
-            report_format,
-            format,
-            against,
-            min_table_mb,
-        } => score(&ctx, &report, report_format, format, against, min_table_mb).await,
+        Command::Score(args) => score(&ctx, &args).await,
         Command::Audit { format } => audit_cmd(&ctx, format).await,
         Command::Verify => verify(&ctx).await,
         Command::Seed => data::seed(&ctx).await,
@@ -507,6 +501,7 @@ async fn findings(
         .filter(|f| origin.as_deref().is_none_or(|o| f.origin == o))
         .collect();
     let mut doc = journal::expected_findings(&marker, changes.last(), &rows, ctx.global.codes);
+    journal::label_judgements(&mut doc, &changes);
     if crate::data::growth::data_scale(&mut conn).await?.is_some() {
         let tables = crate::data::stats::object_tables(
             &mut conn,
@@ -698,30 +693,35 @@ async fn status(ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-async fn score(
-    ctx: &Context,
-    report: &Path,
-    report_format: crate::cli::ReportFormat,
-    format: crate::cli::ScoreFormat,
-    against: Option<crate::cli::Against>,
-    min_table_mb: Option<f64>,
-) -> Result<()> {
+async fn score(ctx: &Context, args: &crate::cli::ScoreArgs) -> Result<()> {
     use crate::cli::{Against, ReportFormat, ScoreFormat};
+    let (report, report_format, against, min_table_mb) = (
+        args.report.as_path(),
+        args.report_format,
+        args.against,
+        args.min_table_mb,
+    );
     use crate::score;
     let project = ctx.load_project()?;
     let mut conn = ctx.connect_existing().await?;
     let changes = ledger::changes(&mut conn).await?;
     let findings = ledger::findings(&mut conn, true).await?;
     let against = against.unwrap_or(match report_format {
-        ReportFormat::SquawkJson => Against::All,
         ReportFormat::FindingsJson => Against::Open,
+        _ => Against::All,
     });
     let mut truth = score::truth(&findings, against == Against::All);
+    let files = score::change_by_file(&changes, &project.team);
     let parsed = match report_format {
-        ReportFormat::SquawkJson => {
-            score::squawk::read(report, &score::change_by_file(&changes, &project.team))?
+        ReportFormat::SquawkJson => score::squawk::read(report, &files)?,
+        ReportFormat::EugeneJson => score::eugene::read(report, &files)?,
+        ReportFormat::Sarif => score::sarif::read(report, &files)?,
+        ReportFormat::Lines => score::generic::read(report, &files)?,
+        ReportFormat::FindingsJson => {
+            let mut resolver = score::objects::Resolver::from_truth(&truth);
+            resolver.add_catalog(&mut conn).await?;
+            score::findings_json::read(report, ctx.global.codes, &truth, &resolver)?
         }
-        ReportFormat::FindingsJson => score::read_findings_json(report, ctx.global.codes, &truth)?,
     };
     let mut parsed = parsed;
     if let Some(min_mb) = min_table_mb {
@@ -745,12 +745,23 @@ async fn score(
             truth.len()
         );
     }
-    let result = score::score(&truth, &parsed, ctx.global.codes);
-    match format {
+    let judged = score::judgements(&truth, &changes);
+    let result = score::score(&truth, &parsed, ctx.global.codes, &judged, args.strict);
+    let failures = score::render::below(&result, &args.fail_under)?;
+    match args.format {
         ScoreFormat::Json => println!("{}", serde_json::to_string_pretty(&result)?),
-        ScoreFormat::Table => print!("{}", score::to_table(&result)),
+        ScoreFormat::Table => print!("{}", score::render::table(&result)),
+        ScoreFormat::Markdown => print!("{}", score::render::markdown(&result, &failures)),
     }
-    Ok(())
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(UserError::new(
+            Exit::Mismatch,
+            format!("score below --fail-under:\n  {}", failures.join("\n  ")),
+        )
+        .into())
+    }
 }
 
 fn check(ctx: &Context) -> Result<()> {

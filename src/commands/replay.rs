@@ -160,7 +160,10 @@ pub fn expected_at_week(
         .cloned()
         .collect();
     let last = changes.iter().rev().find(|c| c.week <= week);
-    journal::expected_findings(marker, last, &open, codes)
+    let mut doc = journal::expected_findings(marker, last, &open, codes);
+    let history: Vec<ChangeRow> = changes.iter().filter(|c| c.week <= week).cloned().collect();
+    journal::label_judgements(&mut doc, &history);
+    doc
 }
 
 /// `diff --from A --to B`: a unified diff of the expected findings; each side is `week:N` (from

@@ -1,4 +1,5 @@
-//! `int_should_be_bigint` (P002): INTEGER for an id or a size that grows past 2^31.
+//! `int_should_be_bigint` (P002; L003 in the postgres_ai checkup): INTEGER for an id or a size
+//! that grows past 2^31.
 //!
 //! An `integer` stops at 2,147,483,647. A busy table's sequence gets there (ids are burnt by
 //! rollbacks and upserts too, not only by rows kept), and a file size in bytes passes 2 GiB with
@@ -84,6 +85,10 @@ impl MistakeKind for IntShouldBeBigint {
 
     fn roadmap_code(&self) -> Option<&'static str> {
         Some("P002")
+    }
+
+    fn checkup_code(&self) -> Option<&'static str> {
+        Some("L003")
     }
 
     fn verification(&self) -> Verification {

@@ -1,4 +1,4 @@
-//! `missing_fk_index` (H002 in the roadmap): a foreign key with no index to look it up by.
+//! `missing_fk_index` (H002 in the roadmap, H003 in the postgres_ai checkup): a foreign key with no index to look it up by.
 //!
 //! Without one, every delete or key update on the parent scans the child table to check the
 //! constraint, and every join from parent to children scans it too.
@@ -38,6 +38,10 @@ impl MistakeKind for MissingFkIndex {
 
     fn roadmap_code(&self) -> Option<&'static str> {
         Some("H002")
+    }
+
+    fn checkup_code(&self) -> Option<&'static str> {
+        Some("H003")
     }
 
     fn verification(&self) -> Verification {

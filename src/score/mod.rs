@@ -2,81 +2,40 @@
 //! misses, precision and recall. Kinds the detector does not cover are shown as such, not as
 //! misses; kinds engineer-sim does not journal are shown apart, not as false alarms.
 
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-
-use anyhow::Result;
-use serde::{Deserialize, Serialize};
 
 use crate::audit::Key;
-use crate::error::bad_input;
 use crate::ledger::{ChangeRow, FindingRow};
 use crate::mistakes::{self, code_for, CodeSet};
+pub use codes::kinds_for;
 
+pub mod codes;
+pub mod eugene;
+pub mod findings_json;
+pub mod generic;
+pub mod judgement;
+pub mod lines;
+pub mod objects;
+pub mod render;
+pub mod rules;
+pub mod sarif;
 pub mod squawk;
 
 /// What the detector reported, already mapped to (kind, object).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Report {
+    /// The tool's name, when the report says it.
+    pub tool: Option<String>,
     pub found: BTreeSet<Key>,
     /// Kinds the detector looks for at all.
     pub covers: BTreeSet<String>,
+    /// Whether `covers` is what the report declares (else guessed from what it reported).
+    pub covers_declared: bool,
     /// Reports that could not be mapped to a kind or an object, with why.
     pub unmapped: Vec<String>,
-}
-
-/// One entry of a `findings-json` report: a kind or a code, and an object.
-#[derive(Debug, Deserialize)]
-pub struct PlainFinding {
-    pub kind: Option<String>,
-    pub code: Option<String>,
-    pub object: String,
-}
-
-/// Reads a plain JSON list of `{kind or code, object}`. A code stands for every kind that has it
-/// under `codes`; it counts as found for the kind whose ground truth holds that object.
-pub fn read_findings_json(path: &Path, codes: CodeSet, truth: &BTreeSet<Key>) -> Result<Report> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| bad_input(format!("cannot read report {}: {err}", path.display())))?;
-    let list: Vec<PlainFinding> = serde_json::from_str(&text).map_err(|err| {
-        bad_input(format!(
-            "{}:{}:{}: not a findings-json report: {err}",
-            path.display(),
-            err.line(),
-            err.column()
-        ))
-        .with_hint("expected a JSON array of objects with `kind` or `code`, and `object`")
-    })?;
-    let mut report = Report::default();
-    for (i, entry) in list.into_iter().enumerate() {
-        let kinds: Vec<&str> = match (&entry.kind, &entry.code) {
-            (Some(kind), _) => vec![kind.as_str()],
-            (None, Some(code)) => mistakes::all()
-                .iter()
-                .filter(|k| code_for(k.name(), codes) == Some(code.as_str()))
-                .map(|k| k.name())
-                .collect(),
-            (None, None) => {
-                report
-                    .unmapped
-                    .push(format!("entry {i}: neither kind nor code"));
-                continue;
-            }
-        };
-        if kinds.is_empty() {
-            report
-                .unmapped
-                .push(format!("entry {i}: code {:?} names no kind", entry.code));
-            continue;
-        }
-        report.covers.extend(kinds.iter().map(|k| k.to_string()));
-        let chosen = kinds
-            .iter()
-            .find(|k| truth.contains(&(k.to_string(), entry.object.clone())))
-            .unwrap_or(&kinds[0]);
-        report.found.insert((chosen.to_string(), entry.object));
-    }
-    Ok(report)
+    /// What the reader did that changes the score and the reader should know.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -95,11 +54,19 @@ pub struct KindScore {
 
 #[derive(Debug, Serialize)]
 pub struct Score {
+    pub tool: Option<String>,
+    /// `declared` (the report says what it covers) or `guessed` (from the kinds it reported).
+    pub coverage: &'static str,
     pub kinds: Vec<KindScore>,
     pub codes: Vec<KindScore>,
     /// Reports of kinds engineer-sim does not journal (no ground truth for them).
     pub not_journaled: BTreeMap<String, usize>,
     pub unmapped: Vec<String>,
+    pub notes: Vec<String>,
+    /// Whether the judgement calls are in the counts (`--strict`).
+    pub strict: bool,
+    /// Findings where reasonable tools disagree: shown apart, counted only with `--strict`.
+    pub judgement_calls: Vec<JudgementCall>,
 }
 
 /// The kinds engineer-sim journals: every kind of the catalog.
@@ -110,7 +77,80 @@ fn journaled_kinds() -> BTreeSet<String> {
         .collect()
 }
 
-pub fn score(truth: &BTreeSet<Key>, report: &Report, codes: CodeSet) -> Score {
+/// A finding where reasonable tools disagree, and whether the tool reported it.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct JudgementCall {
+    pub kind: String,
+    pub object: String,
+    pub judgement: &'static str,
+    pub reported: bool,
+    /// Whether the tool checks that kind at all.
+    pub covered: bool,
+}
+
+impl JudgementCall {
+    /// What the tool did with it, for the tables.
+    pub fn outcome(&self) -> &'static str {
+        match (self.reported, self.covered) {
+            (true, _) => "reported",
+            (false, true) => "not reported",
+            (false, false) => "not covered",
+        }
+    }
+}
+
+/// The judgement labels of the ground truth's findings (see [`judgement`]).
+pub fn judgements(truth: &BTreeSet<Key>, history: &[ChangeRow]) -> BTreeMap<Key, &'static str> {
+    truth
+        .iter()
+        .filter_map(|key| judgement::of(&key.0, &key.1, history).map(|j| (key.clone(), j)))
+        .collect()
+}
+
+/// Scores `report` against `truth`. Findings labelled in `judged` are shown apart and left out
+/// of the counts on both sides, unless `strict`.
+pub fn score(
+    truth: &BTreeSet<Key>,
+    report: &Report,
+    codes: CodeSet,
+    judged: &BTreeMap<Key, &'static str>,
+    strict: bool,
+) -> Score {
+    let judgement_calls: Vec<JudgementCall> = judged
+        .iter()
+        .filter(|(key, _)| truth.contains(*key))
+        .map(|((kind, object), label)| JudgementCall {
+            kind: kind.clone(),
+            object: object.clone(),
+            judgement: label,
+            reported: report.found.contains(&(kind.clone(), object.clone())),
+            covered: report.covers.contains(kind),
+        })
+        .collect();
+    if !strict && !judgement_calls.is_empty() {
+        let keep = |set: &BTreeSet<Key>| -> BTreeSet<Key> {
+            set.iter()
+                .filter(|k| !judged.contains_key(*k))
+                .cloned()
+                .collect()
+        };
+        let truth = keep(truth);
+        let report = Report {
+            found: keep(&report.found),
+            ..report.clone()
+        };
+        let mut result = score(&truth, &report, codes, &BTreeMap::new(), true);
+        result.strict = false;
+        result.judgement_calls = judgement_calls;
+        return result;
+    }
+    let mut result = score_counted(truth, report, codes);
+    result.strict = strict;
+    result.judgement_calls = judgement_calls;
+    result
+}
+
+fn score_counted(truth: &BTreeSet<Key>, report: &Report, codes: CodeSet) -> Score {
     let journaled = journaled_kinds();
     let mut not_journaled = BTreeMap::new();
     for (kind, _) in report.found.iter().filter(|(k, _)| !journaled.contains(k)) {
@@ -161,10 +201,19 @@ pub fn score(truth: &BTreeSet<Key>, report: &Report, codes: CodeSet) -> Score {
         .map(|(code, (covered, t, f))| tally(code.to_string(), Some(code), covered, &t, &f))
         .collect();
     Score {
+        tool: report.tool.clone(),
+        coverage: if report.covers_declared {
+            "declared"
+        } else {
+            "guessed"
+        },
         kinds,
         codes,
         not_journaled,
         unmapped: report.unmapped.clone(),
+        notes: report.notes.clone(),
+        strict: true,
+        judgement_calls: Vec::new(),
     }
 }
 
@@ -211,69 +260,11 @@ pub fn truth(findings: &[FindingRow], include_closed: bool) -> BTreeSet<Key> {
         .collect()
 }
 
-pub fn to_table(score: &Score) -> String {
-    use std::fmt::Write as _;
-    let pct = |v: Option<f64>| {
-        v.map(|v| format!("{:.0}%", v * 100.0))
-            .unwrap_or_else(|| "-".into())
-    };
-    let mut out = String::new();
-    for (title, rows) in [("By kind", &score.kinds), ("By code", &score.codes)] {
-        let _ = writeln!(out, "{title}:");
-        let body: Vec<[String; 7]> = rows
-            .iter()
-            .filter(|r| {
-                r.covered
-                    || r.true_positives + r.false_positives + r.false_negatives > 0
-                    || title == "By kind"
-            })
-            .map(|r| {
-                if !r.covered && r.false_positives == 0 {
-                    return [
-                        r.kind.clone(),
-                        r.code.unwrap_or("-").into(),
-                        "not covered".into(),
-                        "".into(),
-                        "".into(),
-                        "".into(),
-                        "".into(),
-                    ];
-                }
-                [
-                    r.kind.clone(),
-                    r.code.unwrap_or("-").into(),
-                    r.true_positives.to_string(),
-                    r.false_positives.to_string(),
-                    r.false_negatives.to_string(),
-                    pct(r.precision),
-                    pct(r.recall),
-                ]
-            })
-            .collect();
-        out.push_str(&crate::journal::render_table(
-            &["KIND/CODE", "CODE", "TP", "FP", "FN", "PRECISION", "RECALL"].map(String::from),
-            &body,
-        ));
-        out.push('\n');
-    }
-    for r in &score.kinds {
-        for miss in &r.misses {
-            let _ = writeln!(out, "miss:        {} {miss}", r.kind);
-        }
-        for alarm in &r.false_alarms {
-            let _ = writeln!(out, "false alarm: {} {alarm}", r.kind);
-        }
-    }
-    for (kind, n) in &score.not_journaled {
-        let _ = writeln!(
-            out,
-            "not journaled by engineer-sim (no ground truth): {kind} x{n}"
-        );
-    }
-    for u in &score.unmapped {
-        let _ = writeln!(out, "unmapped: {u}");
-    }
-    out
+/// A report file's text; a file that cannot be read is bad input (exit 2).
+pub fn read_text(path: &std::path::Path) -> anyhow::Result<String> {
+    Ok(std::fs::read_to_string(path).map_err(|err| {
+        crate::error::bad_input(format!("cannot read report {}: {err}", path.display()))
+    })?)
 }
 
 /// Maps a migration file name back to the change it holds.
