@@ -7,7 +7,6 @@ use crate::mistakes::{self, code_for, CodeSet};
 /// postgres_ai checkup codes a health tool may report that no kind in the catalog carries:
 /// (code, what it reports, the kind's name when engineer-sim has or will have one).
 pub const CHECKUP_ONLY: &[(&str, &str, Option<&str>)] = &[
-    ("H001", "invalid indexes", Some("invalid_index")),
     ("F002", "transaction ID wraparound risk", None),
     ("F005", "btree index bloat", None),
     ("L001", "table sizes", None),
