@@ -28,6 +28,15 @@ pub const DEFAULT_SEED: u64 = 42;
 
 pub async fn run(cli: Cli) -> Result<()> {
     let ctx = Context::new(&cli.global)?;
+    // Bad input never touches a database: whatever writes to one runs the whole check first.
+    if cli.command.validates_inputs() {
+        crate::check::require_clean(&ctx.data)?;
+    }
+    // Whatever writes takes the state lock, for the whole command (README "Operating it").
+    let _lock = match cli.command.name_if_mutating() {
+        Some(name) => Some(ctx.lock_state(name)?),
+        None => None,
+    };
     match cli.command {
         Command::Db { action } => db(&ctx, action),
         Command::Init(args) => init(&ctx, args).await,
@@ -184,18 +193,15 @@ impl Context {
         })
     }
 
-    /// Serialises ticks that share this state directory (two cron ticks at once): the database's
-    /// advisory lock protects the ledger, this protects the settings file and the journal files.
-    pub(crate) fn lock_state(&self) -> Result<std::fs::File> {
-        self.state.create()?;
-        let path = self.state.root().join("tick.lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)?;
-        file.lock()?;
-        Ok(file)
+    /// Serialises commands that share this state directory (two cron ticks at once): the
+    /// database's advisory lock protects the ledger, this protects the settings file and the
+    /// journal files. Bounded by `--lock-wait`.
+    pub(crate) fn lock_state(&self, command: &str) -> Result<crate::lock::StateLock> {
+        let wait = self
+            .global
+            .lock_wait
+            .map_or(crate::lock::DEFAULT_WAIT, std::time::Duration::from_secs);
+        crate::lock::StateLock::acquire(&self.state, wait, command)
     }
 
     pub(crate) fn target(&self) -> Result<Target> {
@@ -240,6 +246,10 @@ impl Context {
         let marker = ledger::marker(&mut conn).await?;
         ledger::ensure_seed(&marker, seed)?;
         self.ensure_state_is_for(&target)?;
+        if Settings::load(&self.state)?.database.is_none() {
+            // Killed between the init's commit and writing the settings: write them now.
+            self.remember(&marker, &target)?;
+        }
         Ok(conn)
     }
 
