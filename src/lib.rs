@@ -13,6 +13,7 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod data;
+pub mod drift;
 pub mod error;
 pub mod init_guard;
 pub mod journal;

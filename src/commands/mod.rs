@@ -360,6 +360,7 @@ async fn init(ctx: &Context, args: InitArgs) -> Result<()> {
     target.create_embedded_database_if_missing().await?;
     let mut conn = target.connect().await?;
     let start = calendar::next_working_day(args.start_date.unwrap_or_else(today));
+    calendar::ensure_usable_start(start)?;
     match sim::init(&mut conn, &project, args.seed, start, args.force, &opts).await? {
         sim::InitResult::Created(marker, outcome) => {
             ctx.remember(&marker, &target)?;
@@ -438,6 +439,16 @@ pub(crate) async fn report_progress(
 
 fn plan(ctx: &Context, week: Option<u32>, seed: u64) -> Result<()> {
     let project = ctx.load_project()?;
+    if let Some(week) = week.filter(|w| !project.roadmap.changes.iter().any(|c| c.week == *w)) {
+        return Err(bad_input(format!(
+            "plan --week {week}: the roadmap has no week {week}"
+        ))
+        .with_hint(format!(
+            "weeks run from 1 to {}",
+            project.roadmap.last_week()
+        ))
+        .into());
+    }
     let opts = ctx.options(&project)?;
     for change in project
         .roadmap
@@ -598,13 +609,26 @@ async fn verify(ctx: &Context) -> Result<()> {
     let stale: Vec<_> = journaled.difference(&found).collect();
     println!("{agree} findings agree between the ledger and the audit");
     let contradicted = verify_statistics(&mut conn).await?;
+    // The whole schema against the ledger's record after the last change (README "Operating it").
+    let drifted = match crate::drift::Schema::last_recorded(&mut conn).await? {
+        Some((last, recorded)) => {
+            let differences = crate::drift::Schema::read(&mut conn)
+                .await?
+                .differences(&recorded);
+            for d in &differences {
+                println!("  changed outside engineer-sim since {last}: {d}");
+            }
+            differences.len()
+        }
+        None => 0,
+    };
     for (kind, object) in &missing {
         println!("  in the database, not in the ledger: {kind} {object}");
     }
     for (kind, object) in &stale {
         println!("  in the ledger, not in the database: {kind} {object}");
     }
-    if missing.is_empty() && stale.is_empty() && contradicted == 0 {
+    if missing.is_empty() && stale.is_empty() && contradicted == 0 && drifted == 0 {
         println!("verify: OK");
         Ok(())
     } else {
@@ -612,7 +636,7 @@ async fn verify(ctx: &Context) -> Result<()> {
             Exit::Mismatch,
             format!(
                 "verify: {} differences",
-                missing.len() + stale.len() + contradicted
+                missing.len() + stale.len() + contradicted + drifted
             ),
         )
         .into())
