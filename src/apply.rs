@@ -73,6 +73,9 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
     // first, so this change's audit starts from a database the ledger describes.
     outside::finish(conn, codes).await?;
     let mut tx = conn.begin().await?;
+    // Another applier's turn is waited for under the connection's bounded lock wait
+    // (crate::pg::LOCK_WAIT), before the change's own, shorter, lock_timeout applies.
+    ledger::lock_for_apply(&mut tx).await?;
     // TimeZone is fixed because whether timestamp -> timestamptz rewrites a table depends on it:
     // the journal must not depend on the machine it ran on.
     sqlx::raw_sql(&format!(
@@ -81,7 +84,6 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
     ))
     .execute(&mut *tx)
     .await?;
-    ledger::lock_for_apply(&mut tx).await?;
     if ledger::is_applied(&mut tx, unit.id).await? {
         return Ok(Outcome {
             already_applied: true,
@@ -89,20 +91,43 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
         });
     }
     let started = chrono::Utc::now();
-    let open_before = open_findings(&mut tx).await?;
-    let audit_before = audit::audit(&mut tx).await?;
+    // A table locked by another session makes the audit wait past lock_timeout: the change
+    // fails, is rolled back and journaled like a failing DDL statement.
+    let (open_before, audit_before) = match audit_before(&mut tx).await {
+        Ok(before) => before,
+        Err(err) => {
+            drop(tx);
+            return Err(record_failure(conn, unit, err).await);
+        }
+    };
     ensure_no_drift(unit, &audit_before, &catalog_only(&open_before))?;
-    let snapshot_before = Snapshot::take(&mut tx).await?;
-
     let (inside_sql, outside_steps) = unit.rendered.steps();
-    if let Err(err) = sqlx::raw_sql(inside_sql).execute(&mut *tx).await {
-        drop(tx);
-        return Err(record_failure(conn, unit, err).await);
+    let schema_before = match crate::drift::Schema::read(&mut tx).await {
+        Ok(schema) => schema,
+        Err(err) => {
+            drop(tx);
+            return Err(record_failure(conn, unit, err).await);
+        }
+    };
+    crate::drift::ensure_as_recorded(&mut tx, unit.id, &schema_before).await?;
+    let observed = async {
+        let before = Snapshot::take(&mut tx).await?;
+        sqlx::raw_sql(inside_sql).execute(&mut *tx).await?;
+        let after = Snapshot::take(&mut tx).await?;
+        let audit = audit::audit(&mut tx).await?;
+        let schema = crate::drift::Schema::read(&mut tx).await?;
+        anyhow::Ok((before, after, audit, schema))
     }
-
-    let snapshot_after = Snapshot::take(&mut tx).await?;
+    .await;
+    let (snapshot_before, snapshot_after, audit_after, schema_after) = match observed {
+        Ok(observed) => observed,
+        Err(err) => {
+            drop(tx);
+            return Err(record_failure(conn, unit, err).await);
+        }
+    };
     let seen = Seen {
-        audit: audit::audit(&mut tx).await?,
+        audit: audit_after,
         observed: observe_ledger_kinds(&snapshot_before, &snapshot_after),
         after: snapshot_after,
     };
@@ -139,6 +164,7 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
     if !outside_steps.is_empty() {
         outside::record_pending(&mut tx, unit, &outside_steps, &deferred).await?;
     }
+    schema_after.record(&mut tx, unit.id).await?;
     tx.commit().await?;
     let mut outcome = Outcome {
         already_applied: false,
@@ -444,18 +470,36 @@ async fn journal_failure(
     }
 }
 
-/// Journals a change whose SQL failed and returns the error to show: SQLSTATE, message, and
-/// where the SQL came from.
+/// The ledger's open findings and the audit, before the change's DDL.
+async fn audit_before(
+    tx: &mut PgConnection,
+) -> Result<(BTreeMap<Key, Verification>, BTreeSet<Key>)> {
+    Ok((open_findings(tx).await?, audit::audit(tx).await?))
+}
+
+/// Journals a change that failed inside its transaction (its SQL, or the audit around it) and
+/// returns the error to show: SQLSTATE, message, and where the SQL came from. A lost server
+/// cannot be journaled: that is the environment's error (exit 3).
 async fn record_failure(
     conn: &mut PgConnection,
     unit: &Unit<'_>,
-    err: sqlx::Error,
+    err: anyhow::Error,
 ) -> anyhow::Error {
-    let (sqlstate, message) = match &err {
-        sqlx::Error::Database(db) => (db.code().map(|c| c.to_string()), db.message().to_string()),
-        other => (None, other.to_string()),
+    if crate::error::trouble_of(&err) == Some(crate::error::Trouble::Gone) {
+        return err.context(format!("change {} was not applied", unit.id));
+    }
+    let (sqlstate, message) = match err.chain().find_map(|c| c.downcast_ref::<sqlx::Error>()) {
+        Some(sqlx::Error::Database(db)) => {
+            (db.code().map(|c| c.to_string()), db.message().to_string())
+        }
+        _ => (None, format!("{err:#}")),
     };
     journal_failure(conn, unit, sqlstate.as_deref(), &message).await;
+    let hint = if sqlstate.as_deref() == Some("55P03") {
+        format!("another session holds a lock on a table this change needs (lock_timeout {LOCK_TIMEOUT}); run again once it is released")
+    } else {
+        "`engineer-sim render <change-id>` prints the SQL that was applied; `--on-error skip` goes on past failures".to_string()
+    };
     UserError::new(
         Exit::ApplyFailed,
         format!(
@@ -466,6 +510,6 @@ async fn record_failure(
             message
         ),
     )
-    .with_hint("`engineer-sim render <change-id>` prints the SQL that was applied; `--on-error skip` goes on past failures")
+    .with_hint(hint)
     .into()
 }

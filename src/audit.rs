@@ -19,7 +19,10 @@ pub async fn audit(conn: &mut PgConnection) -> Result<BTreeSet<Key>> {
         let Some(query) = kind.detection_query() else {
             continue;
         };
-        for object in crate::pg::query_objects(conn, query).await? {
+        let objects = crate::pg::query_objects(conn, query).await;
+        for object in
+            anyhow::Context::with_context(objects, || format!("detecting {}", kind.name()))?
+        {
             found.insert((kind.name().to_string(), object));
         }
     }

@@ -19,6 +19,24 @@ fn is_weekend(d: NaiveDate) -> bool {
     matches!(d.weekday(), ChronoWeekday::Sat | ChronoWeekday::Sun)
 }
 
+/// A start date whose whole roadmap has four-digit years, so migration file names
+/// (`yyyymmdd_...`) sort in time order (README "Operating it").
+pub fn ensure_usable_start(start: NaiveDate) -> anyhow::Result<()> {
+    let last = if (1000..=9999).contains(&start.year()) {
+        date_of(start, LAST_SIM_DAY)
+    } else {
+        start
+    };
+    if !(1000..=9999).contains(&start.year()) || last.year() > 9999 {
+        return Err(crate::error::bad_input(format!(
+            "--start-date {start}: week 12 would end on {last}; migration file names need four-digit years"
+        ))
+        .with_hint("give a start date between 1000-01-01 and 9999-09-30")
+        .into());
+    }
+    Ok(())
+}
+
 /// The sim day reached on `today`: the number of working days from `start` through `today`.
 /// Zero before the start.
 pub fn sim_day_on(start: NaiveDate, today: NaiveDate) -> u32 {

@@ -63,6 +63,10 @@ pub struct Global {
     /// Connections that write data at once [default: the number of CPUs].
     #[arg(long, env = "ENGINEER_SIM_JOBS", global = true)]
     pub jobs: Option<usize>,
+    /// Seconds a command waits for another one working in the same state directory before it
+    /// gives up with exit 3 [default: 600].
+    #[arg(long, env = "ENGINEER_SIM_LOCK_WAIT", global = true)]
+    pub lock_wait: Option<u64>,
     /// More log output (-v info, -vv debug).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -381,4 +385,34 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         ));
     }
     Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+impl Command {
+    /// Commands that write to a database run the whole `check` first (README "Operating it").
+    pub fn validates_inputs(&self) -> bool {
+        matches!(
+            self,
+            Command::Init(_)
+                | Command::Run { .. }
+                | Command::Tick { .. }
+                | Command::Daemon { .. }
+                | Command::Seed
+                | Command::Replay { into: Some(_), .. }
+        )
+    }
+
+    /// The name of a command that writes to a database or the state directory's journal: those
+    /// hold the state lock. The daemon takes it per tick instead.
+    pub fn name_if_mutating(&self) -> Option<&'static str> {
+        Some(match self {
+            Command::Init(_) => "init",
+            Command::Run { .. } => "run",
+            Command::Tick { .. } => "tick",
+            Command::Seed => "seed",
+            Command::Workload { .. } => "workload",
+            Command::Replay { into: Some(_), .. } => "replay",
+            Command::Journal { week: None } => "journal",
+            _ => return None,
+        })
+    }
 }

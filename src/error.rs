@@ -61,10 +61,86 @@ pub fn environment(message: impl Into<String>) -> UserError {
     UserError::new(Exit::Environment, message)
 }
 
-/// The exit code for an error chain: the first `UserError` in it decides, anything else is 1.
+/// The exit code for an error chain: the first `UserError` in it decides; a lost connection or a
+/// lock that did not come is the environment (3); anything else is 1.
 pub fn exit_code_of(err: &anyhow::Error) -> i32 {
     err.chain()
         .find_map(|cause| cause.downcast_ref::<UserError>())
         .map(|user| user.exit as i32)
+        .or_else(|| trouble_of(err).map(|_| Exit::Environment as i32))
         .unwrap_or(Exit::Mismatch as i32)
+}
+
+/// Trouble with the database server rather than with the input or the tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trouble {
+    /// The connection broke or the server is shutting down or gone.
+    Gone,
+    /// A lock held by another session did not come within the bounded wait.
+    Busy,
+}
+
+/// Whether an error chain is the server's trouble, from its sqlx error.
+pub fn trouble_of(err: &anyhow::Error) -> Option<Trouble> {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<sqlx::Error>())
+        .and_then(sqlx_trouble)
+}
+
+pub fn sqlx_trouble(err: &sqlx::Error) -> Option<Trouble> {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => Some(Trouble::Gone),
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if code == "55P03" {
+                Some(Trouble::Busy)
+            } else if code.starts_with("08") || code.starts_with("57P") || code == "53300" {
+                Some(Trouble::Gone)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// What the user sees for an error: one line (two with a hint) and the exit code
+/// (README "Operating it").
+pub fn describe(err: &anyhow::Error) -> (i32, String) {
+    let code = exit_code_of(err);
+    let user = err.chain().find_map(|c| c.downcast_ref::<UserError>());
+    let text = match (user, trouble_of(err)) {
+        (None, Some(Trouble::Gone)) => format!(
+            "lost the database server: {}\n  hint: check that it runs (`engineer-sim db status` for the embedded cluster) and run the command again; a change in flight was rolled back",
+            chain_line(err)
+        ),
+        (None, Some(Trouble::Busy)) => format!(
+            "the database is busy: {}\n  hint: another session holds a lock engineer-sim needs (it waits {}); run again once it is released",
+            chain_line(err),
+            crate::pg::LOCK_WAIT
+        ),
+        _ => format!("{err:#}"),
+    };
+    (code, text)
+}
+
+/// The error chain on one line, leaving out a cause its parent already quotes.
+fn chain_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
 }

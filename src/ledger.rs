@@ -61,15 +61,45 @@ pub async fn has_ledger(conn: &mut PgConnection) -> Result<bool> {
     .await?)
 }
 
-/// Tables outside the system schemas and the ledger: `init` refuses a database that has any.
-pub async fn count_user_tables(conn: &mut PgConnection) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind IN ('r', 'p', 'v', 'm')
-           AND n.nspname NOT IN ('engineer_sim', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'",
+/// What a database holds outside the system schemas and the ledger (objects of extensions left
+/// out), as "3 tables, 1 sequence": `init` refuses a database that holds anything.
+pub async fn user_objects(conn: &mut PgConnection) -> Result<Vec<String>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "WITH user_ns AS (
+           SELECT oid, nspname FROM pg_namespace
+           WHERE nspname NOT IN ('engineer_sim', 'information_schema') AND nspname NOT LIKE 'pg\\_%'
+         ),
+         ext AS (SELECT classid, objid FROM pg_depend WHERE deptype = 'e'),
+         objects AS (
+           SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                    WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'table' END AS kind
+           FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace
+           WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+             AND (c.oid, 'pg_class'::regclass) NOT IN (SELECT objid, classid FROM ext)
+           UNION ALL
+           SELECT 'type' FROM pg_type t JOIN user_ns n ON n.oid = t.typnamespace
+           WHERE t.typtype IN ('b', 'c', 'd', 'e', 'r', 'm') AND t.typcategory <> 'A'
+             AND (t.typrelid = 0 OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+             AND (t.oid, 'pg_type'::regclass) NOT IN (SELECT objid, classid FROM ext)
+           UNION ALL
+           SELECT 'function' FROM pg_proc p JOIN user_ns n ON n.oid = p.pronamespace
+           WHERE (p.oid, 'pg_proc'::regclass) NOT IN (SELECT objid, classid FROM ext)
+           UNION ALL
+           SELECT 'schema' FROM user_ns n
+           WHERE n.nspname <> 'public'
+             AND (n.oid, 'pg_namespace'::regclass) NOT IN (SELECT objid, classid FROM ext)
+         )
+         SELECT kind, count(*) FROM objects GROUP BY kind ORDER BY kind",
     )
-    .fetch_one(conn)
-    .await?)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(kind, n)| {
+            let plural = if n == 1 { "" } else { "s" };
+            format!("{n} {kind}{plural}")
+        })
+        .collect())
 }
 
 pub async fn create_schema(conn: &mut PgConnection, marker: &Marker) -> Result<()> {

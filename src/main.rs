@@ -1,7 +1,7 @@
 use clap::Parser;
 
 use engineer_sim::cli::Cli;
-use engineer_sim::error::exit_code_of;
+use engineer_sim::error::describe;
 
 fn main() {
     let cli = Cli::parse();
@@ -17,8 +17,9 @@ fn main() {
         }
     };
     if let Err(err) = runtime.block_on(engineer_sim::commands::run(cli)) {
-        eprintln!("error: {err:#}");
-        std::process::exit(exit_code_of(&err));
+        let (code, text) = describe(&err);
+        eprintln!("error: {text}");
+        std::process::exit(code);
     }
 }
 

@@ -89,7 +89,8 @@ pub fn write_all(dir: &Path, changes: &[ChangeRow], team: &crate::persona::Team)
     let keep: std::collections::BTreeSet<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
     for entry in std::fs::read_dir(dir)?.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".sql") && !keep.contains(name.as_str()) {
+        // Only files engineer-sim wrote go: a user's own .sql file stays (README "Operating it").
+        if name.ends_with(".sql") && !keep.contains(name.as_str()) && written_by_us(&entry.path()) {
             std::fs::remove_file(entry.path())?;
         }
     }
@@ -101,6 +102,29 @@ pub fn write_all(dir: &Path, changes: &[ChangeRow], team: &crate::persona::Team)
         crate::journal::write_atomically(&dir.join(name), &contents(change, display))?;
     }
     Ok(())
+}
+
+/// Whether a file has the shape [`contents`] gives: a name like ours and our header.
+fn written_by_us(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bytes = name.as_bytes();
+    let named_like_ours = bytes.len() > 17
+        && bytes[..8].iter().all(u8::is_ascii_digit)
+        && bytes[8] == b'_'
+        && bytes[9..15].iter().all(u8::is_ascii_digit)
+        && bytes[15] == b'_';
+    if !named_like_ours {
+        return false;
+    }
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut lines = text.lines();
+    lines.next().is_some_and(|l| l.starts_with("-- "))
+        && lines.next() == Some("--")
+        && lines.next().is_some_and(|l| l.starts_with("-- Author: "))
+        && lines.next().is_some_and(|l| l.starts_with("-- Date:   "))
 }
 
 #[cfg(test)]

@@ -280,16 +280,16 @@ impl tera::Function for SlipFunction {
         let object = slip_args
             .object()
             .map_err(|e| tera::Error::msg(e.to_string()))?;
+        // A failing call names its kind and object, so `check` can point at its line.
+        let named = format!("(slip point `{}` on \"{object}\")", self.kind.name());
+        let failed = |e: anyhow::Error| tera::Error::msg(format!("{e} {named}"));
         let mut pass = self
             .pass
             .lock()
             .map_err(|_| tera::Error::msg("render state poisoned"))?;
         if self.kind.needs_data() && !pass.data {
             // Not offered without data: the careful text, as empty mode always rendered it.
-            let text = self
-                .kind
-                .render(&slip_args, false)
-                .map_err(|e| tera::Error::msg(e.to_string()))?;
+            let text = self.kind.render(&slip_args, false).map_err(failed)?;
             return Ok(tera::Value::String(if text.is_empty() {
                 NOTHING.to_string()
             } else {
@@ -301,10 +301,7 @@ impl tera::Function for SlipFunction {
             kind: self.kind.name().to_string(),
             object,
         });
-        let text = self
-            .kind
-            .render(&slip_args, slipped)
-            .map_err(|e| tera::Error::msg(e.to_string()))?;
+        let text = self.kind.render(&slip_args, slipped).map_err(failed)?;
         Ok(tera::Value::String(if text.is_empty() {
             NOTHING.to_string()
         } else {

@@ -97,7 +97,11 @@ pub const WEEKS: u32 = 12;
 impl Change {
     /// The sim day this change is due on: 1 for week 1 Monday, 60 for week 12 Friday.
     pub fn sim_day(&self) -> u32 {
-        (self.week - 1) * 5 + self.day.index() + 1
+        // Saturating: a week out of range (0, or huge) is reported by `check`, never a panic.
+        self.week
+            .saturating_sub(1)
+            .saturating_mul(5)
+            .saturating_add(self.day.index() + 1)
     }
 }
 

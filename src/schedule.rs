@@ -30,12 +30,26 @@ impl CronSchedule {
         if fields.len() != 5 {
             return Err(invalid(format!("{} fields, expected 5", fields.len())).into());
         }
+        for (field, (name, lo, hi)) in fields.iter().zip([
+            ("minute", 0, 59),
+            ("hour", 0, 23),
+            ("day of month", 1, 31),
+            ("month", 1, 12),
+        ]) {
+            check_range(field, name, lo, hi).map_err(&invalid)?;
+        }
         let days = day_names(fields[4]).map_err(&invalid)?;
         let six = format!(
             "0 {} {} {} {} {days}",
             fields[0], fields[1], fields[2], fields[3]
         );
         let schedule = cron::Schedule::from_str(&six).map_err(|err| invalid(err.to_string()))?;
+        if schedule.upcoming(chrono::Utc).next().is_none() {
+            return Err(invalid(
+                "it never fires (no date matches it, e.g. day 31 of a month that has 30)".into(),
+            )
+            .into());
+        }
         Ok(CronSchedule {
             expression: expression.to_string(),
             schedule,
@@ -46,6 +60,27 @@ impl CronSchedule {
     pub fn upcoming<Tz: TimeZone>(&self, after: &DateTime<Tz>, count: usize) -> Vec<DateTime<Tz>> {
         self.schedule.after(after).take(count).collect()
     }
+}
+
+/// Every number in a crontab field (`5`, `1-5`, `*/15`, `1,15`) within `lo..=hi`; names (`jan`)
+/// are left to the cron crate.
+fn check_range(field: &str, name: &str, lo: u32, hi: u32) -> Result<(), String> {
+    for item in field.split(',') {
+        let (range, step) = item.split_once('/').unwrap_or((item, "1"));
+        if step.parse::<u32>().map_or(true, |s| s == 0) {
+            return Err(format!("bad step in {name} {item:?}"));
+        }
+        for part in range.split('-').filter(|p| *p != "*") {
+            if part.chars().all(|c| c.is_ascii_alphabetic()) && !part.is_empty() {
+                continue;
+            }
+            match part.parse::<u32>() {
+                Ok(n) if (lo..=hi).contains(&n) => {}
+                _ => return Err(format!("{name} {part:?} is out of range {lo}-{hi}")),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Rewrites a crontab day-of-week field (`*`, `1-5`, `0,6`, `*/2`, `mon-fri`, `7`) as a list of

@@ -196,7 +196,9 @@ impl Project {
     }
 }
 
-/// Creates the ledger and the base schema. Refuses a database with user tables unless `force`.
+/// Creates the ledger, its marker and the base schema in one transaction: killed or failed
+/// half-way, the database is left as it was (README "Operating it"). Refuses the system databases
+/// and a database that holds anything unless `force`.
 pub async fn init(
     conn: &mut PgConnection,
     project: &Project,
@@ -205,20 +207,19 @@ pub async fn init(
     force: bool,
     opts: &Options,
 ) -> Result<InitResult> {
-    if ledger::has_ledger(conn).await? {
-        let marker = ledger::marker(conn).await?;
-        if ledger::is_applied(conn, BASE_ID).await? {
+    crate::init_guard::refuse_system_database(conn, force).await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    // Two inits at once: the second waits, then finds the first one's ledger.
+    ledger::lock_for_apply(&mut tx).await?;
+    if ledger::has_ledger(&mut tx).await? {
+        let marker = ledger::marker(&mut tx).await?;
+        if ledger::is_applied(&mut tx, BASE_ID).await? {
             return Ok(InitResult::AlreadyInitialised(marker));
         }
+        // A ledger without its base (left by an older engineer-sim killed during setup): the
+        // base is applied now, as the interrupted init would have.
     } else {
-        let tables = ledger::count_user_tables(conn).await?;
-        if tables > 0 && !force {
-            return Err(crate::error::environment(format!(
-                "refusing to initialise: the database already has {tables} tables or views and no engineer-sim marker"
-            ))
-            .with_hint("point --database-url at an empty database, or pass --force if this database may be damaged on purpose")
-            .into());
-        }
+        crate::init_guard::refuse_non_empty(&mut tx, force).await?;
         let marker = Marker {
             roadmap: project.roadmap.name.clone(),
             seed,
@@ -226,7 +227,7 @@ pub async fn init(
             assign: opts.assign,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
         };
-        ledger::create_schema(conn, &marker).await?;
+        ledger::create_schema(&mut tx, &marker).await?;
     }
     let base_sql = project.base_sql()?;
     let rendered = Rendered {
@@ -254,8 +255,11 @@ pub async fn init(
         scripted: &project.roadmap.base_findings,
         declared_origin: "base",
     };
-    let outcome = apply::apply(conn, &unit, opts.codes).await?;
-    Ok(InitResult::Created(ledger::marker(conn).await?, outcome))
+    // Nested in the init's transaction: a failing base rolls the ledger back with it.
+    let outcome = apply::apply(&mut tx, &unit, opts.codes).await?;
+    let marker = ledger::marker(&mut tx).await?;
+    tx.commit().await?;
+    Ok(InitResult::Created(marker, outcome))
 }
 
 pub enum InitResult {

@@ -44,4 +44,28 @@ impl StateDir {
     pub fn create(&self) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.root)
     }
+
+    /// Creates the directory and proves that it and its journal folders take new files, before
+    /// anything is applied: a journal that cannot be written would leave the database ahead of it
+    /// (README "Operating it").
+    pub fn ensure_writable(&self) -> anyhow::Result<()> {
+        let cannot = |dir: &Path, err: std::io::Error| -> anyhow::Error {
+            crate::error::environment(format!(
+                "the state directory {} cannot be written: {err}; nothing was applied",
+                dir.display()
+            ))
+            .with_hint("fix its permissions or pass another --state-dir / ENGINEER_SIM_STATE")
+            .into()
+        };
+        self.create().map_err(|err| cannot(&self.root, err))?;
+        for dir in [self.root.clone(), self.migrations_dir(), self.reports_dir()] {
+            if dir != self.root && !dir.exists() {
+                continue;
+            }
+            let probe = dir.join(format!(".write-test-{}", std::process::id()));
+            std::fs::write(&probe, b"").map_err(|err| cannot(&dir, err))?;
+            let _ = std::fs::remove_file(&probe);
+        }
+        Ok(())
+    }
 }

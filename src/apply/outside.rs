@@ -230,6 +230,11 @@ async fn journal_steps(
     for opening in &delta.open {
         open(&mut tx, &by, opening, codes).await?;
     }
+    // What the steps left is part of the change: the next change's drift check compares with it.
+    crate::drift::Schema::read(&mut tx)
+        .await?
+        .record(&mut tx, by.id)
+        .await?;
     sqlx::query("DELETE FROM engineer_sim.outside_steps WHERE change_id = $1")
         .bind(by.id)
         .execute(&mut *tx)

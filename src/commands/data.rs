@@ -85,7 +85,6 @@ pub(crate) async fn seed_now(
 pub async fn seed(ctx: &Context) -> Result<()> {
     let project = ctx.load_project()?;
     let scale = growth::validate_scale(ctx.global.scale.unwrap_or(DEFAULT_SCALE))?;
-    let _lock = ctx.lock_state()?;
     let target = ctx.target()?;
     let fresh = {
         target.create_embedded_database_if_missing().await?;

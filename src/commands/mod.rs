@@ -28,6 +28,15 @@ pub const DEFAULT_SEED: u64 = 42;
 
 pub async fn run(cli: Cli) -> Result<()> {
     let ctx = Context::new(&cli.global)?;
+    // Bad input never touches a database: whatever writes to one runs the whole check first.
+    if cli.command.validates_inputs() {
+        crate::check::require_clean(&ctx.data)?;
+    }
+    // Whatever writes takes the state lock, for the whole command (README "Operating it").
+    let _lock = match cli.command.name_if_mutating() {
+        Some(name) => Some(ctx.lock_state(name)?),
+        None => None,
+    };
     match cli.command {
         Command::Db { action } => db(&ctx, action),
         Command::Init(args) => init(&ctx, args).await,
@@ -178,18 +187,15 @@ impl Context {
         })
     }
 
-    /// Serialises ticks that share this state directory (two cron ticks at once): the database's
-    /// advisory lock protects the ledger, this protects the settings file and the journal files.
-    pub(crate) fn lock_state(&self) -> Result<std::fs::File> {
-        self.state.create()?;
-        let path = self.state.root().join("tick.lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)?;
-        file.lock()?;
-        Ok(file)
+    /// Serialises commands that share this state directory (two cron ticks at once): the
+    /// database's advisory lock protects the ledger, this protects the settings file and the
+    /// journal files. Bounded by `--lock-wait`.
+    pub(crate) fn lock_state(&self, command: &str) -> Result<crate::lock::StateLock> {
+        let wait = self
+            .global
+            .lock_wait
+            .map_or(crate::lock::DEFAULT_WAIT, std::time::Duration::from_secs);
+        crate::lock::StateLock::acquire(&self.state, wait, command)
     }
 
     pub(crate) fn target(&self) -> Result<Target> {
@@ -234,6 +240,10 @@ impl Context {
         let marker = ledger::marker(&mut conn).await?;
         ledger::ensure_seed(&marker, seed)?;
         self.ensure_state_is_for(&target)?;
+        if Settings::load(&self.state)?.database.is_none() {
+            // Killed between the init's commit and writing the settings: write them now.
+            self.remember(&marker, &target)?;
+        }
         Ok(conn)
     }
 
@@ -344,6 +354,7 @@ async fn init(ctx: &Context, args: InitArgs) -> Result<()> {
     target.create_embedded_database_if_missing().await?;
     let mut conn = target.connect().await?;
     let start = calendar::next_working_day(args.start_date.unwrap_or_else(today));
+    calendar::ensure_usable_start(start)?;
     match sim::init(&mut conn, &project, args.seed, start, args.force, &opts).await? {
         sim::InitResult::Created(marker, outcome) => {
             ctx.remember(&marker, &target)?;
@@ -422,6 +433,16 @@ pub(crate) async fn report_progress(
 
 fn plan(ctx: &Context, week: Option<u32>, seed: u64) -> Result<()> {
     let project = ctx.load_project()?;
+    if let Some(week) = week.filter(|w| !project.roadmap.changes.iter().any(|c| c.week == *w)) {
+        return Err(bad_input(format!(
+            "plan --week {week}: the roadmap has no week {week}"
+        ))
+        .with_hint(format!(
+            "weeks run from 1 to {}",
+            project.roadmap.last_week()
+        ))
+        .into());
+    }
     let opts = ctx.options(&project)?;
     for change in project
         .roadmap
@@ -583,13 +604,26 @@ async fn verify(ctx: &Context) -> Result<()> {
     let stale: Vec<_> = journaled.difference(&found).collect();
     println!("{agree} findings agree between the ledger and the audit");
     let contradicted = verify_statistics(&mut conn).await?;
+    // The whole schema against the ledger's record after the last change (README "Operating it").
+    let drifted = match crate::drift::Schema::last_recorded(&mut conn).await? {
+        Some((last, recorded)) => {
+            let differences = crate::drift::Schema::read(&mut conn)
+                .await?
+                .differences(&recorded);
+            for d in &differences {
+                println!("  changed outside engineer-sim since {last}: {d}");
+            }
+            differences.len()
+        }
+        None => 0,
+    };
     for (kind, object) in &missing {
         println!("  in the database, not in the ledger: {kind} {object}");
     }
     for (kind, object) in &stale {
         println!("  in the ledger, not in the database: {kind} {object}");
     }
-    if missing.is_empty() && stale.is_empty() && contradicted == 0 {
+    if missing.is_empty() && stale.is_empty() && contradicted == 0 && drifted == 0 {
         println!("verify: OK");
         Ok(())
     } else {
@@ -597,7 +631,7 @@ async fn verify(ctx: &Context) -> Result<()> {
             Exit::Mismatch,
             format!(
                 "verify: {} differences",
-                missing.len() + stale.len() + contradicted
+                missing.len() + stale.len() + contradicted + drifted
             ),
         )
         .into())

@@ -90,10 +90,11 @@ pub async fn into_database(ctx: &Context, week: u32, database: &str) -> Result<(
             .with_hint("replay builds a fresh database: choose another name or drop that one")
             .into());
     }
-    sqlx::raw_sql(&format!("CREATE DATABASE {database}"))
+    // Quoted: unquoted, PostgreSQL would fold `MixedCase` into another database, `mixedcase`.
+    sqlx::raw_sql(&format!("CREATE DATABASE \"{database}\""))
         .execute(&mut admin)
         .await?;
-    let mut conn = crate::pg::connect(&url).await?;
+    let mut conn = crate::pg::connect_bounded(&url).await?;
     let opts = Options {
         assign: original.assign,
         ..ctx.options(&project)?
@@ -157,7 +158,12 @@ pub fn expected_at_week(
     let open: Vec<FindingRow> = findings
         .iter()
         .filter(|f| f.opened_week <= week && f.closed_week.is_none_or(|w| w > week))
-        .cloned()
+        .map(|f| FindingRow {
+            // Closed after that week: open then, as `run --until-week` journals it.
+            closed_by: None,
+            closed_week: None,
+            ..f.clone()
+        })
         .collect();
     let last = changes.iter().rev().find(|c| c.week <= week);
     let mut doc = journal::expected_findings(marker, last, &open, codes);
@@ -209,10 +215,15 @@ pub async fn diff(ctx: &Context, from: &str, to: &str) -> Result<()> {
         .to_string();
     if diff.is_empty() {
         println!("no difference between {from} and {to}");
-    } else {
-        print!("{diff}");
+        return Ok(());
     }
-    Ok(())
+    print!("{diff}");
+    // Like diff(1): the sides differ, exit 1.
+    Err(crate::error::UserError::new(
+        crate::error::Exit::Mismatch,
+        format!("{from} and {to} differ"),
+    )
+    .into())
 }
 
 /// `journal --week N`: the week's report from the ledger.

@@ -43,7 +43,6 @@ pub struct TickArgs {
 
 pub async fn tick(ctx: &Context, args: TickArgs) -> Result<()> {
     let project = ctx.load_project()?;
-    let _lock = ctx.lock_state()?;
     let mut conn = ctx.connect_initialised(&project, args.seed).await?;
     let progress = tick_once(ctx, &project, &mut conn, args, Control::default()).await?;
     report_progress(ctx, &project, &mut conn, &progress).await
@@ -185,7 +184,7 @@ pub async fn daemon(
 }
 
 async fn daemon_tick(ctx: &Context, project: &Project, control: Control<'_>) -> Result<()> {
-    let _lock = ctx.lock_state()?;
+    let _lock = ctx.lock_state("daemon")?;
     let mut conn = ctx.connect_initialised(project, None).await?;
     let progress = tick_once(ctx, project, &mut conn, TickArgs::default(), control).await?;
     if progress.stopped {

@@ -39,8 +39,9 @@ impl Target {
         redact(&self.url)
     }
 
+    /// The command's own connection: its lock waits are bounded (README "Operating it").
     pub async fn connect(&self) -> Result<PgConnection> {
-        connect(&self.url).await
+        connect_bounded(&self.url).await
     }
 
     /// Creates the target database when it is the embedded one and does not exist yet.
@@ -63,6 +64,20 @@ impl Target {
     }
 }
 
+/// How long a command's own connection waits for a lock held by another session (the ledger's
+/// tables, a table the audit reads) before it gives up with exit 3; a change's statements wait
+/// at most [`crate::apply::LOCK_TIMEOUT`].
+pub const LOCK_WAIT: &str = "30s";
+
+/// A connection whose lock waits are bounded by [`LOCK_WAIT`].
+pub async fn connect_bounded(url: &str) -> Result<PgConnection> {
+    let mut conn = connect(url).await?;
+    sqlx::raw_sql(&format!("SET lock_timeout = '{LOCK_WAIT}'"))
+        .execute(&mut conn)
+        .await?;
+    Ok(conn)
+}
+
 pub async fn connect(url: &str) -> Result<PgConnection> {
     PgConnection::connect(url).await.map_err(|err| {
         anyhow::Error::new(
@@ -77,16 +92,28 @@ pub async fn connect(url: &str) -> Result<PgConnection> {
     })
 }
 
-/// A URL with its password replaced, for output and logs (README "Safety").
+/// A URL with every password replaced, for output, logs and `settings.json` (README "Safety"):
+/// the userinfo's and a `password=` / `sslpassword=` query parameter's.
 pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        Ok(parsed) => parsed.to_string(),
-        Err(_) => "<unparseable database URL>".to_string(),
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "<unparseable database URL>".to_string();
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
     }
+    let pairs: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
+    if pairs.iter().any(|(k, _)| is_secret(k)) {
+        let mut query = parsed.query_pairs_mut();
+        query.clear();
+        for (k, v) in &pairs {
+            query.append_pair(k, if is_secret(k) { "***" } else { v });
+        }
+    }
+    parsed.to_string()
+}
+
+fn is_secret(parameter: &str) -> bool {
+    parameter.eq_ignore_ascii_case("password") || parameter.eq_ignore_ascii_case("sslpassword")
 }
 
 /// Where a URL leads, ignoring how it is written: host, port, socket directory and database.
@@ -125,7 +152,7 @@ pub async fn query_objects(conn: &mut PgConnection, sql: &str) -> Result<Vec<Str
     let mut objects: Vec<String> = sqlx::query_scalar(sql)
         .fetch_all(&mut *conn)
         .await
-        .with_context(|| format!("running detection query:\n{sql}"))?;
+        .context("running a detection query")?;
     objects.sort();
     Ok(objects)
 }
@@ -159,6 +186,18 @@ mod tests {
             "postgres://u:***@h:5432/db"
         );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact("postgres://u@h/db?host=/s&password=secret&PassWord=x"),
+            "postgres://u@h/db?host=%2Fs&password=***&PassWord=***"
+        );
+        assert_eq!(
+            redact("postgres://u:pw@h/db?sslpassword=key"),
+            "postgres://u:***@h/db?sslpassword=***"
+        );
+        assert_eq!(
+            redact("postgres://u@h/db?host=/s&port=5432"),
+            "postgres://u@h/db?host=/s&port=5432"
+        );
         assert_eq!(redact("not a url"), "<unparseable database URL>");
     }
 }

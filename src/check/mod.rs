@@ -1,13 +1,20 @@
 //! `engineer-sim check`: validates the roadmap, the personas and the templates without touching a
 //! database, and reports every problem with its file, its line and what to do.
 
+mod persona;
+mod render;
+
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use crate::error::{Exit, UserError};
 use crate::mistakes;
-use crate::persona::{Persona, Team};
-use crate::render::{tera_error_chain, Decide, Renderer};
+use crate::persona::Team;
+use crate::render::tera_error_chain;
 use crate::roadmap::{DataDirs, Roadmap, WEEKS};
+
+pub use persona::is_safe_word;
+pub use render::runtime_line;
 
 /// One problem found in the data files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +38,7 @@ impl std::fmt::Display for Problem {
     }
 }
 
-fn problem(
+pub(crate) fn problem(
     file: &Path,
     line: usize,
     message: impl Into<String>,
@@ -48,7 +55,7 @@ fn problem(
 /// Every problem in the data files under `data`, in file order.
 pub fn check(data: &DataDirs) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let team = check_personas(&data.personas, &mut problems);
+    let team = persona::check_personas(&data.personas, &mut problems);
     let templates = check_template_syntax(&data.templates, &mut problems);
     let roadmap = match Roadmap::load(&data.roadmap) {
         Ok(roadmap) => roadmap,
@@ -62,15 +69,49 @@ pub fn check(data: &DataDirs) -> Vec<Problem> {
         }
     };
     check_roadmap(&roadmap, &team, &templates, &data.templates, &mut problems);
-    if problems.is_empty() {
-        check_rendering(data, &roadmap, &team, &mut problems);
+    // Rendering needs every template to parse (they are loaded together).
+    if !problems.iter().any(|p| p.file.starts_with(&data.templates)) {
+        render::check_rendering(data, &roadmap, &team, &mut problems);
     }
-    problems.extend(crate::data::check::check(&data.templates, &roadmap));
+    // The data files hang off the base's: without the base they would only repeat its problem.
+    if data.templates.join(&roadmap.base).is_file() {
+        problems.extend(crate::data::check::check(&data.templates, &roadmap));
+    }
     problems
 }
 
+/// The whole `check`, as every command that writes to a database runs it first: bad input never
+/// touches the database (README "Operating it"). The error names the first problem's file and
+/// line; `engineer-sim check` lists them all.
+pub fn require_clean(data: &DataDirs) -> anyhow::Result<()> {
+    let problems = check(data);
+    let Some(first) = problems.first() else {
+        return Ok(());
+    };
+    let more = match problems.len() {
+        1 => String::new(),
+        n => format!(" (and {} more; `engineer-sim check` lists them)", n - 1),
+    };
+    Err(UserError::new(
+        Exit::BadInput,
+        format!(
+            "{}:{}: {}{more}; nothing was applied",
+            first.file.display(),
+            first.line,
+            one_line(&first.message)
+        ),
+    )
+    .with_hint(first.hint.clone())
+    .into())
+}
+
+/// A message on one line: Tera and YAML messages can hold newlines.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// serde_yaml messages end in "at line L column C"; the problem takes that line.
-fn yaml_problem(file: &Path, message: &str, hint: &str) -> Problem {
+pub(crate) fn yaml_problem(file: &Path, message: &str, hint: &str) -> Problem {
     let line = message
         .rsplit_once("at line ")
         .and_then(|(_, rest)| rest.split_whitespace().next())
@@ -80,70 +121,7 @@ fn yaml_problem(file: &Path, message: &str, hint: &str) -> Problem {
     problem(file, line, message, hint)
 }
 
-fn check_personas(dir: &Path, problems: &mut Vec<Problem>) -> Team {
-    let mut personas = BTreeMap::new();
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    paths.retain(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"));
-    paths.sort();
-    if paths.is_empty() {
-        problems.push(problem(
-            dir,
-            1,
-            "no persona files",
-            "add personas/<name>.yaml (see README, Data files)",
-        ));
-    }
-    for path in paths {
-        match Persona::load(&path) {
-            Ok(persona) => {
-                check_persona(&path, &persona, problems);
-                personas.insert(persona.name.clone(), persona);
-            }
-            Err(err) => problems.push(yaml_problem(
-                &path,
-                &format!("{err:#}"),
-                "fix the persona's YAML",
-            )),
-        }
-    }
-    Team { personas }
-}
-
-fn check_persona(path: &Path, persona: &Persona, problems: &mut Vec<Problem>) {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let line_of = |needle: &str| {
-        text.lines()
-            .position(|l| l.contains(needle))
-            .map(|n| n + 1)
-            .unwrap_or(1)
-    };
-    if !(0.0..=1.0).contains(&persona.error_rate) {
-        problems.push(problem(
-            path,
-            line_of("error_rate"),
-            format!("error_rate {} is not a probability", persona.error_rate),
-            "use a value between 0 and 1",
-        ));
-    }
-    for kind in persona
-        .tendencies
-        .keys()
-        .chain(persona.excuses_by_kind.keys())
-    {
-        if mistakes::by_name(kind).is_none() {
-            problems.push(problem(
-                path,
-                line_of(&format!("{kind}:")),
-                format!("tendencies or excuses_by_kind name unknown mistake kind `{kind}`"),
-                format!("known kinds: {}", known_kinds()),
-            ));
-        }
-    }
-}
-
-fn known_kinds() -> String {
+pub(crate) fn known_kinds() -> String {
     mistakes::all()
         .iter()
         .map(|k| k.name())
@@ -246,9 +224,29 @@ fn check_roadmap(
     problems: &mut Vec<Problem>,
 ) {
     let file = &roadmap.path;
+    if !templates_dir.join(&roadmap.base).is_file() {
+        problems.push(problem(
+            file,
+            line_containing(file, "base:"),
+            format!(
+                "the base schema `{}` is not under {}",
+                roadmap.base,
+                templates_dir.display()
+            ),
+            "create the base schema file or fix `base:` (relative to templates/)",
+        ));
+    }
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (position, change) in roadmap.changes.iter().enumerate() {
         let at = |needle: Option<&str>| roadmap.line_of(&change.id, needle);
+        if !is_safe_word(&change.id, 100) {
+            problems.push(problem(
+                file,
+                at(None),
+                format!("change id {:?} is not a plain word", change.id),
+                "use 1-100 lower-case letters, digits and `-` (e.g. w01-mon-time-entries): ids name migration files",
+            ));
+        }
         if seen.insert(&change.id, position).is_some() {
             problems.push(problem(
                 file,
@@ -329,6 +327,15 @@ fn check_roadmap(
     }
 }
 
+/// The 1-based line of the first line of `file` containing `needle` (1 when none does).
+fn line_containing(file: &Path, needle: &str) -> usize {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .position(|l| l.contains(needle))
+        .map_or(1, |n| n + 1)
+}
+
 /// The line of the n-th `id: <id>` in the roadmap (for duplicates: the second one).
 fn nth_id_line(roadmap: &Roadmap, id: &str, nth: usize) -> usize {
     let text = std::fs::read_to_string(&roadmap.path).unwrap_or_default();
@@ -344,37 +351,4 @@ fn nth_id_line(roadmap: &Roadmap, id: &str, nth: usize) -> usize {
         .nth(nth - 1)
         .map(|(n, _)| n + 1)
         .unwrap_or(1)
-}
-
-/// Renders every change clean and with every slip point slipped, so errors inside calls (a bad
-/// argument, a kind that cannot be a slip point) are found before a run.
-fn check_rendering(data: &DataDirs, roadmap: &Roadmap, team: &Team, problems: &mut Vec<Problem>) {
-    let renderer = match Renderer::new(&data.templates) {
-        Ok(r) => r,
-        Err(err) => {
-            problems.push(problem(
-                &data.templates,
-                1,
-                format!("{err:#}"),
-                "fix the template",
-            ));
-            return;
-        }
-    };
-    for change in &roadmap.changes {
-        let Some(persona) = team.get(&change.author) else {
-            continue;
-        };
-        for decide in [Decide::Clean, Decide::All] {
-            if let Err(err) = renderer.render_change(change, persona, 0, 1.0, decide, true) {
-                problems.push(problem(
-                    &data.templates.join(&change.template),
-                    1,
-                    format!("{err:#}"),
-                    "fix the slip point's arguments",
-                ));
-                break;
-            }
-        }
-    }
 }

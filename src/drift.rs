@@ -1,0 +1,171 @@
+//! Drift: before each change, the whole user schema (every column, index and constraint, with
+//! its definition) is compared with what the ledger recorded after the last change. A schema
+//! changed behind engineer-sim's back would have the next change blamed for what someone else
+//! did, so the change stops with exit 1 and the difference (README "Operating it").
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use sqlx::PgConnection;
+
+use crate::error::{Exit, UserError};
+
+/// What the schema holds: `column schema.table.col`, `index schema.name`,
+/// `constraint schema.table.name` -> the definition.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Schema(pub BTreeMap<String, String>);
+
+const USER_SCHEMAS: &str =
+    "n.nspname NOT IN ('engineer_sim', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
+
+/// Where the ledger keeps each change's schema (added to ledgers that predate it on first use).
+const TABLE_SQL: &str = "CREATE TABLE IF NOT EXISTS engineer_sim.schema_snapshots (
+    change_id varchar(100) PRIMARY KEY REFERENCES engineer_sim.changes(change_id) ON DELETE CASCADE,
+    objects jsonb NOT NULL
+)";
+
+impl Schema {
+    pub async fn read(conn: &mut PgConnection) -> Result<Schema> {
+        let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+            "SELECT format('column %s.%s.%s', n.nspname, c.relname, a.attname),
+                    format_type(a.atttypid, a.atttypmod)
+                    || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
+                    || COALESCE(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '')
+             FROM pg_attribute a
+             JOIN pg_class c ON c.oid = a.attrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+             WHERE c.relkind IN ('r', 'p', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped
+               AND {USER_SCHEMAS}
+             UNION ALL
+             SELECT format('index %s.%s', n.nspname, i.relname),
+                    pg_get_indexdef(i.oid) || CASE WHEN x.indisvalid THEN '' ELSE ' (INVALID)' END
+             FROM pg_index x
+             JOIN pg_class i ON i.oid = x.indexrelid
+             JOIN pg_namespace n ON n.oid = i.relnamespace
+             WHERE {USER_SCHEMAS}
+             UNION ALL
+             SELECT format('constraint %s.%s.%s', n.nspname, c.relname, k.conname),
+                    pg_get_constraintdef(k.oid)
+             FROM pg_constraint k
+             JOIN pg_class c ON c.oid = k.conrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE {USER_SCHEMAS}"
+        ))
+        .fetch_all(conn)
+        .await?;
+        Ok(Schema(rows.into_iter().collect()))
+    }
+
+    /// Keeps this as the schema after `change_id`, in the change's transaction.
+    pub async fn record(&self, conn: &mut PgConnection, change_id: &str) -> Result<()> {
+        sqlx::raw_sql(TABLE_SQL).execute(&mut *conn).await?;
+        sqlx::query(
+            "INSERT INTO engineer_sim.schema_snapshots (change_id, objects) VALUES ($1, $2)
+             ON CONFLICT (change_id) DO UPDATE SET objects = EXCLUDED.objects",
+        )
+        .bind(change_id)
+        .bind(serde_json::to_value(&self.0)?)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// The schema recorded after the last change, and that change's id; none for a ledger
+    /// written before schemas were recorded.
+    pub async fn last_recorded(conn: &mut PgConnection) -> Result<Option<(String, Schema)>> {
+        let exists: bool =
+            sqlx::query_scalar("SELECT to_regclass('engineer_sim.schema_snapshots') IS NOT NULL")
+                .fetch_one(&mut *conn)
+                .await?;
+        if !exists {
+            return Ok(None);
+        }
+        let row: Option<(String, Option<serde_json::Value>)> = sqlx::query_as(
+            "SELECT c.change_id, s.objects FROM engineer_sim.changes c
+             LEFT JOIN engineer_sim.schema_snapshots s ON s.change_id = c.change_id
+             ORDER BY c.seq DESC LIMIT 1",
+        )
+        .fetch_optional(conn)
+        .await?;
+        Ok(match row {
+            Some((id, Some(objects))) => Some((id, Schema(serde_json::from_value(objects)?))),
+            _ => None,
+        })
+    }
+
+    /// What changed from `recorded` to `self`, one phrase per object.
+    pub fn differences(&self, recorded: &Schema) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, was) in &recorded.0 {
+            match self.0.get(name) {
+                None => out.push(format!("{name} is gone (was {was})")),
+                Some(now) if now != was => out.push(format!("{name} is now {now} (was {was})")),
+                Some(_) => {}
+            }
+        }
+        for (name, now) in &self.0 {
+            if !recorded.0.contains_key(name) {
+                out.push(format!("{name} was added ({now})"));
+            }
+        }
+        out
+    }
+}
+
+/// Fails (exit 1) when `now` differs from what the ledger recorded after the last change.
+pub async fn ensure_as_recorded(conn: &mut PgConnection, before: &str, now: &Schema) -> Result<()> {
+    let Some((last, recorded)) = Schema::last_recorded(conn).await? else {
+        return Ok(());
+    };
+    let differences = now.differences(&recorded);
+    if differences.is_empty() {
+        return Ok(());
+    }
+    Err(drift_error(&format!("before applying {before}"), &last, &differences).into())
+}
+
+/// The drift error: what differs from the schema recorded after `last`.
+pub fn drift_error(when: &str, last: &str, differences: &[String]) -> UserError {
+    const SHOWN: usize = 5;
+    let mut listed = differences
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if differences.len() > SHOWN {
+        listed.push_str(&format!("; and {} more", differences.len() - SHOWN));
+    }
+    UserError::new(
+        Exit::Mismatch,
+        format!("{when}: the schema changed outside engineer-sim since {last}: {listed}; nothing was applied"),
+    )
+    .with_hint("put the schema back as it was (or start a fresh database): engineer-sim journals only its own changes, and the next one would be blamed for this")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differences_name_gone_changed_and_added_objects() {
+        let was = Schema(BTreeMap::from([
+            ("index public.a".to_string(), "A".to_string()),
+            ("index public.b".to_string(), "B".to_string()),
+        ]));
+        let now = Schema(BTreeMap::from([
+            ("index public.b".to_string(), "B2".to_string()),
+            ("index public.c".to_string(), "C".to_string()),
+        ]));
+        assert_eq!(
+            now.differences(&was),
+            [
+                "index public.a is gone (was A)",
+                "index public.b is now B2 (was B)",
+                "index public.c was added (C)"
+            ]
+        );
+        assert!(was.differences(&was).is_empty());
+    }
+}
