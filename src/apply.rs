@@ -76,7 +76,6 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
             return Err(record_failure(conn, unit, err).await);
         }
     };
-    ensure_no_drift(unit, &audit_before, &catalog_only(&open_before))?;
     let schema_before = match crate::drift::Schema::read(&mut tx).await {
         Ok(schema) => schema,
         Err(err) => {
@@ -84,7 +83,9 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
             return Err(record_failure(conn, unit, err).await);
         }
     };
+    // The whole schema first: its difference names what was done behind engineer-sim's back.
     crate::drift::ensure_as_recorded(&mut tx, unit.id, &schema_before).await?;
+    ensure_no_drift(unit, &audit_before, &catalog_only(&open_before))?;
     let observed = async {
         let before = Snapshot::take(&mut tx).await?;
         sqlx::raw_sql(&unit.rendered.applied_sql)
