@@ -582,3 +582,64 @@ async fn diff_at_week_4_equals_the_journal_of_a_run_to_week_4() {
     whole.drop_now().await.unwrap();
     upto.drop_now().await.unwrap();
 }
+
+/// The server goes away in the middle of a change (here: its backend is terminated while it
+/// waits for a lock): exit 3, one line, nothing applied, and the next run goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn server_gone_mid_change_is_exit_3() {
+    let db = ScratchDb::create("operating_gone").await.unwrap();
+    let state = temp_state();
+    run_ok(
+        state.path(),
+        &db.url,
+        &["init", "--no-data", "--start-date", "2026-01-05"],
+    );
+    run_ok(state.path(), &db.url, &["run", "--until-week", "1"]);
+    let (schema, changes, _) = dump(&db.url).await;
+    let held = hold_lock(&db.url, "projects").await;
+    let child = engineer_sim(state.path())
+        .env("DATABASE_URL", &db.url)
+        .args(["run", "--until-week", "3"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let mut terminated = false;
+    for _ in 0..600 {
+        let waiting: Option<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock' LIMIT 1",
+        )
+        .fetch_optional(&mut conn)
+        .await
+        .unwrap();
+        if let Some(pid) = waiting {
+            sqlx::query("SELECT pg_terminate_backend($1)")
+                .bind(pid)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            terminated = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(terminated, "the run never waited for the lock");
+    let out = child.wait_with_output().unwrap();
+    drop(held);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "stderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = error_line(&out);
+    assert!(line.contains("lost the database server"), "{line}");
+    let (schema_after, changes_after, _) = dump(&db.url).await;
+    assert!(schema == schema_after, "the schema changed");
+    assert_eq!(changes, changes_after, "nothing applied");
+    run_ok(state.path(), &db.url, &["run", "--until-week", "3"]);
+    run_ok(state.path(), &db.url, &["verify"]);
+    db.drop_now().await.unwrap();
+}
