@@ -643,3 +643,27 @@ async fn server_gone_mid_change_is_exit_3() {
     run_ok(state.path(), &db.url, &["verify"]);
     db.drop_now().await.unwrap();
 }
+
+/// The stuck database: a ledger and marker without the base schema (what an older
+/// engineer-sim left when killed during setup). The next run applies the base, then goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ledger_left_without_its_base_is_finished() {
+    use engineer_sim::ledger::{self, Marker};
+    let db = ScratchDb::create("operating_nobase").await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let marker = Marker {
+        roadmap: "taskpilot".into(),
+        seed: 42,
+        start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+        assign: engineer_sim::sim::Assign::Roadmap,
+        tool_version: "0.1.0".into(),
+    };
+    ledger::create_schema(&mut conn, &marker).await.unwrap();
+    let state = temp_state();
+    let out = run_ok(state.path(), &db.url, &["run", "--until-week", "1"]);
+    assert!(out.contains("applied the base schema"), "{out}");
+    run_ok(state.path(), &db.url, &["verify"]);
+    let applied = ledger::applied_change_ids(&mut conn).await.unwrap();
+    assert_eq!(applied.first().map(String::as_str), Some("base"));
+    db.drop_now().await.unwrap();
+}
