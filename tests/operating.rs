@@ -176,6 +176,14 @@ fn cases() -> Vec<Case> {
             before: "STATELOCK",
             ..case("state lock held by another engineer-sim", &["--lock-wait", "1", "run", "--until-week", "2"], 3, "is still held by")
         },
+        Case {
+            before: "STATE:under-a-file",
+            ..case("state directory cannot be created", &["run", "--until-week", "2"], 3, "cannot be written")
+        },
+        Case {
+            before: "STATE:migrations-is-a-file",
+            ..case("state directory's migrations/ cannot be written", &["tick", "--now", "2026-06-01"], 3, "cannot be written")
+        },
         // Item 3: drift.
         Case {
             before: "DROP INDEX idx_issues_status",
@@ -360,7 +368,29 @@ async fn every_case_of_operating_it() {
         } else {
             url
         };
-        let row_state = if matches!(row.on, On::Shared) {
+        let row_state = if row.before.starts_with("STATE:") {
+            // A state directory that cannot take files: under a regular file, or a copy of the
+            // shared one whose migrations/ is a file.
+            let dir = temp_state();
+            let path = dir.path().to_path_buf();
+            std::mem::forget(dir);
+            if row.before == "STATE:under-a-file" {
+                std::fs::write(path.join("file"), "").unwrap();
+                path.join("file").join("state")
+            } else {
+                let copy = path.join("state");
+                let status = std::process::Command::new("cp")
+                    .arg("-r")
+                    .arg(state.path())
+                    .arg(&copy)
+                    .status()
+                    .unwrap();
+                assert!(status.success());
+                std::fs::remove_dir_all(copy.join("migrations")).unwrap();
+                std::fs::write(copy.join("migrations"), "").unwrap();
+                copy
+            }
+        } else if matches!(row.on, On::Shared) {
             state.path().to_path_buf()
         } else {
             let dir = temp_state();
@@ -380,6 +410,7 @@ async fn every_case_of_operating_it() {
         };
         match row.before {
             "" => {}
+            state if state.starts_with("STATE:") => {}
             "STATELOCK" => {
                 let file = std::fs::OpenOptions::new()
                     .create(true)
