@@ -339,6 +339,8 @@ async fn every_case_of_operating_it() {
         .url
         .replace(&format!("/{}?", shared.name), "/postgres?");
     let mut fresh_dbs = Vec::new();
+    // State directories of single rows, removed at the end.
+    let mut row_dirs = Vec::new();
     let rows = cases();
     assert!(rows.len() >= 40, "{} rows", rows.len());
     // OPERATING_ROW=text runs only the rows whose name holds it (when debugging one).
@@ -373,7 +375,7 @@ async fn every_case_of_operating_it() {
             // shared one whose migrations/ is a file.
             let dir = temp_state();
             let path = dir.path().to_path_buf();
-            std::mem::forget(dir);
+            row_dirs.push(dir);
             if row.before == "STATE:under-a-file" {
                 std::fs::write(path.join("file"), "").unwrap();
                 path.join("file").join("state")
@@ -395,7 +397,7 @@ async fn every_case_of_operating_it() {
         } else {
             let dir = temp_state();
             let path = dir.path().to_path_buf();
-            std::mem::forget(dir);
+            row_dirs.push(dir);
             path
         };
         let mut _held = Held { _conn: None };
