@@ -100,7 +100,6 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
             return Err(record_failure(conn, unit, err).await);
         }
     };
-    ensure_no_drift(unit, &audit_before, &catalog_only(&open_before))?;
     let (inside_sql, outside_steps) = unit.rendered.steps();
     let schema_before = match crate::drift::Schema::read(&mut tx).await {
         Ok(schema) => schema,
@@ -109,7 +108,9 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
             return Err(record_failure(conn, unit, err).await);
         }
     };
+    // The whole schema first: its difference names what was done behind engineer-sim's back.
     crate::drift::ensure_as_recorded(&mut tx, unit.id, &schema_before).await?;
+    ensure_no_drift(unit, &audit_before, &catalog_only(&open_before))?;
     let observed = async {
         let before = Snapshot::take(&mut tx).await?;
         sqlx::raw_sql(inside_sql).execute(&mut *tx).await?;

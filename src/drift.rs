@@ -113,6 +113,13 @@ impl Schema {
     }
 }
 
+/// Records the schema as it is now as the one after `change_id`: for work a change does outside
+/// its transaction (e.g. `CREATE INDEX CONCURRENTLY`), which must call this once it is done, or
+/// the next change would take that work for drift.
+pub async fn record_now(conn: &mut PgConnection, change_id: &str) -> Result<()> {
+    Schema::read(conn).await?.record(conn, change_id).await
+}
+
 /// Fails (exit 1) when `now` differs from what the ledger recorded after the last change.
 pub async fn ensure_as_recorded(conn: &mut PgConnection, before: &str, now: &Schema) -> Result<()> {
     let Some((last, recorded)) = Schema::last_recorded(conn).await? else {

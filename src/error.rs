@@ -126,7 +126,7 @@ pub fn describe(err: &anyhow::Error) -> (i32, String) {
         ),
         _ => format!("{err:#}"),
     };
-    (code, text)
+    (code, crate::pg::redact_text(&text))
 }
 
 /// The error chain on one line, leaving out a cause its parent already quotes.

@@ -211,13 +211,15 @@ pub async fn init(
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     // Two inits at once: the second waits, then finds the first one's ledger.
     ledger::lock_for_apply(&mut tx).await?;
+    let mut start_date = start_date;
     if ledger::has_ledger(&mut tx).await? {
         let marker = ledger::marker(&mut tx).await?;
         if ledger::is_applied(&mut tx, BASE_ID).await? {
             return Ok(InitResult::AlreadyInitialised(marker));
         }
         // A ledger without its base (left by an older engineer-sim killed during setup): the
-        // base is applied now, as the interrupted init would have.
+        // base is applied now, as the interrupted init would have, on the recorded start date.
+        start_date = marker.start_date;
     } else {
         crate::init_guard::refuse_non_empty(&mut tx, force).await?;
         let marker = Marker {

@@ -219,15 +219,27 @@ impl Context {
         let target = self.target()?;
         let created = target.create_embedded_database_if_missing().await?;
         let mut conn = target.connect().await?;
-        if created || (target.embedded.is_some() && !ledger::has_ledger(&mut conn).await?) {
+        let has_ledger = ledger::has_ledger(&mut conn).await?;
+        if has_ledger && !ledger::is_applied(&mut conn, sim::BASE_ID).await? {
+            // A ledger without its base, left by an older engineer-sim killed during setup.
+            let marker = ledger::marker(&mut conn).await?;
+            let opts = self.options(project)?;
+            sim::init(
+                &mut conn,
+                project,
+                marker.seed,
+                marker.start_date,
+                false,
+                &opts,
+            )
+            .await?;
+            println!("applied the base schema a killed setup left out");
+        }
+        if created || (target.embedded.is_some() && !has_ledger) {
             let seed = seed.unwrap_or(DEFAULT_SEED);
             let start = calendar::next_working_day(today());
             let opts = self.options(project)?;
-            if let sim::InitResult::Created(marker, _) =
-                sim::init(&mut conn, project, seed, start, false, &opts).await?
-            {
-                self.remember(&marker, &target)?;
-            }
+            sim::init(&mut conn, project, seed, start, false, &opts).await?;
             journal::sync_files(&mut conn, &self.state, opts.codes, &project.team).await?;
             println!(
                 "initialised {} (seed {seed}, week 1 Monday = {start})",
@@ -241,10 +253,39 @@ impl Context {
         ledger::ensure_seed(&marker, seed)?;
         self.ensure_state_is_for(&target)?;
         if Settings::load(&self.state)?.database.is_none() {
-            // Killed between the init's commit and writing the settings: write them now.
+            // The settings are written last in setup: without them, setup was killed after the
+            // init's commit. Finish it (README "Operating it").
+            self.finish_setup(&mut conn, project, &target).await?;
             self.remember(&marker, &target)?;
         }
         Ok(conn)
+    }
+
+    /// Finishes a seed a killed setup began (or, on the embedded database, never began), on a
+    /// database where only the base is applied.
+    async fn finish_setup(
+        &self,
+        conn: &mut PgConnection,
+        project: &Project,
+        target: &Target,
+    ) -> Result<()> {
+        let Some(scale) = self.init_scale()? else {
+            return Ok(());
+        };
+        if ledger::applied_change_ids(conn).await? != [sim::BASE_ID] {
+            return Ok(());
+        }
+        let started = crate::data::growth::data_scale(conn).await?.is_some();
+        let seeded: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM engineer_sim.events WHERE event->>'event' = 'data_seeded')",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if !seeded && (started || target.embedded.is_some()) {
+            println!("finishing the setup a killed run began");
+            data::seed_now(self, conn, project, target, scale).await?;
+        }
+        Ok(())
     }
 
     /// Refuses to write one database's journal over another's in the same state directory.
@@ -357,7 +398,6 @@ async fn init(ctx: &Context, args: InitArgs) -> Result<()> {
     calendar::ensure_usable_start(start)?;
     match sim::init(&mut conn, &project, args.seed, start, args.force, &opts).await? {
         sim::InitResult::Created(marker, outcome) => {
-            ctx.remember(&marker, &target)?;
             journal::sync_files(&mut conn, &ctx.state, opts.codes, &project.team).await?;
             println!(
                 "initialised {}: base schema applied, seed {}, week 1 Monday = {}, {} base findings",
@@ -369,6 +409,8 @@ async fn init(ctx: &Context, args: InitArgs) -> Result<()> {
             if let Some(scale) = ctx.init_scale()? {
                 data::seed_now(ctx, &mut conn, &project, &target, scale).await?;
             }
+            // Last: settings without a database mean a setup to finish (see connect_initialised).
+            ctx.remember(&marker, &target)?;
         }
         sim::InitResult::AlreadyInitialised(marker) => {
             println!(

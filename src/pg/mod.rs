@@ -112,6 +112,46 @@ pub fn redact(url: &str) -> String {
     parsed.to_string()
 }
 
+/// Any text with the passwords it may quote replaced: `password=...` (also `PGPASSWORD=`,
+/// `sslpassword=`) and a URL's `user:password@`. Every error message goes through it before it is
+/// shown (README "Safety").
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = find_secret_start(rest) {
+        out.push_str(&rest[..at]);
+        out.push_str("***");
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || "&'\"),;@".contains(c))
+            .unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where the next secret value starts in `text`: after `password=` or inside `://user:...@`.
+fn find_secret_start(text: &str) -> Option<usize> {
+    let lower = text.to_ascii_lowercase();
+    let by_parameter = lower.find("password=").map(|i| i + "password=".len());
+    let by_userinfo = lower.match_indices("://").find_map(|(i, _)| {
+        let start = i + 3;
+        let authority = &text[start..];
+        let end = authority
+            .find(['/', '?', ' ', '\n'])
+            .unwrap_or(authority.len());
+        let at = authority[..end].rfind('@')?;
+        let colon = authority[..at].find(':')?;
+        let value = &authority[colon + 1..at];
+        (!value.is_empty() && value != "***").then_some(start + colon + 1)
+    });
+    match (by_parameter, by_userinfo) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 fn is_secret(parameter: &str) -> bool {
     parameter.eq_ignore_ascii_case("password") || parameter.eq_ignore_ascii_case("sslpassword")
 }
@@ -177,6 +217,24 @@ mod tests {
             "postgres://u@localhost/db?host=/s1",
             "postgres://u@localhost/db?host=/s2"
         ));
+    }
+
+    #[test]
+    fn redact_text_hides_passwords_anywhere_in_a_message() {
+        use super::redact_text;
+        assert_eq!(
+            redact_text("cannot connect to postgres://u:s3cret@h/db?password=x&port=1: refused"),
+            "cannot connect to postgres://u:***@h/db?password=***&port=1: refused"
+        );
+        assert_eq!(
+            redact_text("host=h PGPASSWORD=abc user=u"),
+            "host=h PGPASSWORD=*** user=u"
+        );
+        assert_eq!(redact_text("no secrets here"), "no secrets here");
+        assert_eq!(
+            redact_text("postgres://u:***@h/db"),
+            "postgres://u:***@h/db"
+        );
     }
 
     #[test]
