@@ -1,75 +1,36 @@
-//! The command line (clap): one subcommand per user task; each says what it does in `--help`.
+//! The command line (clap): one subcommand per user task; each says what it does in `--help`,
+//! with an example where one helps. The options shared by several commands are in [`options`].
+
+pub mod options;
 
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::mistakes::CodeSet;
+pub use options::{DataModeArgs, DbArgs, FreshArgs, Global, GlobalArgs, LockArgs};
+
 use crate::settings::Pace;
-use crate::sim::{Assign, OnError};
+use crate::sim::OnError;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "engineer-sim",
     version,
-    about = "Three simulated engineers evolve the TaskPilot PostgreSQL schema along a 12-week roadmap, \
-             slip the way people do, and journal every defect as ground truth for database health tools."
+    about = "Three simulated engineers carry out a roadmap of schema changes on a PostgreSQL \
+             database, slip the way people do, and journal every defect as ground truth for \
+             database health tools.",
+    after_help = "Examples:\n  engineer-sim run --until-week 12      # the whole roadmap on the embedded database\n  \
+                  engineer-sim findings --format json    # the ground truth\n  \
+                  engineer-sim verify                    # the ledger against a fresh audit\n\n\
+                  Exit codes: 0 success, 1 a check disagreed, 2 bad input, 3 environment, \
+                  4 a change failed (README \"Commands\")."
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub global: Global,
+    pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct Global {
-    /// PostgreSQL URL of the target database; without it the embedded cluster under the state
-    /// directory is used (and started on demand).
-    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
-    pub database_url: Option<String>,
-    /// Where runtime files go: embedded cluster, journal, migrations [default: <data dir>/state]
-    #[arg(long, env = "ENGINEER_SIM_STATE", global = true)]
-    pub state_dir: Option<PathBuf>,
-    /// The directory holding roadmap/, personas/ and templates/ [default: the current directory
-    /// if it has roadmap/taskpilot.yaml, else the directory engineer-sim was built from]
-    #[arg(long, env = "ENGINEER_SIM_DATA", global = true)]
-    pub data_dir: Option<PathBuf>,
-    /// Which finding codes to show: the roadmap's table or the postgres_ai checkup's.
-    #[arg(long, value_enum, default_value_t = CodeSet::Roadmap, global = true)]
-    pub codes: CodeSet,
-    /// Scale every persona's error rate so that their average is this (0..1); the personas'
-    /// own rates are used when unset.
-    #[arg(long, env = "ENGINEER_ERROR_RATE", global = true)]
-    pub error_rate: Option<f64>,
-    /// Who does each change: the roadmap's author, or a seeded choice by each persona's focus.
-    /// Fixed when a database is initialised (the ledger keeps it); plan, render and replay use
-    /// it too [default: the state directory's setting, else roadmap].
-    #[arg(long, value_enum, global = true)]
-    pub assign: Option<Assign>,
-    /// Data scale for a fresh database (1 = the TaskPilot README's ~10 GiB and its daily growth;
-    /// 0.1 about 1 GiB) [default: 0.01, the playground].
-    #[arg(long, env = "ENGINEER_SIM_SCALE", global = true)]
-    pub scale: Option<f64>,
-    /// Keep a fresh database empty: schema, mistakes and journal only, no data, growth or workload.
-    #[arg(
-        long,
-        env = "ENGINEER_SIM_NO_DATA",
-        global = true,
-        conflicts_with = "scale"
-    )]
-    pub no_data: bool,
-    /// Connections that write data at once [default: the number of CPUs].
-    #[arg(long, env = "ENGINEER_SIM_JOBS", global = true)]
-    pub jobs: Option<usize>,
-    /// Seconds a command waits for another one working in the same state directory before it
-    /// gives up with exit 3 [default: 600].
-    #[arg(long, env = "ENGINEER_SIM_LOCK_WAIT", global = true)]
-    pub lock_wait: Option<u64>,
-    /// More log output (-v info, -vv debug).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    pub verbose: u8,
 }
 
 #[derive(Subcommand, Debug)]
@@ -79,12 +40,18 @@ pub enum Command {
         #[command(subcommand)]
         action: DbAction,
     },
-    /// Create the target database (embedded: `taskpilot`), the ledger and the base schema.
+    /// Create the target database (embedded: named by the roadmap), the ledger and the base
+    /// schema.
+    #[command(
+        after_help = "Examples:\n  engineer-sim init --seed 7 --start-date 2026-01-05\n  \
+                            engineer-sim init --database-url postgres://me@localhost/sim_test"
+    )]
     Init(InitArgs),
     /// Apply the roadmap in order up to the end of week N (initialising the embedded database if needed).
+    #[command(after_help = "Example:\n  engineer-sim run --until-week 4 --seed 7 --no-data")]
     Run {
-        /// Last week to apply (1..12).
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=12))]
+        /// Last week to apply (1 to the roadmap's last week), e.g. --until-week 4.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         until_week: u32,
         /// Run seed; only for a fresh database (the ledger keeps the seed of `init`).
         #[arg(long)]
@@ -92,18 +59,28 @@ pub enum Command {
         /// What to do when a change fails: stop (default) or skip it and go on.
         #[arg(long, value_enum, default_value_t = OnError::Stop)]
         on_error: OnError,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        fresh: FreshArgs,
+        #[command(flatten)]
+        mode: DataModeArgs,
+        #[command(flatten)]
+        lock: LockArgs,
     },
     /// Apply what the simulation clock says is due.
     ///
     /// Every due change not yet applied (catching up after missed runs), at most --max-per-tick, never one that is not due. Under the
     /// calendar pace a sim day is a real working day since the start date; under the step pace
     /// each tick is the next working day. Running it again the same day applies nothing new.
+    #[command(after_help = "Example (crontab, weekdays at 09:00):\n  \
+                            0 9 * * 1-5  cd /srv/sim && ./target/release/engineer-sim tick -q")]
     Tick {
         /// Pretend it is this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM).
         #[arg(long, value_parser = crate::commands::time::parse_now)]
         now: Option<chrono::NaiveDateTime>,
         /// Apply at most this many changes in one tick [default: the settings' cap, else none].
-        #[arg(long, env = "ENGINEER_CHANGES_PER_DAY")]
+        #[arg(long, env = "ENGINEER_CHANGES_PER_DAY", hide_env_values = true)]
         max_per_tick: Option<usize>,
         /// Use this pace for this tick only [default: the settings' pace].
         #[arg(long, value_enum)]
@@ -111,12 +88,22 @@ pub enum Command {
         /// Run seed, for a fresh database.
         #[arg(long)]
         seed: Option<u64>,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        fresh: FreshArgs,
+        #[command(flatten)]
+        mode: DataModeArgs,
+        #[command(flatten)]
+        lock: LockArgs,
     },
     /// List the next tick times of a cron expression and the sim day each reaches.
+    #[command(after_help = "Example:\n  engineer-sim schedule --cron \"0 9 * * 1-5\" --count 3")]
     Schedule {
         /// Standard 5-field crontab expression, e.g. "0 9 * * 1-5".
         #[arg(long)]
         cron: String,
+        /// How many tick times to list.
         #[arg(long, default_value_t = 5)]
         count: usize,
         /// Count from this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM) instead of now.
@@ -124,6 +111,7 @@ pub enum Command {
         now: Option<chrono::NaiveDateTime>,
     },
     /// Run ticks in-process on a cron schedule; SIGTERM or Ctrl-C stops it between changes.
+    #[command(after_help = "Example:\n  engineer-sim daemon --cron \"0 9 * * 1-5\" --run-now")]
     Daemon {
         /// Standard 5-field crontab expression, e.g. "0 9 * * 1-5".
         #[arg(long)]
@@ -134,9 +122,19 @@ pub enum Command {
         /// Wait this many milliseconds between two changes of a tick (spreads a catch-up out).
         #[arg(long)]
         pause_ms: Option<u64>,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        fresh: FreshArgs,
+        #[command(flatten)]
+        mode: DataModeArgs,
+        #[command(flatten)]
+        lock: LockArgs,
     },
     /// Show the settings kept in the state directory; change the ones given.
+    #[command(after_help = "Example:\n  engineer-sim settings --pace step --max-per-tick 2")]
     Settings {
+        /// How sim days map to real time from now on.
         #[arg(long, value_enum)]
         pace: Option<Pace>,
         /// Cap on changes per tick.
@@ -150,23 +148,41 @@ pub enum Command {
     ///
     /// Prints its as-written SQL and slips (touching nothing), or with --into builds a fresh
     /// database holding the base and weeks 1..N of the original run.
+    #[command(after_help = "Examples:\n  engineer-sim replay --week 4\n  \
+                            engineer-sim replay --week 4 --into taskpilot_w4")]
     Replay {
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=12))]
+        /// The week to reproduce (1 to the roadmap's last week), e.g. --week 4.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         week: u32,
-        /// Name of a new database to build on the target's server.
+        /// Name of a new database to build on the target's server (letters, digits, underscores).
         #[arg(long)]
         into: Option<String>,
         /// Seed to print under [default: the original run's, from the state directory].
         #[arg(long, conflicts_with = "into")]
         seed: Option<u64>,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        mode: DataModeArgs,
+        #[command(flatten)]
+        lock: LockArgs,
     },
     /// Unified diff of the expected findings between two points: week:N (from the ledger) or
     /// expected-findings.json files.
+    #[command(
+        after_help = "Examples:\n  engineer-sim diff --from week:5 --to week:6\n  \
+                            engineer-sim diff --from old/expected-findings.json --to state/expected-findings.json"
+    )]
     Diff {
+        /// The old side: week:N (the expected findings at the end of week N, from the ledger)
+        /// or the path of an expected-findings.json file.
         #[arg(long)]
         from: String,
+        /// The new side, in the same forms as --from.
         #[arg(long)]
         to: String,
+        #[command(flatten)]
+        db: DbArgs,
     },
     /// Validate the roadmap, personas and templates.
     ///
@@ -175,18 +191,28 @@ pub enum Command {
     Check,
     /// Show the roadmap's changes: author, title, slip points and which slip under the seed.
     /// Touches no database.
+    #[command(after_help = "Example:\n  engineer-sim plan --week 2 --seed 7")]
     Plan {
-        /// Only this week.
+        /// Only this week, e.g. --week 2.
         #[arg(long)]
         week: Option<u32>,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
+        /// Show the slips under this seed [default: the run's, from the state directory, else 42].
+        #[arg(long)]
+        seed: Option<u64>,
+        #[command(flatten)]
+        mode: DataModeArgs,
     },
     /// Print a change's SQL as the persona writes it under the seed (or clean). Touches no database.
+    #[command(
+        after_help = "Examples:\n  engineer-sim render w01-thu-time-reports --explain\n  \
+                            engineer-sim render w01-thu-time-reports --slip 0"
+    )]
     Render {
+        /// The change's id, as `plan` lists it.
         change_id: String,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
+        /// Render under this seed [default: the run's, from the state directory, else 42].
+        #[arg(long)]
+        seed: Option<u64>,
         /// The careful version, with no slips.
         #[arg(long, conflicts_with_all = ["slip", "all_slips"])]
         clean: bool,
@@ -199,40 +225,70 @@ pub enum Command {
         /// Also print the slips and the clean / as-written diff (to stderr).
         #[arg(long)]
         explain: bool,
+        #[command(flatten)]
+        mode: DataModeArgs,
     },
     /// List the findings the ledger holds open (all, with --all).
+    #[command(after_help = "Examples:\n  engineer-sim findings --origin slip\n  \
+                            engineer-sim findings --format json > truth.json")]
     Findings {
+        /// table (aligned columns), json (the expected-findings document, with table sizes on a
+        /// database with data) or markdown.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         /// Include closed findings.
         #[arg(long)]
         all: bool,
-        /// Only findings of this origin (base, scripted, slip, incidental).
-        #[arg(long)]
-        origin: Option<String>,
+        /// Only findings of this origin.
+        #[arg(long, value_enum)]
+        origin: Option<Origin>,
         /// Order by the week that opened each finding.
         #[arg(long)]
         by_week: bool,
+        #[command(flatten)]
+        db: DbArgs,
     },
     /// Run every catalog detector on the live database and list what it finds.
     Audit {
+        /// table (aligned columns), json (a list of {kind, code, object}) or markdown.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        #[command(flatten)]
+        db: DbArgs,
     },
     /// Compare the ledger's open findings with a fresh audit; exit 1 on any difference.
-    Verify,
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Score a detector's report against the journal: per kind and code, true/false positives,
     /// misses, precision and recall.
+    #[command(
+        after_help = "Example:\n  squawk --reporter json state/migrations/*.sql > squawk.json\n  \
+                            engineer-sim score --report squawk.json --report-format squawk-json"
+    )]
     Score(ScoreArgs),
     /// Show the target, the seed, the sim day and what has been applied.
-    Status,
+    Status {
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Fill the base schema with data at --scale (default 0.01), over several connections.
     ///
     /// On a fresh database it initialises first. Refuses a database that already has changes
     /// applied or data at another scale.
-    Seed,
+    #[command(after_help = "Example:\n  engineer-sim seed --scale 0.1 --jobs 4")]
+    Seed {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        fresh: FreshArgs,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
     /// Run the app's read/write mix of the features live now with pgbench and record the
     /// statistics the statistics-verified findings are judged against.
+    #[command(after_help = "Example:\n  engineer-sim workload --duration 30s --clients 4")]
     Workload {
         /// How long the weighted mix runs, e.g. 30s, 2m (every query also runs once first).
         #[arg(long, default_value = "10s", value_parser = parse_duration)]
@@ -243,15 +299,67 @@ pub enum Command {
         /// Limit to this many transactions per second in total (pgbench -R).
         #[arg(long)]
         rate: Option<f64>,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        lock: LockArgs,
     },
     /// Print week N's report, or rewrite the journal files.
     ///
     /// With --week: who did what, what slipped and why it passed review, the clean / as-written
     /// diff. Without: rewrite every journal file from the ledger.
+    #[command(after_help = "Example:\n  engineer-sim journal --week 1")]
     Journal {
+        /// The week whose report to print, e.g. --week 1 (it must have been applied).
         #[arg(long)]
         week: Option<u32>,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        lock: LockArgs,
     },
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  engineer-sim completions bash > ~/.local/share/bash-completion/completions/engineer-sim\n  \
+                            engineer-sim completions zsh > ~/.zfunc/_engineer-sim"
+    )]
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a directory.
+    #[command(after_help = "Examples:\n  engineer-sim man | man -l -\n  \
+                            engineer-sim man --out-dir ~/.local/share/man/man1")]
+    Man {
+        /// Write engineer-sim.1 and engineer-sim-<command>.1 here instead of printing.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+}
+
+/// Where a finding comes from (README "What lands in state/").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Origin {
+    /// Deliberate in the base schema.
+    Base,
+    /// Planted by the roadmap.
+    Scripted,
+    /// A persona's mistake.
+    Slip,
+    /// Nobody declared it; the audit found it.
+    Incidental,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Base => "base",
+            Origin::Scripted => "scripted",
+            Origin::Slip => "slip",
+            Origin::Incidental => "incidental",
+        }
+    }
 }
 
 /// `score`: see README "Scoring your tool".
@@ -265,6 +373,7 @@ pub struct ScoreArgs {
     /// `file:line: rule message`; findings-json: {"kind" or "code", "object"} entries.
     #[arg(long, value_enum)]
     pub report_format: ReportFormat,
+    /// table (aligned columns), json or markdown (with the misses and false alarms listed).
     #[arg(long, value_enum, default_value_t = ScoreFormat::Table)]
     pub format: ScoreFormat,
     /// Score against the findings open now, or every finding ever opened [default: all for
@@ -283,6 +392,8 @@ pub struct ScoreArgs {
     /// `--fail-under blocking_index_build=0.9 --fail-under L004=100%`. Repeatable.
     #[arg(long, value_name = "KIND=R", value_parser = parse_threshold)]
     pub fail_under: Vec<(String, f64)>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// `KIND=R`: a kind or code and a ratio (`0.9`) or a percentage (`90%`).
@@ -305,15 +416,25 @@ pub fn parse_threshold(text: &str) -> Result<(String, f64), String> {
 
 #[derive(Args, Debug)]
 pub struct InitArgs {
-    /// Run seed: every slip decision derives from it and the change id.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// The real date of week 1 Monday (default: today, or the next working day).
+    /// Run seed: every slip decision derives from it and the change id [default: 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The real date of week 1 Monday, e.g. --start-date 2026-01-05 [default: today, or the
+    /// next working day].
     #[arg(long)]
     pub start_date: Option<NaiveDate>,
-    /// Initialise even though the database already has tables.
+    /// Initialise even though the database already holds tables of its own (or is `postgres`).
+    /// It never re-initialises a database engineer-sim already initialised.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub fresh: FreshArgs,
+    #[command(flatten)]
+    pub mode: DataModeArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -324,7 +445,7 @@ pub enum DbAction {
     Stop,
     /// Say whether the embedded cluster exists and runs.
     Status,
-    /// Print the connection URL of the embedded `taskpilot` database.
+    /// Print the connection URL of the embedded database (named by the roadmap).
     Url,
 }
 
@@ -388,6 +509,55 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 }
 
 impl Command {
+    /// The option groups this command takes, resolved with the global ones.
+    pub fn resolve(&self, global: &GlobalArgs) -> Global {
+        let (db, fresh, mode, lock) = match self {
+            Command::Init(a) => (Some(&a.db), Some(&a.fresh), Some(&a.mode), Some(&a.lock)),
+            Command::Run {
+                db,
+                fresh,
+                mode,
+                lock,
+                ..
+            }
+            | Command::Tick {
+                db,
+                fresh,
+                mode,
+                lock,
+                ..
+            }
+            | Command::Daemon {
+                db,
+                fresh,
+                mode,
+                lock,
+                ..
+            } => (Some(db), Some(fresh), Some(mode), Some(lock)),
+            Command::Replay { db, mode, lock, .. } => (Some(db), None, Some(mode), Some(lock)),
+            Command::Seed { db, fresh, lock } => (Some(db), Some(fresh), None, Some(lock)),
+            Command::Workload { db, lock, .. } | Command::Journal { db, lock, .. } => {
+                (Some(db), None, None, Some(lock))
+            }
+            Command::Diff { db, .. }
+            | Command::Findings { db, .. }
+            | Command::Audit { db, .. }
+            | Command::Verify { db }
+            | Command::Status { db } => (Some(db), None, None, None),
+            Command::Score(a) => (Some(&a.db), None, None, None),
+            Command::Plan { mode, .. } | Command::Render { mode, .. } => {
+                (None, None, Some(mode), None)
+            }
+            Command::Db { .. }
+            | Command::Schedule { .. }
+            | Command::Settings { .. }
+            | Command::Check
+            | Command::Completions { .. }
+            | Command::Man { .. } => (None, None, None, None),
+        };
+        Global::resolve(global, db, fresh, mode, lock)
+    }
+
     /// Commands that write to a database run the whole `check` first (README "Operating it").
     pub fn validates_inputs(&self) -> bool {
         matches!(
@@ -396,7 +566,7 @@ impl Command {
                 | Command::Run { .. }
                 | Command::Tick { .. }
                 | Command::Daemon { .. }
-                | Command::Seed
+                | Command::Seed { .. }
                 | Command::Replay { into: Some(_), .. }
         )
     }
@@ -408,10 +578,10 @@ impl Command {
             Command::Init(_) => "init",
             Command::Run { .. } => "run",
             Command::Tick { .. } => "tick",
-            Command::Seed => "seed",
+            Command::Seed { .. } => "seed",
             Command::Workload { .. } => "workload",
             Command::Replay { into: Some(_), .. } => "replay",
-            Command::Journal { week: None } => "journal",
+            Command::Journal { week: None, .. } => "journal",
             _ => return None,
         })
     }

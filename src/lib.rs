@@ -23,6 +23,7 @@ pub mod migrations;
 pub mod mistakes;
 pub mod persona;
 pub mod pg;
+pub mod plural;
 pub mod render;
 pub mod roadmap;
 pub mod schedule;

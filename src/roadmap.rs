@@ -152,6 +152,20 @@ impl Roadmap {
         self.changes.iter().map(|c| c.week).max().unwrap_or(0)
     }
 
+    /// A week given on the command line (`run --until-week 13`) must be one of the roadmap's.
+    pub fn require_week(&self, option: &str, week: u32) -> Result<()> {
+        let last = self.last_week();
+        if (1..=last).contains(&week) {
+            return Ok(());
+        }
+        Err(bad_input(format!(
+            "{option} {week}: {week} is not in 1..={last}, the weeks of {}",
+            self.path.display()
+        ))
+        .with_hint(format!("give a week from 1 to {last}"))
+        .into())
+    }
+
     /// The 1-based line where `needle` first appears after `id: <change id>`, for messages.
     pub fn line_of(&self, change_id: &str, needle: Option<&str>) -> usize {
         let mut lines = self.source.lines().enumerate();

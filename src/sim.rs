@@ -419,10 +419,10 @@ pub async fn apply_due(
                 // Printed as it happens, so a long catch-up shows progress and a stopped daemon
                 // has said exactly what it applied.
                 println!(
-                    "applied {} ({}): {} findings opened, {} closed",
+                    "applied {} ({}): {} opened, {} closed",
                     change.id,
                     outcome.author,
-                    outcome.opened.len(),
+                    crate::plural::count(outcome.opened.len(), "finding"),
                     outcome.closed.len()
                 );
                 progress.applied.push((change.id.clone(), outcome));

@@ -174,7 +174,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             before: "STATELOCK",
-            ..case("state lock held by another engineer-sim", &["--lock-wait", "1", "run", "--until-week", "2"], 3, "is still held by")
+            ..case("state lock held by another engineer-sim", &["run", "--until-week", "2", "--lock-wait", "1"], 3, "is still held by")
         },
         Case {
             before: "STATE:under-a-file",

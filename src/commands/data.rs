@@ -20,6 +20,13 @@ impl Context {
     /// The scale a fresh database gets: `--scale`, else the playground; `None` with `--no-data`.
     pub(crate) fn init_scale(&self) -> Result<Option<f64>> {
         if self.global.no_data {
+            if let Some(scale) = self.global.scale {
+                return Err(bad_input(format!(
+                    "--scale {scale} and --no-data contradict each other"
+                ))
+                .with_hint("give one of them (or unset ENGINEER_SIM_SCALE / ENGINEER_SIM_NO_DATA)")
+                .into());
+            }
             return Ok(None);
         }
         Ok(Some(growth::validate_scale(
@@ -33,7 +40,7 @@ impl Context {
             url: target.url.clone(),
             seed,
             jobs: self.global.jobs.unwrap_or(cpus).clamp(1, 64),
-            progress: std::io::stderr().is_terminal(),
+            progress: std::io::stderr().is_terminal() && !self.global.quiet,
         }
     }
 
@@ -176,7 +183,7 @@ pub async fn workload(
         duration,
         clients,
         rate,
-        progress: std::io::stderr().is_terminal(),
+        progress: std::io::stderr().is_terminal() && !ctx.global.quiet,
     };
     let report = workload::run(&pgbench, &target.url, &scripts, &mix).await?;
     workload::wait_for_clients(&mut conn).await?;

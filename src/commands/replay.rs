@@ -35,7 +35,10 @@ pub fn print_week(
         .collect();
     if changes.is_empty() {
         return Err(bad_input(format!("the roadmap has no week {week}"))
-            .with_hint("weeks run from 1 to 12")
+            .with_hint(format!(
+                "weeks run from 1 to {}",
+                project.roadmap.last_week()
+            ))
             .into());
     }
     for change in changes {
@@ -76,6 +79,7 @@ pub async fn into_database(ctx: &Context, week: u32, database: &str) -> Result<(
         .into());
     }
     let project = ctx.load_project()?;
+    project.roadmap.require_week("--week", week)?;
     let target = ctx.target()?;
     let original = ledger::marker(&mut target.connect().await?).await?;
     let url = with_database(&target.url, database)?;

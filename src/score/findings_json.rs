@@ -172,9 +172,9 @@ pub fn read(
     }
     if !ledger.is_empty() {
         report.notes.push(format!(
-            "ignored {} findings on the engineer_sim schema (engineer-sim's own ledger, not \
+            "ignored {} on the engineer_sim schema (engineer-sim's own ledger, not \
              part of the simulated database): {}",
-            ledger.len(),
+            crate::plural::count(ledger.len(), "finding"),
             ledger.join("; ")
         ));
     }

@@ -19,12 +19,14 @@ fn shown(r: &KindScore) -> bool {
     r.covered || r.true_positives + r.false_positives + r.false_negatives > 0
 }
 
+/// One line of the terminal table: counts, or a kind the tool does not cover.
+enum ScoreRow {
+    Counted([String; 7]),
+    NotCovered([String; 2]),
+}
+
 /// The terminal table.
 pub fn table(score: &Score) -> String {
-    let pct = |v: Option<f64>| {
-        v.map(|v| format!("{:.0}%", v * 100.0))
-            .unwrap_or_else(|| "-".into())
-    };
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -32,42 +34,72 @@ pub fn table(score: &Score) -> String {
         score.tool.as_deref().unwrap_or("(unnamed)"),
         score.coverage
     );
-    for (title, rows) in [("By kind", &score.kinds), ("By code", &score.codes)] {
-        let _ = writeln!(out, "{title}:");
-        let body: Vec<[String; 7]> = rows
-            .iter()
-            .filter(|r| {
-                r.covered
-                    || r.true_positives + r.false_positives + r.false_negatives > 0
-                    || title == "By kind"
-            })
-            .map(|r| {
-                if !r.covered && r.false_positives == 0 {
-                    return [
-                        r.kind.clone(),
-                        r.code.unwrap_or("-").into(),
-                        "not covered".into(),
-                        "".into(),
-                        "".into(),
-                        "".into(),
-                        "".into(),
-                    ];
-                }
-                [
-                    r.kind.clone(),
-                    r.code.unwrap_or("-").into(),
-                    r.true_positives.to_string(),
-                    r.false_positives.to_string(),
-                    r.false_negatives.to_string(),
-                    pct(r.precision),
-                    pct(r.recall),
-                ]
+    // Both sections share one set of column widths, numbers right-aligned, so the columns of
+    // "By kind" and "By code" line up; "not covered" is written where the counts would be and
+    // widens nothing.
+    let header = ["KIND/CODE", "CODE", "TP", "FP", "FN", "PRECISION", "RECALL"].map(String::from);
+    let sections: Vec<(&str, Vec<ScoreRow>)> =
+        [("By kind", &score.kinds), ("By code", &score.codes)]
+            .into_iter()
+            .map(|(title, rows)| {
+                let body = rows
+                    .iter()
+                    .filter(|r| shown(r) || title == "By kind")
+                    .map(|r| {
+                        let name = [r.kind.clone(), r.code.unwrap_or("-").to_string()];
+                        if !r.covered && r.false_positives == 0 {
+                            return ScoreRow::NotCovered(name);
+                        }
+                        ScoreRow::Counted([
+                            name[0].clone(),
+                            name[1].clone(),
+                            r.true_positives.to_string(),
+                            r.false_positives.to_string(),
+                            r.false_negatives.to_string(),
+                            pct(r.precision),
+                            pct(r.recall),
+                        ])
+                    })
+                    .collect();
+                (title, body)
             })
             .collect();
-        out.push_str(&crate::journal::render_table(
-            &["KIND/CODE", "CODE", "TP", "FP", "FN", "PRECISION", "RECALL"].map(String::from),
-            &body,
-        ));
+    let mut widths: [usize; 7] = std::array::from_fn(|i| header[i].len());
+    for (_, rows) in &sections {
+        for row in rows {
+            let cells = match row {
+                ScoreRow::Counted(cells) => &cells[..],
+                ScoreRow::NotCovered(name) => &name[..],
+            };
+            for (w, cell) in widths.iter_mut().zip(cells) {
+                *w = (*w).max(cell.len());
+            }
+        }
+    }
+    let line = |cells: &[String]| {
+        let text: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(i, (c, w))| {
+                if i < 2 {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
+            .collect();
+        text.join("  ")
+    };
+    for (title, rows) in &sections {
+        let _ = writeln!(out, "{title}:");
+        let _ = writeln!(out, "{}", line(&header).trim_end());
+        for row in rows {
+            let _ = match row {
+                ScoreRow::Counted(cells) => writeln!(out, "{}", line(cells).trim_end()),
+                ScoreRow::NotCovered(name) => writeln!(out, "{}  not covered", line(name)),
+            };
+        }
         out.push('\n');
     }
     for r in &score.kinds {
