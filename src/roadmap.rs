@@ -114,8 +114,10 @@ impl Roadmap {
                 Some(loc) => format!("{}:{}:{}", path.display(), loc.line(), loc.column()),
                 None => path.display().to_string(),
             };
-            bad_input(format!("{place}: invalid roadmap: {err}"))
-                .with_hint("fix the YAML; the format is described in README.md (Data files)")
+            bad_input(format!("{place}: invalid roadmap: {err}")).with_hint(format!(
+                "fix the YAML of {}; the format is described in README.md (Data files)",
+                path.display()
+            ))
         })?;
         roadmap.path = path.to_path_buf();
         roadmap.source = source;
@@ -217,23 +219,97 @@ impl Roadmap {
 /// The data directories the tool reads: roadmap, personas, templates.
 #[derive(Debug, Clone)]
 pub struct DataDirs {
+    /// The roadmap file (when none or several were found: the `roadmap/` directory, for
+    /// messages, and [`DataDirs::roadmap_file`] says what is wrong).
     pub roadmap: PathBuf,
     pub personas: PathBuf,
     pub templates: PathBuf,
+    /// Why no single roadmap was chosen under `roadmap/`, and what to do.
+    roadmap_problem: Option<(String, &'static str)>,
 }
 
 impl DataDirs {
-    /// `root` holds `roadmap/`, `personas/` and `templates/`.
+    /// `root` holds `roadmap/` (its one `*.yaml`), `personas/` and `templates/`.
     pub fn under(root: &Path) -> DataDirs {
+        Self::with_roadmap(root, None)
+    }
+
+    /// As [`DataDirs::under`], with `--roadmap FILE` choosing the roadmap when given.
+    pub fn with_roadmap(root: &Path, roadmap: Option<&Path>) -> DataDirs {
+        let (roadmap, roadmap_problem) = match roadmap {
+            Some(file) => (file.to_path_buf(), None),
+            None => Self::find_roadmap(&root.join("roadmap")),
+        };
         DataDirs {
-            roadmap: root.join("roadmap").join("taskpilot.yaml"),
+            roadmap,
             personas: root.join("personas"),
             templates: root.join("templates"),
+            roadmap_problem,
+        }
+    }
+
+    /// Whether `root/roadmap/` holds a roadmap (one or several): a data directory.
+    pub fn is_data_dir(root: &Path) -> bool {
+        !Self::roadmaps_in(&root.join("roadmap")).is_empty()
+    }
+
+    fn roadmaps_in(dir: &Path) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// The one `*.yaml` (or `*.yml`) in `dir`; else `dir` and what is wrong.
+    fn find_roadmap(dir: &Path) -> (PathBuf, Option<(String, &'static str)>) {
+        let mut found = Self::roadmaps_in(dir);
+        match found.len() {
+            1 => (found.remove(0), None),
+            0 => (
+                dir.to_path_buf(),
+                Some((
+                    format!("no roadmap: {} holds no *.yaml file", dir.display()),
+                    "pass --data-dir (or ENGINEER_SIM_DATA) with the directory holding roadmap/, \
+                     personas/ and templates/, or --roadmap FILE; `engineer-sim new-roadmap` \
+                     writes one",
+                )),
+            ),
+            _ => {
+                let names: Vec<String> = found
+                    .iter()
+                    .filter_map(|p| p.file_name())
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .collect();
+                (
+                    dir.to_path_buf(),
+                    Some((
+                        format!(
+                            "{} holds several roadmaps ({})",
+                            dir.display(),
+                            names.join(", ")
+                        ),
+                        "choose one with --roadmap FILE (or ENGINEER_SIM_ROADMAP)",
+                    )),
+                )
+            }
+        }
+    }
+
+    /// The roadmap file, or bad input saying why there is not exactly one.
+    pub fn roadmap_file(&self) -> Result<&Path> {
+        match &self.roadmap_problem {
+            None => Ok(&self.roadmap),
+            Some((problem, hint)) => Err(bad_input(problem.clone()).with_hint(*hint).into()),
         }
     }
 
     pub fn load_roadmap(&self) -> Result<Roadmap> {
-        let roadmap = Roadmap::load(&self.roadmap)
+        let roadmap = Roadmap::load(self.roadmap_file()?)
             .with_context(|| format!("loading {}", self.roadmap.display()))?;
         roadmap.ensure_unique_ids()?;
         Ok(roadmap)

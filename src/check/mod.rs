@@ -57,14 +57,15 @@ pub fn check(data: &DataDirs) -> Vec<Problem> {
     let mut problems = Vec::new();
     let team = persona::check_personas(&data.personas, &mut problems);
     let templates = check_template_syntax(&data.templates, &mut problems);
-    let roadmap = match Roadmap::load(&data.roadmap) {
+    let roadmap = match data.roadmap_file().and_then(Roadmap::load) {
         Ok(roadmap) => roadmap,
         Err(err) => {
-            problems.push(yaml_problem(
-                &data.roadmap,
-                &format!("{err:#}"),
-                "fix the YAML of the roadmap",
-            ));
+            let user = err.chain().find_map(|c| c.downcast_ref::<UserError>());
+            let message = user.map_or_else(|| format!("{err:#}"), |u| u.message.clone());
+            let hint = user
+                .and_then(|u| u.hint.clone())
+                .unwrap_or_else(|| format!("fix the YAML of {}", data.roadmap.display()));
+            problems.push(yaml_problem(&data.roadmap, &message, &hint));
             return problems;
         }
     };

@@ -183,7 +183,7 @@ impl Context {
         );
         Ok(Context {
             global: global.clone(),
-            data: DataDirs::under(&root),
+            data: DataDirs::with_roadmap(&root, global.roadmap.as_deref()),
             state,
         })
     }
@@ -362,7 +362,7 @@ fn data_root(given: Option<&Path>) -> PathBuf {
         return dir.to_path_buf();
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    if cwd.join("roadmap").join("taskpilot.yaml").is_file() {
+    if DataDirs::is_data_dir(&cwd) {
         return cwd;
     }
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
