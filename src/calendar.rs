@@ -1,9 +1,10 @@
-//! Time: sim days (week 1 Monday = sim day 1 .. week 12 Friday = sim day 60) mapped onto real
+//! Time: sim days (week 1 Monday = sim day 1, week N Friday = sim day 5N) mapped onto real
 //! working days from a start date (README "Time and replay").
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday as ChronoWeekday};
 
-/// Week 12 Friday.
+/// Week 12 Friday: the shipped roadmap's last day, where the data growth stops (a roadmap's own
+/// last day is `Roadmap::last_sim_day`).
 pub const LAST_SIM_DAY: u32 = 60;
 
 /// The first working day on or after `date`: the start date of a run begun on a weekend.
@@ -21,15 +22,15 @@ fn is_weekend(d: NaiveDate) -> bool {
 
 /// A start date whose whole roadmap has four-digit years, so migration file names
 /// (`yyyymmdd_...`) sort in time order (README "Operating it").
-pub fn ensure_usable_start(start: NaiveDate) -> anyhow::Result<()> {
+pub fn ensure_usable_start(start: NaiveDate, last_sim_day: u32) -> anyhow::Result<()> {
     let last = if (1000..=9999).contains(&start.year()) {
-        date_of(start, LAST_SIM_DAY)
+        date_of(start, last_sim_day)
     } else {
         start
     };
     if !(1000..=9999).contains(&start.year()) || last.year() > 9999 {
         return Err(crate::error::bad_input(format!(
-            "--start-date {start}: week 12 would end on {last}; migration file names need four-digit years"
+            "--start-date {start}: the roadmap's last week would end on {last}; migration file names need four-digit years"
         ))
         .with_hint("give a start date between 1000-01-01 and 9999-09-30")
         .into());

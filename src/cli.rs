@@ -149,7 +149,7 @@ pub enum Command {
     /// Prints its as-written SQL and slips (touching nothing), or with --into builds a fresh
     /// database holding the base and weeks 1..N of the original run.
     #[command(after_help = "Examples:\n  engineer-sim replay --week 4\n  \
-                            engineer-sim replay --week 4 --into taskpilot_w4")]
+                            engineer-sim replay --week 4 --into sim_w4")]
     Replay {
         /// The week to reproduce (1 to the roadmap's last week), e.g. --week 4.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
@@ -160,6 +160,11 @@ pub enum Command {
         /// Seed to print under [default: the original run's, from the state directory].
         #[arg(long, conflicts_with = "into")]
         seed: Option<u64>,
+        /// With --into: replay even when a change's SQL renders differently now than the
+        /// original run applied it (a template was edited); each difference is warned about and
+        /// journaled as a `replay_sql_changed` event. Without it such a replay is refused (exit 2).
+        #[arg(long, requires = "into")]
+        allow_changed: bool,
         #[command(flatten)]
         db: DbArgs,
         #[command(flatten)]

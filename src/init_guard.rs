@@ -22,9 +22,9 @@ pub async fn refuse_system_database(conn: &mut PgConnection, force: bool) -> Res
         return Ok(());
     }
     let hint = if name == "postgres" {
-        "create a database for the simulation (CREATE DATABASE taskpilot) and point --database-url at it, or pass --force"
+        "create a database for the simulation (CREATE DATABASE sim) and point --database-url at it, or pass --force"
     } else {
-        "create a database for the simulation (CREATE DATABASE taskpilot) and point --database-url at it"
+        "create a database for the simulation (CREATE DATABASE sim) and point --database-url at it"
     };
     Err(environment(format!(
         "refusing to initialise `{name}`: it is a system database; nothing was changed"

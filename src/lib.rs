@@ -1,4 +1,4 @@
-//! engineer-sim: three simulated engineers evolve the TaskPilot schema on PostgreSQL, slip the way
+//! engineer-sim: three simulated engineers evolve a roadmap's schema on PostgreSQL, slip the way
 //! people do, and journal every defect as ground truth for database health tools.
 //!
 //! The pipeline, one module per step (README "How it works"):

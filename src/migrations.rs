@@ -95,10 +95,12 @@ pub fn write_all(dir: &Path, changes: &[ChangeRow], team: &crate::persona::Team)
         }
     }
     for (name, change) in &named {
+        // The base is nobody's persona: the roadmap says who wrote it.
         let display = team
             .get(&change.author)
             .map(|p| p.display_name.as_str())
-            .unwrap_or("TaskPilot team");
+            .or(team.base_author.as_deref())
+            .unwrap_or("the base's authors");
         crate::journal::write_atomically(&dir.join(name), &contents(change, display))?;
     }
     Ok(())

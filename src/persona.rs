@@ -125,6 +125,8 @@ pub fn weighted_index(weights: &[f64], rng: &mut ChaCha8Rng) -> usize {
 #[derive(Debug, Clone)]
 pub struct Team {
     pub personas: BTreeMap<String, Persona>,
+    /// Who the base's migration file names as its author (the roadmap's `base_author`).
+    pub base_author: Option<String>,
 }
 
 impl Team {
@@ -148,7 +150,10 @@ impl Team {
             let persona = Persona::load(&path)?;
             personas.insert(persona.name.clone(), persona);
         }
-        Ok(Team { personas })
+        Ok(Team {
+            personas,
+            base_author: None,
+        })
     }
 
     pub fn get(&self, name: &str) -> Option<&Persona> {

@@ -12,8 +12,21 @@ use crate::error::bad_input;
 #[serde(deny_unknown_fields)]
 pub struct Roadmap {
     pub name: String,
+    /// The database's name in the embedded cluster [default: `name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// How many weeks the roadmap spans [default: the last week a change is on].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weeks: Option<u32>,
     /// The week-0 schema, relative to the templates directory.
     pub base: String,
+    /// The base migration's title [default: "<name> base schema"].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_title: Option<String>,
+    /// Who wrote the base, as its migration file names them [default: "<name> team"].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_author: Option<String>,
+    /// Defects the base schema has on purpose (README "Data files").
     #[serde(default)]
     pub base_findings: Vec<Declared>,
     pub changes: Vec<Change>,
@@ -92,7 +105,8 @@ impl Weekday {
     }
 }
 
-pub const WEEKS: u32 = 12;
+/// The most weeks a roadmap may span (ten years of working weeks).
+pub const MAX_WEEKS: u32 = 520;
 
 impl Change {
     /// The sim day this change is due on: 1 for week 1 Monday, 60 for week 12 Friday.
@@ -150,8 +164,32 @@ impl Roadmap {
             .collect()
     }
 
+    /// The last week: `weeks` when the roadmap gives it, else the last week a change is on.
     pub fn last_week(&self) -> u32 {
-        self.changes.iter().map(|c| c.week).max().unwrap_or(0)
+        self.weeks
+            .unwrap_or_else(|| self.changes.iter().map(|c| c.week).max().unwrap_or(0))
+    }
+
+    /// The last week's Friday.
+    pub fn last_sim_day(&self) -> u32 {
+        self.last_week().saturating_mul(5)
+    }
+
+    /// The database's name in the embedded cluster.
+    pub fn database_name(&self) -> &str {
+        self.database.as_deref().unwrap_or(&self.name)
+    }
+
+    pub fn base_title(&self) -> String {
+        self.base_title
+            .clone()
+            .unwrap_or_else(|| format!("{} base schema", self.name))
+    }
+
+    pub fn base_author(&self) -> String {
+        self.base_author
+            .clone()
+            .unwrap_or_else(|| format!("{} team", self.name))
     }
 
     /// A week given on the command line (`run --until-week 13`) must be one of the roadmap's.

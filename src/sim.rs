@@ -109,7 +109,8 @@ pub enum OnError {
 impl Project {
     pub fn load(data: &DataDirs) -> Result<Project> {
         let roadmap = data.load_roadmap()?;
-        let team = Team::load(&data.personas)?;
+        let mut team = Team::load(&data.personas)?;
+        team.base_author = Some(roadmap.base_author());
         let renderer = Renderer::new(&data.templates)?;
         let data_plan = DataPlan::load(&data.templates, &roadmap)?;
         Ok(Project {
@@ -183,7 +184,7 @@ impl Project {
             .render_change(change, persona, seed, opts.rate_scale, decide, opts.data)
     }
 
-    fn base_sql(&self) -> Result<String> {
+    pub fn base_sql(&self) -> Result<String> {
         let path = self.data.templates.join(&self.roadmap.base);
         std::fs::read_to_string(&path).map_err(|err| {
             bad_input(format!(
@@ -244,6 +245,7 @@ pub async fn init(
         .join(&project.roadmap.base)
         .display()
         .to_string();
+    let title = project.roadmap.base_title();
     let unit = Unit {
         id: BASE_ID,
         week: 0,
@@ -251,7 +253,7 @@ pub async fn init(
         sim_day: 0,
         sim_date: start_date,
         author: "base",
-        title: "TaskPilot base schema",
+        title: &title,
         source: &source,
         rendered: &rendered,
         scripted: &project.roadmap.base_findings,

@@ -11,7 +11,7 @@ use crate::error::{Exit, UserError};
 use crate::mistakes;
 use crate::persona::Team;
 use crate::render::tera_error_chain;
-use crate::roadmap::{DataDirs, Roadmap, WEEKS};
+use crate::roadmap::{DataDirs, Roadmap, MAX_WEEKS};
 
 pub use persona::is_safe_word;
 pub use render::runtime_line;
@@ -217,6 +217,40 @@ fn check_slip_calls(path: &Path, text: &str, problems: &mut Vec<Problem>) {
     }
 }
 
+/// The roadmap's own fields: the database name the embedded cluster creates, the weeks.
+fn check_identity(roadmap: &Roadmap, problems: &mut Vec<Problem>) {
+    let file = &roadmap.path;
+    let name = roadmap.database_name();
+    let plain = name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !plain {
+        let (needle, what) = match roadmap.database {
+            Some(_) => ("database:", "`database`"),
+            None => (
+                "name:",
+                "`name` (the database's name unless `database` is given)",
+            ),
+        };
+        problems.push(problem(
+            file,
+            line_containing(file, needle),
+            format!("{what} {name:?} is not a plain database name"),
+            "use 1-63 lower-case letters, digits and `_`, starting with a letter, e.g. `database: shop`",
+        ));
+    }
+    if let Some(weeks) = roadmap.weeks.filter(|w| !(1..=MAX_WEEKS).contains(w)) {
+        problems.push(problem(
+            file,
+            line_containing(file, "weeks:"),
+            format!("`weeks: {weeks}` is outside 1..{MAX_WEEKS}"),
+            "give the number of weeks the roadmap spans, or leave `weeks` out (the last change's week)",
+        ));
+    }
+}
+
 fn check_roadmap(
     roadmap: &Roadmap,
     team: &Team,
@@ -237,6 +271,7 @@ fn check_roadmap(
             "create the base schema file or fix `base:` (relative to templates/)",
         ));
     }
+    check_identity(roadmap, problems);
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (position, change) in roadmap.changes.iter().enumerate() {
         let at = |needle: Option<&str>| roadmap.line_of(&change.id, needle);
@@ -256,15 +291,21 @@ fn check_roadmap(
                 "give every change its own id",
             ));
         }
-        if !(1..=WEEKS).contains(&change.week) {
+        let weeks = roadmap.last_week().min(MAX_WEEKS);
+        if !(1..=weeks).contains(&change.week) {
             problems.push(problem(
                 file,
                 at(Some("week:")),
                 format!(
-                    "change {}: week {} is outside 1..{WEEKS}",
+                    "change {}: week {} is outside 1..{weeks}",
                     change.id, change.week
                 ),
-                format!("weeks run from 1 to {WEEKS}"),
+                match roadmap.weeks {
+                    Some(_) => format!(
+                        "the roadmap's `weeks: {weeks}` says weeks run from 1 to {weeks}: move the change or raise `weeks`"
+                    ),
+                    None => format!("weeks run from 1 to {MAX_WEEKS}"),
+                },
             ));
         }
         if team.get(&change.author).is_none() {

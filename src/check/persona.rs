@@ -55,7 +55,10 @@ pub(super) fn check_personas(dir: &Path, problems: &mut Vec<Problem>) -> Team {
             )),
         }
     }
-    Team { personas }
+    Team {
+        personas,
+        base_author: None,
+    }
 }
 
 /// The 1-based line of the first line of `path` that contains `needle` (1 when none does).

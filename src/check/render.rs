@@ -34,6 +34,7 @@ pub(super) fn check_rendering(
             continue; // reported by the roadmap check
         }
         let persona = team.get(&change.author).unwrap_or(&stand_in);
+        escaped_line_breaks(&data.templates.join(&change.template), problems);
         if let Err(err) = render_every_way(&renderer, change, persona) {
             let path = data.templates.join(&change.template);
             let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -45,6 +46,40 @@ pub(super) fn check_rendering(
                 "fix the template at that line (variables, functions and slip point arguments are in README, Data files)",
             ));
         }
+    }
+}
+
+/// Tera keeps `\n` in a string literal as two characters, so `sql="A;\nB;"` would reach
+/// PostgreSQL as `A;\nB;` and fail with a syntax error only when the slip point slips. A tag
+/// (`{{ ... }}`) holding a backslash escape is reported at its line; a real line break inside the
+/// quotes is what the template means.
+fn escaped_line_breaks(path: &std::path::Path, problems: &mut Vec<Problem>) {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return; // a missing template is reported by the roadmap check
+    };
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find("{{") {
+        let tag_start = text.len() - rest.len() + open;
+        let Some(close) = rest[open..].find("}}") else {
+            return; // an unclosed tag is a syntax error, reported elsewhere
+        };
+        let tag = &rest[open..open + close];
+        for escape in ["\\n", "\\t", "\\r"] {
+            if let Some(at) = tag.find(escape) {
+                let line = text[..tag_start + at].matches('\n').count() + 1;
+                problems.push(problem(
+                    path,
+                    line,
+                    format!(
+                        "`{escape}` in a slip point's argument stays two characters (Tera does not \
+                         read escapes), so the SQL would hold a backslash"
+                    ),
+                    "write the line break itself inside the quotes (a string may span lines)",
+                ));
+                break;
+            }
+        }
+        rest = &rest[open + close + 2..];
     }
 }
 

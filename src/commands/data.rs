@@ -73,7 +73,7 @@ pub(crate) async fn seed_now(
     let marker = ledger::marker(conn).await?;
     let runner = ctx.runner(target, marker.seed);
     println!(
-        "seeding at scale {scale} over {} connections (1 = the TaskPilot README's ~10 GiB)",
+        "seeding at scale {scale} over {} connections (1 = the base's data file at full size)",
         runner.jobs
     );
     let written = growth::seed(conn, &runner, &project.data_plan, scale, marker.start_date).await?;

@@ -94,8 +94,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Replay {
             week,
             into: Some(db),
+            allow_changed,
             ..
-        } => replay::into_database(&ctx, week, &db).await,
+        } => replay::into_database(&ctx, week, &db, allow_changed).await,
         Command::Replay {
             week,
             into: None,
@@ -236,7 +237,22 @@ impl Context {
     }
 
     pub(crate) fn target(&self) -> Result<Target> {
-        Target::resolve(self.global.database_url.as_deref(), &self.state)
+        let given = self
+            .global
+            .database_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty());
+        // The embedded database is named by the roadmap; a given URL needs no roadmap.
+        let embedded = match given {
+            Some(_) => String::new(),
+            None => self.embedded_database()?,
+        };
+        Target::resolve(given, &self.state, &embedded)
+    }
+
+    /// The embedded database's name: the roadmap's `database`, else its `name`.
+    fn embedded_database(&self) -> Result<String> {
+        Ok(self.data.load_roadmap()?.database_name().to_string())
     }
 
     /// A connection to a database that must already be a simulation target.
@@ -419,7 +435,7 @@ fn db(ctx: &Context, action: DbAction) -> Result<()> {
                 )
             }
         },
-        DbAction::Url => println!("{}", cluster.url(crate::pg::EMBEDDED_DATABASE)),
+        DbAction::Url => println!("{}", cluster.url(&ctx.embedded_database()?)),
     }
     Ok(())
 }
@@ -432,7 +448,7 @@ async fn init(ctx: &Context, args: InitArgs) -> Result<()> {
     target.create_embedded_database_if_missing().await?;
     let mut conn = target.connect().await?;
     let start = calendar::next_working_day(args.start_date.unwrap_or_else(today));
-    calendar::ensure_usable_start(start)?;
+    calendar::ensure_usable_start(start, project.roadmap.last_sim_day())?;
     let seed = args.seed.unwrap_or(DEFAULT_SEED);
     match sim::init(&mut conn, &project, seed, start, args.force, &opts).await? {
         sim::InitResult::Created(marker, outcome) => {

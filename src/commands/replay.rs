@@ -67,7 +67,12 @@ pub fn print_week(
 /// `replay --week N --into DB`: a fresh database on the same server, built from the base and
 /// weeks 1..N with the original run's seed, start date and assignment. Its journal goes to
 /// `state/replays/DB/`.
-pub async fn into_database(ctx: &Context, week: u32, database: &str) -> Result<()> {
+pub async fn into_database(
+    ctx: &Context,
+    week: u32,
+    database: &str,
+    allow_changed: bool,
+) -> Result<()> {
     if !database
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -81,7 +86,27 @@ pub async fn into_database(ctx: &Context, week: u32, database: &str) -> Result<(
     let project = ctx.load_project()?;
     project.roadmap.require_week("--week", week)?;
     let target = ctx.target()?;
-    let original = ledger::marker(&mut target.connect().await?).await?;
+    let mut original_conn = target.connect().await?;
+    let original = ledger::marker(&mut original_conn).await?;
+    // The original's data mode: templates render differently with data (README "Steps outside
+    // the transaction"), and the replay must render what the original applied.
+    let opts = Options {
+        assign: original.assign,
+        data: crate::data::growth::data_scale(&mut original_conn)
+            .await?
+            .is_some(),
+        ..ctx.options(&project)?
+    };
+    let due = sim::due_until_week(&project.roadmap, week);
+    let changed = changed_since_the_original(
+        &project,
+        &original,
+        &ledger::changes(&mut original_conn).await?,
+        &due,
+        &opts,
+    )?;
+    drop(original_conn);
+    refuse_or_warn(&changed, allow_changed)?;
     let url = with_database(&target.url, database)?;
     let mut admin = target.connect().await?;
     let exists: bool =
@@ -99,10 +124,6 @@ pub async fn into_database(ctx: &Context, week: u32, database: &str) -> Result<(
         .execute(&mut admin)
         .await?;
     let mut conn = crate::pg::connect_bounded(&url).await?;
-    let opts = Options {
-        assign: original.assign,
-        ..ctx.options(&project)?
-    };
     sim::init(
         &mut conn,
         &project,
@@ -112,8 +133,10 @@ pub async fn into_database(ctx: &Context, week: u32, database: &str) -> Result<(
         &opts,
     )
     .await?;
+    for change in &changed {
+        ledger::record_event(&mut conn, &change.event()).await?;
+    }
     let state = StateDir::new(ctx.state.root().join("replays").join(database));
-    let due = sim::due_until_week(&project.roadmap, week);
     let progress = sim::apply_due(
         &mut conn,
         &project,
@@ -137,6 +160,99 @@ pub async fn into_database(ctx: &Context, week: u32, database: &str) -> Result<(
         crate::pg::redact(&url)
     );
     Ok(())
+}
+
+/// A change whose SQL renders differently now than the original run applied it: its template,
+/// the roadmap or a persona was edited since.
+struct Changed {
+    change_id: String,
+    original_sha256: String,
+    now_sha256: String,
+    diff: String,
+}
+
+impl Changed {
+    /// The `replay_sql_changed` event the replay's journal keeps.
+    fn event(&self) -> serde_json::Value {
+        journal::event(
+            "replay_sql_changed",
+            None,
+            serde_json::json!({
+                "change_id": self.change_id,
+                "original_sql_sha256": self.original_sha256,
+                "replayed_sql_sha256": self.now_sha256,
+                "diff": self.diff,
+            }),
+        )
+    }
+}
+
+/// Renders the base and each due change the original applied as the replay will, and compares
+/// the SQL's sha256 with the one in the original's ledger.
+fn changed_since_the_original(
+    project: &sim::Project,
+    original: &Marker,
+    applied: &[ChangeRow],
+    due: &[&crate::roadmap::Change],
+    opts: &Options,
+) -> Result<Vec<Changed>> {
+    let mut now: Vec<(String, String)> = vec![(sim::BASE_ID.to_string(), project.base_sql()?)];
+    for change in due {
+        let rendered =
+            project.render(change, original.seed, opts, crate::render::Decide::Persona)?;
+        now.push((change.id.clone(), rendered.applied_sql));
+    }
+    Ok(now
+        .into_iter()
+        .filter_map(|(id, sql)| {
+            let row = applied.iter().find(|r| r.change_id == id)?;
+            let now_sha256 = crate::render::sha256_hex(&sql);
+            (now_sha256 != row.sql_sha256).then(|| Changed {
+                diff: similar::TextDiff::from_lines(&row.applied_sql, &sql)
+                    .unified_diff()
+                    .header("original", "now")
+                    .to_string(),
+                change_id: id,
+                original_sha256: row.sql_sha256.clone(),
+                now_sha256,
+            })
+        })
+        .collect())
+}
+
+/// A replay promises the original's SQL: a difference stops it (exit 2) unless
+/// `--allow-changed`, which warns and journals each difference.
+fn refuse_or_warn(changed: &[Changed], allow_changed: bool) -> Result<()> {
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = changed
+        .iter()
+        .map(|c| {
+            format!(
+                "{} (sha256 {} in the ledger, {} now)",
+                c.change_id,
+                &c.original_sha256[..c.original_sha256.len().min(12)],
+                &c.now_sha256[..12]
+            )
+        })
+        .collect();
+    if allow_changed {
+        for line in &list {
+            eprintln!("warning: replaying {line}: its SQL changed since the original run; journaled as replay_sql_changed");
+        }
+        return Ok(());
+    }
+    Err(bad_input(format!(
+        "replay: the SQL of {} renders differently than the original run applied it: {}; nothing was created",
+        crate::plural::count(changed.len(), "change"),
+        list.join(", ")
+    ))
+    .with_hint(
+        "put the templates, roadmap and personas back as they were for an exact replay, or pass \
+         --allow-changed to replay what they render now (each difference is journaled)",
+    )
+    .into())
 }
 
 /// The same server and credentials, another database.

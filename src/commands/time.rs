@@ -63,7 +63,7 @@ async fn tick_once(
     let pace = args.pace.unwrap_or(settings.pace);
     let sim_day = match pace {
         Pace::Calendar => calendar::sim_day_on(marker.start_date, now.date()),
-        Pace::Step => (settings.step_day + 1).min(calendar::LAST_SIM_DAY),
+        Pace::Step => (settings.step_day + 1).min(project.roadmap.last_sim_day()),
     };
     let limit = args.max_per_tick.or(settings.max_per_tick);
     if sim_day == 0 {
@@ -112,6 +112,7 @@ pub async fn schedule(
 ) -> Result<()> {
     let schedule = CronSchedule::parse(cron)?;
     let settings = Settings::load(&ctx.state)?;
+    let last_sim_day = ctx.data.load_roadmap()?.last_sim_day();
     let now = now.unwrap_or_else(now_local);
     let local_now = Local
         .from_local_datetime(&now)
@@ -127,7 +128,7 @@ pub async fn schedule(
     for (i, at) in schedule.upcoming(&local_now, count).into_iter().enumerate() {
         let sim_day = match settings.pace {
             Pace::Calendar => calendar::sim_day_on(start, at.date_naive()),
-            Pace::Step => (settings.step_day + 1 + i as u32).min(calendar::LAST_SIM_DAY),
+            Pace::Step => (settings.step_day + 1 + i as u32).min(last_sim_day),
         };
         let reaches = if sim_day == 0 {
             "before the start".to_string()

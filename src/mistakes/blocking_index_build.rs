@@ -2,7 +2,7 @@
 //!
 //! A plain CREATE INDEX holds a SHARE lock for the whole build: on a populated production table
 //! every write waits. engineer-sim treats every table that existed before a change as populated
-//! (the TaskPilot database it stands for holds gigabytes), whether or not this database has rows.
+//! (the production database it stands for holds gigabytes), whether or not this database has rows.
 //!
 //! Verification: ledger. The apply step sees an index that is new after the change on a table that
 //! existed before it. Every change runs in one transaction, where CONCURRENTLY is impossible, so

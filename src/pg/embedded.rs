@@ -136,7 +136,7 @@ impl EmbeddedCluster {
     }
 
     /// A sqlx connection URL for database `dbname` as the superuser over the unix socket, e.g.
-    /// `postgres://postgres@localhost/taskpilot?host=/abs/root/run&port=5432`. sqlx takes a
+    /// `postgres://postgres@localhost/shop?host=/abs/root/run&port=5432`. sqlx takes a
     /// `host` query parameter that starts with `/` as the socket directory; the `localhost` in
     /// the authority is never used. No password: the cluster trusts local connections.
     pub fn url(&self, dbname: &str) -> String {

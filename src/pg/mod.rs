@@ -15,12 +15,14 @@ pub struct Target {
     pub embedded: Option<embedded::EmbeddedCluster>,
 }
 
-/// The database name used in the embedded cluster.
-pub const EMBEDDED_DATABASE: &str = "taskpilot";
-
 impl Target {
-    /// `--database-url` / `DATABASE_URL` when given, else the embedded cluster, started on demand.
-    pub fn resolve(database_url: Option<&str>, state: &crate::state::StateDir) -> Result<Target> {
+    /// `--database-url` / `DATABASE_URL` when given, else the database `embedded_database` (the
+    /// roadmap names it) in the embedded cluster, started on demand.
+    pub fn resolve(
+        database_url: Option<&str>,
+        state: &crate::state::StateDir,
+        embedded_database: &str,
+    ) -> Result<Target> {
         if let Some(url) = database_url.filter(|u| !u.trim().is_empty()) {
             return Ok(Target {
                 url: url.to_string(),
@@ -30,7 +32,7 @@ impl Target {
         let cluster = embedded::EmbeddedCluster::new(&state.pg_dir())?;
         cluster.ensure_started()?;
         Ok(Target {
-            url: cluster.url(EMBEDDED_DATABASE),
+            url: cluster.url(embedded_database),
             embedded: Some(cluster),
         })
     }
@@ -49,14 +51,18 @@ impl Target {
         let Some(cluster) = &self.embedded else {
             return Ok(false);
         };
+        let name = url::Url::parse(&self.url)
+            .map(|u| u.path().trim_start_matches('/').to_string())
+            .with_context(|| format!("the embedded database URL {}", self.redacted_url()))?;
         let mut admin = connect(&cluster.url("postgres")).await?;
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-                .bind(EMBEDDED_DATABASE)
+                .bind(&name)
                 .fetch_one(&mut admin)
                 .await?;
         if !exists {
-            sqlx::raw_sql(&format!("CREATE DATABASE {EMBEDDED_DATABASE}"))
+            // Quoted: `check` allows only plain lower-case names, which quoting leaves as they are.
+            sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\""))
                 .execute(&mut admin)
                 .await?;
         }
