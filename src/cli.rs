@@ -1,13 +1,17 @@
 //! The command line (clap): one subcommand per user task; each says what it does in `--help`,
 //! with an example where one helps. The options shared by several commands are in [`options`].
 
+pub mod args;
 pub mod options;
 
 use std::path::PathBuf;
 
-use chrono::NaiveDate;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
+pub use args::{
+    parse_duration, parse_threshold, Against, DbAction, Format, InitArgs, Origin, ReportFormat,
+    ScoreArgs, ScoreFormat,
+};
 pub use options::{DataModeArgs, DbArgs, FreshArgs, Global, GlobalArgs, LockArgs};
 
 use crate::settings::Pace;
@@ -189,11 +193,26 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
-    /// Validate the roadmap, personas and templates.
+    /// Validate the roadmap, personas and templates, then apply every slip point to a scratch
+    /// database.
     ///
     /// Reports each problem with file, line and what to do; exit code 2 when there are problems.
-    /// Touches no database.
-    Check,
+    /// First the files: every template rendered clean, with each slip point alone and with all of
+    /// them, with and without data. Then, unless --no-db, a scratch database gets the base and
+    /// every change in order, each slip point applied alone and all of a change's together (in
+    /// empty mode, rolled back after the audit): a slip point that does not apply, or that no
+    /// detector sees, is a problem at its line. The scratch database is created in the embedded
+    /// cluster under the state directory (or on the server of --database-url) and dropped after.
+    #[command(
+        after_help = "Examples:\n  engineer-sim check\n  engineer-sim check --no-db    # the files only, in a second"
+    )]
+    Check {
+        /// Check the files only, touching no database (what run, tick and init check first).
+        #[arg(long)]
+        no_db: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Show the roadmap's changes: author, title, slip points and which slip under the seed.
     /// Touches no database.
     #[command(after_help = "Example:\n  engineer-sim plan --week 2 --seed 7")]
@@ -323,6 +342,37 @@ pub enum Command {
         #[command(flatten)]
         lock: LockArgs,
     },
+    /// Write a data directory for a schema of your own: the schema as the base, the personas,
+    /// a roadmap with one example change.
+    ///
+    /// The base comes from a database (pg_dump --schema-only, without owners, privileges,
+    /// comments and the engineer_sim ledger) or from a SQL file. The personas are copied from the
+    /// data directory (default: the shipped ones). Nothing is written over: the directory must be
+    /// new or empty. README "Bring your own schema" goes on from there.
+    #[command(
+        after_help = "Examples:\n  engineer-sim new-roadmap shop --from-database postgres://me@localhost/shop\n  \
+                            engineer-sim new-roadmap shop --from-sql schema.sql --dir ~/sim/shop\n  \
+                            engineer-sim --data-dir shop check"
+    )]
+    NewRoadmap {
+        /// The roadmap's name, which names the embedded database too (lower-case letters,
+        /// digits and `_`), e.g. shop.
+        name: String,
+        /// Take the base schema from this database, e.g. postgres://me@localhost/shop.
+        #[arg(
+            long,
+            value_name = "URL",
+            required_unless_present = "from_sql",
+            conflicts_with = "from_sql"
+        )]
+        from_database: Option<String>,
+        /// Take the base schema from this SQL file (what `psql -f` would run on an empty database).
+        #[arg(long, value_name = "FILE")]
+        from_sql: Option<PathBuf>,
+        /// Write the data directory here [default: ./NAME].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  engineer-sim completions bash > ~/.local/share/bash-completion/completions/engineer-sim\n  \
@@ -341,176 +391,6 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
-}
-
-/// Where a finding comes from (README "What lands in state/").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Origin {
-    /// Deliberate in the base schema.
-    Base,
-    /// Planted by the roadmap.
-    Scripted,
-    /// A persona's mistake.
-    Slip,
-    /// Nobody declared it; the audit found it.
-    Incidental,
-}
-
-impl Origin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Base => "base",
-            Origin::Scripted => "scripted",
-            Origin::Slip => "slip",
-            Origin::Incidental => "incidental",
-        }
-    }
-}
-
-/// `score`: see README "Scoring your tool".
-#[derive(Args, Debug)]
-pub struct ScoreArgs {
-    /// The detector's output file.
-    #[arg(long)]
-    pub report: PathBuf,
-    /// squawk-json: `squawk --reporter json state/migrations/*.sql`; eugene-json: `eugene
-    /// lint --format json --accept-failures state/migrations/`; sarif: SARIF 2.1.0; lines:
-    /// `file:line: rule message`; findings-json: {"kind" or "code", "object"} entries.
-    #[arg(long, value_enum)]
-    pub report_format: ReportFormat,
-    /// table (aligned columns), json or markdown (with the misses and false alarms listed).
-    #[arg(long, value_enum, default_value_t = ScoreFormat::Table)]
-    pub format: ScoreFormat,
-    /// Score against the findings open now, or every finding ever opened [default: all for
-    /// the linter formats (a linter reads the history), open for findings-json].
-    #[arg(long, value_enum)]
-    pub against: Option<Against>,
-    /// Score only findings on tables of at least this many MB (on both sides), to compare
-    /// fairly with a tool that skips small tables, e.g. --min-table-mb 10.
-    #[arg(long)]
-    pub min_table_mb: Option<f64>,
-    /// Count the judgement calls too (findings where reasonable tools disagree, shown apart
-    /// and left out of the counts by default).
-    #[arg(long)]
-    pub strict: bool,
-    /// Exit 1 when the kind's (or code's) recall or precision is below R, e.g.
-    /// `--fail-under blocking_index_build=0.9 --fail-under L004=100%`. Repeatable.
-    #[arg(long, value_name = "KIND=R", value_parser = parse_threshold)]
-    pub fail_under: Vec<(String, f64)>,
-    #[command(flatten)]
-    pub db: DbArgs,
-}
-
-/// `KIND=R`: a kind or code and a ratio (`0.9`) or a percentage (`90%`).
-pub fn parse_threshold(text: &str) -> Result<(String, f64), String> {
-    let (name, value) = text
-        .split_once('=')
-        .ok_or_else(|| format!("{text:?}: expected KIND=R, e.g. blocking_index_build=0.9"))?;
-    let ratio = match value.trim().strip_suffix('%') {
-        Some(pct) => pct.trim().parse::<f64>().map(|v| v / 100.0),
-        None => value.trim().parse::<f64>(),
-    }
-    .map_err(|_| format!("{text:?}: {value:?} is not a ratio (0.9) or a percentage (90%)"))?;
-    if !(0.0..=1.0).contains(&ratio) || name.trim().is_empty() {
-        return Err(format!(
-            "{text:?}: expected KIND=R with R between 0 and 1 (or 0% and 100%)"
-        ));
-    }
-    Ok((name.trim().to_string(), ratio))
-}
-
-#[derive(Args, Debug)]
-pub struct InitArgs {
-    /// Run seed: every slip decision derives from it and the change id [default: 42].
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// The real date of week 1 Monday, e.g. --start-date 2026-01-05 [default: today, or the
-    /// next working day].
-    #[arg(long)]
-    pub start_date: Option<NaiveDate>,
-    /// Initialise even though the database already holds tables of its own (or is `postgres`).
-    /// It never re-initialises a database engineer-sim already initialised.
-    #[arg(long)]
-    pub force: bool,
-    #[command(flatten)]
-    pub db: DbArgs,
-    #[command(flatten)]
-    pub fresh: FreshArgs,
-    #[command(flatten)]
-    pub mode: DataModeArgs,
-    #[command(flatten)]
-    pub lock: LockArgs,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum DbAction {
-    /// Create (initdb) and start the embedded cluster if needed.
-    Start,
-    /// Stop the embedded cluster.
-    Stop,
-    /// Say whether the embedded cluster exists and runs.
-    Status,
-    /// Print the connection URL of the embedded database (named by the roadmap).
-    Url,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Markdown,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    SquawkJson,
-    EugeneJson,
-    Sarif,
-    /// `file:line: rule message` (also `file:line:col:` and `file:line:col: warning:`).
-    Lines,
-    FindingsJson,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ScoreFormat {
-    Table,
-    Json,
-    Markdown,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Against {
-    Open,
-    All,
-}
-
-/// `30s`, `2m`, `1h`, `500ms` or plain seconds.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration such as 30s, 2m or 1h"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" | "" => value,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => {
-            return Err(format!(
-                "{text:?}: unknown unit {unit:?} (use ms, s, m or h)"
-            ))
-        }
-    };
-    if !(seconds.is_finite() && seconds > 0.0 && seconds < 86_400.0 * 7.0) {
-        return Err(format!(
-            "{text:?}: give a duration above zero and under a week"
-        ));
-    }
-    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 impl Command {
@@ -548,7 +428,8 @@ impl Command {
             | Command::Findings { db, .. }
             | Command::Audit { db, .. }
             | Command::Verify { db }
-            | Command::Status { db } => (Some(db), None, None, None),
+            | Command::Status { db }
+            | Command::Check { db, .. } => (Some(db), None, None, None),
             Command::Score(a) => (Some(&a.db), None, None, None),
             Command::Plan { mode, .. } | Command::Render { mode, .. } => {
                 (None, None, Some(mode), None)
@@ -556,7 +437,7 @@ impl Command {
             Command::Db { .. }
             | Command::Schedule { .. }
             | Command::Settings { .. }
-            | Command::Check
+            | Command::NewRoadmap { .. }
             | Command::Completions { .. }
             | Command::Man { .. } => (None, None, None, None),
         };

@@ -213,8 +213,8 @@ pub fn to_table(doc: &ExpectedFindings) -> String {
     };
     let _ = writeln!(
         out,
-        "{} open findings, {closed} closed",
-        doc.findings.len() - closed
+        "{} open, {closed} closed",
+        crate::plural::count(doc.findings.len() - closed, "finding")
     );
     out
 }

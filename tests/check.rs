@@ -75,10 +75,34 @@ const ROADMAP: &str = "roadmap/taskpilot.yaml";
 fn shipped_files_pass() {
     let state = tempfile::tempdir().unwrap();
     let out = engineer_sim(&state.path().join("s"))
+        .args(["check", "--no-db"])
+        .output()
+        .unwrap();
+    assert_success(&out, &["check", "--no-db"]);
+    assert!(
+        !state.path().join("s").exists(),
+        "--no-db touches no database"
+    );
+}
+
+/// Every shipped slip point, alone and with the others of its change, applies on the schema the
+/// roadmap builds and is seen by its detector (on a scratch database of the test cluster).
+#[tokio::test]
+async fn shipped_slip_points_are_all_seen_on_a_scratch_database() {
+    let server = common::ScratchDb::create("check_server").await.unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let out = engineer_sim(&state.path().join("s"))
+        .env("DATABASE_URL", &server.url)
         .arg("check")
         .output()
         .unwrap();
     assert_success(&out, &["check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("on a scratch database: 41 changes, every slip point alone"),
+        "{stdout}"
+    );
+    server.drop_now().await.unwrap();
 }
 
 #[test]

@@ -56,16 +56,19 @@ fn every_option_and_argument_is_described() {
 /// `plan` and `render` touch no database: they offer no database option, and refuse one.
 #[test]
 fn database_options_only_on_commands_that_use_a_database() {
-    for command in ["plan", "render", "check", "schedule", "settings"] {
+    for command in ["plan", "render", "schedule", "settings", "new-roadmap"] {
         let help = stdout(&run(&[command, "--help"]));
         for option in ["--database-url", "--lock-wait", "--scale", "--jobs"] {
             assert!(!help.contains(option), "{command} --help offers {option}");
         }
     }
-    for command in ["run", "status", "verify", "findings", "init"] {
+    for command in ["run", "status", "verify", "findings", "init", "check"] {
         let help = stdout(&run(&[command, "--help"]));
         assert!(help.contains("--database-url"), "{command} --help");
     }
+    // check's scratch database: the embedded cluster's, or on the server of --database-url.
+    let help = stdout(&run(&["check", "--help"]));
+    assert!(help.contains("--no-db") && !help.contains("--lock-wait"), "{help}");
     let out = run(&["plan", "--database-url", "postgres://x/y"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(

@@ -1,6 +1,7 @@
 //! `engineer-sim check`: validates the roadmap, the personas and the templates without touching a
 //! database, and reports every problem with its file, its line and what to do.
 
+pub mod database;
 mod persona;
 mod render;
 

@@ -1,7 +1,9 @@
 //! What each subcommand does, on top of the pipeline modules.
 
+mod check_db;
 pub mod data;
 pub mod manual;
+pub mod new_roadmap;
 pub mod replay;
 pub mod time;
 
@@ -108,7 +110,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             week: Some(week), ..
         } => replay::week_report(&ctx, week).await,
         Command::Plan { week, seed, .. } => plan(&ctx, week, seed),
-        Command::Check => check(&ctx),
+        Command::Check { no_db, .. } => check(&ctx, no_db).await,
         Command::Render {
             change_id,
             seed,
@@ -145,6 +147,19 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => data::workload(&ctx, duration, clients, rate).await,
         Command::Status { .. } => status(&ctx).await,
         Command::Completions { shell } => manual::completions(shell),
+        Command::NewRoadmap {
+            name,
+            from_database,
+            from_sql,
+            dir,
+        } => {
+            let source = match (&from_database, &from_sql) {
+                (Some(url), _) => new_roadmap::Source::Database(url),
+                (None, Some(file)) => new_roadmap::Source::SqlFile(file),
+                (None, None) => unreachable!("clap requires --from-database or --from-sql"),
+            };
+            new_roadmap::new_roadmap(&ctx, &name, source, dir.as_deref())
+        }
         Command::Man { out_dir } => manual::man(out_dir.as_deref()),
         Command::Journal { week: None, .. } => {
             let project = ctx.load_project()?;
@@ -746,9 +761,10 @@ async fn verify(ctx: &Context) -> Result<()> {
     let missing: Vec<_> = found.difference(&journaled).collect();
     let stale: Vec<_> = journaled.difference(&found).collect();
     println!(
-        "{} of the {} open in the ledger agree with the audit{}",
+        "{} of the {} open in the ledger {} with the audit{}",
         crate::plural::count(agree, "finding"),
         journaled.len() + unseen.len(),
+        if agree == 1 { "agrees" } else { "agree" },
         not_compared(&unseen)
     );
     let contradicted = verify_statistics(&mut conn).await?;
@@ -1015,17 +1031,24 @@ async fn score(ctx: &Context, args: &crate::cli::ScoreArgs) -> Result<()> {
     }
 }
 
-fn check(ctx: &Context) -> Result<()> {
-    let problems = crate::check::check(&ctx.data);
+async fn check(ctx: &Context, no_db: bool) -> Result<()> {
+    let mut problems = crate::check::check(&ctx.data);
+    let mut applied = None;
+    if problems.is_empty() && !no_db {
+        let (found, tried) = check_db::on_scratch_database(ctx).await?;
+        problems.extend(found);
+        applied = Some(tried);
+    }
     for p in &problems {
         eprintln!("{p}");
     }
     if problems.is_empty() {
         println!(
-            "check: OK ({}, {}, {})",
+            "check: OK ({}, {}, {}){}",
             ctx.data.roadmap.display(),
             ctx.data.personas.display(),
-            ctx.data.templates.display()
+            ctx.data.templates.display(),
+            applied.map(check_db::summary).unwrap_or_default()
         );
         Ok(())
     } else {
