@@ -68,7 +68,10 @@ fn database_options_only_on_commands_that_use_a_database() {
     }
     // check's scratch database: the embedded cluster's, or on the server of --database-url.
     let help = stdout(&run(&["check", "--help"]));
-    assert!(help.contains("--no-db") && !help.contains("--lock-wait"), "{help}");
+    assert!(
+        help.contains("--no-db") && !help.contains("--lock-wait"),
+        "{help}"
+    );
     let out = run(&["plan", "--database-url", "postgres://x/y"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(

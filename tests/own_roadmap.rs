@@ -47,7 +47,7 @@ fn text(out: &Output) -> String {
 fn the_roadmap_is_found_by_its_own_name_or_chosen() {
     let data = shop();
     let state = temp_state();
-    let out = es(data.path(), state.path(), &["check"]);
+    let out = es(data.path(), state.path(), &["check", "--no-db"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("roadmap/shop.yaml"), "{}", text(&out));
     // The embedded database is the roadmap's.
@@ -74,7 +74,7 @@ fn the_roadmap_is_found_by_its_own_name_or_chosen() {
     let out = es(
         data.path(),
         state.path(),
-        &["check", "--roadmap", chosen.to_str().unwrap()],
+        &["check", "--no-db", "--roadmap", chosen.to_str().unwrap()],
     );
     assert!(out.status.success(), "{}", text(&out));
 
@@ -158,7 +158,7 @@ fn an_escaped_line_break_in_a_slip_point_fails_check_and_a_real_one_renders() {
          COMMENT ON INDEX idx_orders_note IS 'x';\") }}\n",
     )
     .unwrap();
-    let out = es(data.path(), state.path(), &["check"]);
+    let out = es(data.path(), state.path(), &["check", "--no-db"]);
     assert!(out.status.success(), "{}", text(&out));
     let out = es(
         data.path(),
