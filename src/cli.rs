@@ -12,7 +12,7 @@ pub use args::{
     parse_duration, parse_threshold, Against, DbAction, Format, InitArgs, Origin, ReportFormat,
     ScoreArgs, ScoreFormat,
 };
-pub use options::{DataModeArgs, DbArgs, FreshArgs, Global, GlobalArgs, LockArgs};
+pub use options::{DataModeArgs, DbArgs, FreshArgs, Global, GlobalArgs, LockArgs, WriteArgs};
 
 use crate::settings::Pace;
 use crate::sim::OnError;
@@ -64,13 +64,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OnError::Stop)]
         on_error: OnError,
         #[command(flatten)]
-        db: DbArgs,
-        #[command(flatten)]
-        fresh: FreshArgs,
-        #[command(flatten)]
-        mode: DataModeArgs,
-        #[command(flatten)]
-        lock: LockArgs,
+        write: WriteArgs,
     },
     /// Apply what the simulation clock says is due.
     ///
@@ -93,13 +87,7 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
         #[command(flatten)]
-        db: DbArgs,
-        #[command(flatten)]
-        fresh: FreshArgs,
-        #[command(flatten)]
-        mode: DataModeArgs,
-        #[command(flatten)]
-        lock: LockArgs,
+        write: WriteArgs,
     },
     /// List the next tick times of a cron expression and the sim day each reaches.
     #[command(after_help = "Example:\n  engineer-sim schedule --cron \"0 9 * * 1-5\" --count 3")]
@@ -127,13 +115,7 @@ pub enum Command {
         #[arg(long)]
         pause_ms: Option<u64>,
         #[command(flatten)]
-        db: DbArgs,
-        #[command(flatten)]
-        fresh: FreshArgs,
-        #[command(flatten)]
-        mode: DataModeArgs,
-        #[command(flatten)]
-        lock: LockArgs,
+        write: WriteArgs,
     },
     /// Show the settings kept in the state directory; change the ones given.
     #[command(after_help = "Example:\n  engineer-sim settings --pace step --max-per-tick 2")]
@@ -397,28 +379,15 @@ impl Command {
     /// The option groups this command takes, resolved with the global ones.
     pub fn resolve(&self, global: &GlobalArgs) -> Global {
         let (db, fresh, mode, lock) = match self {
-            Command::Init(a) => (Some(&a.db), Some(&a.fresh), Some(&a.mode), Some(&a.lock)),
-            Command::Run {
-                db,
-                fresh,
-                mode,
-                lock,
-                ..
-            }
-            | Command::Tick {
-                db,
-                fresh,
-                mode,
-                lock,
-                ..
-            }
-            | Command::Daemon {
-                db,
-                fresh,
-                mode,
-                lock,
-                ..
-            } => (Some(db), Some(fresh), Some(mode), Some(lock)),
+            Command::Init(InitArgs { write, .. })
+            | Command::Run { write, .. }
+            | Command::Tick { write, .. }
+            | Command::Daemon { write, .. } => (
+                Some(&write.db),
+                Some(&write.fresh),
+                Some(&write.mode),
+                Some(&write.lock),
+            ),
             Command::Replay { db, mode, lock, .. } => (Some(db), None, Some(mode), Some(lock)),
             Command::Seed { db, fresh, lock } => (Some(db), Some(fresh), None, Some(lock)),
             Command::Workload { db, lock, .. } | Command::Journal { db, lock, .. } => {

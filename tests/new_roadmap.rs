@@ -79,19 +79,15 @@ async fn a_two_week_roadmap_of_your_own_through_check_run_verify_and_replay() {
     let dir = work.path().join("library");
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR"));
     let state = work.path().join("state");
-    let wrote = ok(
-        shipped,
-        &state,
-        None,
-        &[
-            "new-roadmap",
-            "library",
-            "--from-database",
-            &source.url,
-            "--dir",
-            dir.to_str().unwrap(),
-        ],
-    );
+    let new_roadmap = [
+        "new-roadmap",
+        "library",
+        "--from-database",
+        &source.url,
+        "--dir",
+        dir.to_str().unwrap(),
+    ];
+    let wrote = ok(shipped, &state, None, &new_roadmap);
     assert!(wrote.contains("3 personas"), "{wrote}");
     let base = std::fs::read_to_string(dir.join("templates/library/base.sql")).unwrap();
     assert!(base.contains("CREATE TABLE public.books ("), "{base}");
@@ -100,19 +96,7 @@ async fn a_two_week_roadmap_of_your_own_through_check_run_verify_and_replay() {
         "the dump's session is left out: {base}"
     );
     // Never written over.
-    let (code, text) = es(
-        shipped,
-        &state,
-        None,
-        &[
-            "new-roadmap",
-            "library",
-            "--from-database",
-            &source.url,
-            "--dir",
-            dir.to_str().unwrap(),
-        ],
-    );
+    let (code, text) = es(shipped, &state, None, &new_roadmap);
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("already exists and is not empty"), "{text}");
 

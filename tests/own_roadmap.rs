@@ -35,6 +35,17 @@ fn es(data: &Path, state: &Path, args: &[&str]) -> Output {
         .expect("spawn engineer-sim")
 }
 
+/// engineer-sim on the database at `url`: its exit code and everything it printed.
+fn on(data: &Path, state: &Path, url: &str, args: &[&str]) -> (Option<i32>, String) {
+    let out = engineer_sim(state)
+        .env("ENGINEER_SIM_DATA", data)
+        .env("DATABASE_URL", url)
+        .args(args)
+        .output()
+        .expect("spawn engineer-sim");
+    (out.status.code(), text(&out))
+}
+
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -180,15 +191,7 @@ async fn base_author_and_replay_of_changed_sql() {
     let data = shop();
     let db = ScratchDb::create("own_replay").await.unwrap();
     let state = temp_state();
-    let ok = |args: &[&str]| {
-        let out = engineer_sim(state.path())
-            .env("ENGINEER_SIM_DATA", data.path())
-            .env("DATABASE_URL", &db.url)
-            .args(args)
-            .output()
-            .unwrap();
-        (out.status.code(), text(&out))
-    };
+    let ok = |args: &[&str]| on(data.path(), state.path(), &db.url, args);
     assert_eq!(ok(&["init", "--seed", "3"]).0, Some(0));
     assert_eq!(ok(&["run", "--until-week", "2"]).0, Some(0));
     let migrations = state.path().join("migrations");
@@ -272,15 +275,7 @@ async fn check_applies_every_slip_point_to_a_scratch_database() {
     let data = shop();
     let server = ScratchDb::create("own_check").await.unwrap();
     let state = temp_state();
-    let check = |args: &[&str]| {
-        let out = engineer_sim(state.path())
-            .env("ENGINEER_SIM_DATA", data.path())
-            .env("DATABASE_URL", &server.url)
-            .args(args)
-            .output()
-            .unwrap();
-        (out.status.code(), text(&out))
-    };
+    let check = |args: &[&str]| on(data.path(), state.path(), &server.url, args);
     let (code, out) = check(&["check"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(

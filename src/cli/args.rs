@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::{DataModeArgs, DbArgs, FreshArgs, LockArgs};
+use super::{DbArgs, WriteArgs};
 
 /// Where a finding comes from (README "What lands in state/").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -98,13 +98,7 @@ pub struct InitArgs {
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
-    pub db: DbArgs,
-    #[command(flatten)]
-    pub fresh: FreshArgs,
-    #[command(flatten)]
-    pub mode: DataModeArgs,
-    #[command(flatten)]
-    pub lock: LockArgs,
+    pub write: WriteArgs,
 }
 
 #[derive(Subcommand, Debug)]

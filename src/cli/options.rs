@@ -107,6 +107,19 @@ pub struct LockArgs {
     pub lock_wait: Option<u64>,
 }
 
+/// The commands that apply changes (init, run, tick, daemon) take every group.
+#[derive(Args, Debug, Clone, Default)]
+pub struct WriteArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub fresh: FreshArgs,
+    #[command(flatten)]
+    pub mode: DataModeArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
 /// Every option resolved, as the commands read them (a command without a group gets its
 /// defaults).
 #[derive(Debug, Clone, Default)]
