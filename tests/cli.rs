@@ -301,6 +301,15 @@ async fn a_finished_run_as_status_verify_plan_and_init_describe_it() {
 
     let plan = common::run_ok(state.path(), &db.url, &["plan", "--week", "1"]);
     assert!(plan.starts_with("# seed 11 (the run's, from "), "{plan}");
+    let render = engineer_sim(state.path())
+        .args(["render", "w01-thu-time-reports", "--explain"])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&render).starts_with("seed 11 (the run's, from "),
+        "{}",
+        stderr(&render)
+    );
 
     for args in [
         vec!["init", "--seed", "21"],
