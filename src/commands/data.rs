@@ -34,6 +34,7 @@ impl Context {
             seed,
             jobs: self.global.jobs.unwrap_or(cpus).clamp(1, 64),
             progress: std::io::stderr().is_terminal(),
+            bulk: false,
         }
     }
 
