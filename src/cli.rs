@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::identity::Assign;
 use crate::mistakes::CodeSet;
 use crate::settings::Pace;
-use crate::sim::{Assign, OnError};
+use crate::sim::OnError;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -100,7 +101,7 @@ pub enum Command {
     /// each tick is the next working day. Running it again the same day applies nothing new.
     Tick {
         /// Pretend it is this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM).
-        #[arg(long, value_parser = crate::commands::time::parse_now)]
+        #[arg(long, value_parser = crate::calendar::parse_now)]
         now: Option<chrono::NaiveDateTime>,
         /// Apply at most this many changes in one tick [default: the settings' cap, else none].
         #[arg(long, env = "ENGINEER_CHANGES_PER_DAY")]
@@ -120,7 +121,7 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         count: usize,
         /// Count from this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM) instead of now.
-        #[arg(long, value_parser = crate::commands::time::parse_now)]
+        #[arg(long, value_parser = crate::calendar::parse_now)]
         now: Option<chrono::NaiveDateTime>,
     },
     /// Run ticks in-process on a cron schedule; SIGTERM or Ctrl-C stops it between changes.

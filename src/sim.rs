@@ -10,7 +10,8 @@ use crate::calendar;
 use crate::data::growth::{self, DataPlan};
 use crate::data::run::{Runner, Written};
 use crate::error::bad_input;
-use crate::ledger::{self, Marker};
+use crate::identity::Assign;
+use crate::ledger::{self, DataWritten, Event, Marker, Origin};
 use crate::mistakes::CodeSet;
 use crate::persona::{Persona, Team};
 use crate::render::{Decide, Rendered, Renderer};
@@ -57,44 +58,6 @@ impl Default for Options {
             on_error: OnError::Stop,
             assign: Assign::Roadmap,
             data: false,
-        }
-    }
-}
-
-/// Who does a change (README "Time and replay").
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Assign {
-    /// The author the roadmap names.
-    #[default]
-    Roadmap,
-    /// A seeded choice weighted by each persona's focus on the change's area.
-    Weighted,
-}
-
-impl Assign {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Assign::Roadmap => "roadmap",
-            Assign::Weighted => "weighted",
-        }
-    }
-
-    pub fn parse(text: &str) -> Assign {
-        if text == "weighted" {
-            Assign::Weighted
-        } else {
-            Assign::Roadmap
         }
     }
 }
@@ -219,14 +182,16 @@ pub async fn init(
         }
         // A ledger without its base (left by an older engineer-sim killed during setup): the
         // base is applied now, as the interrupted init would have, on the recorded start date.
-        start_date = marker.start_date;
+        start_date = marker.identity.start_date;
     } else {
         crate::init_guard::refuse_non_empty(&mut tx, force).await?;
         let marker = Marker {
-            roadmap: project.roadmap.name.clone(),
-            seed,
-            start_date,
-            assign: opts.assign,
+            identity: crate::identity::Identity {
+                roadmap: project.roadmap.name.clone(),
+                seed,
+                start_date,
+                assign: opts.assign,
+            },
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
         };
         ledger::create_schema(&mut tx, &marker).await?;
@@ -255,7 +220,7 @@ pub async fn init(
         source: &source,
         rendered: &rendered,
         scripted: &project.roadmap.base_findings,
-        declared_origin: "base",
+        declared_origin: Origin::Base,
     };
     // Nested in the init's transaction: a failing base rolls the ledger back with it.
     let outcome = apply::apply(&mut tx, &unit, opts.codes).await?;
@@ -280,14 +245,14 @@ pub async fn apply_change(
 ) -> Result<Outcome> {
     // The ledger's assignment mode wins: a database keeps the mode it was initialised with.
     let opts = &Options {
-        assign: marker.assign,
+        assign: marker.identity.assign,
         ..*opts
     };
     let author = project
-        .assignee(change, marker.seed, opts.assign)?
+        .assignee(change, marker.identity.seed, opts.assign)?
         .name
         .clone();
-    let rendered = project.render(change, marker.seed, opts, decide)?;
+    let rendered = project.render(change, marker.identity.seed, opts, decide)?;
     let source = project
         .data
         .templates
@@ -299,13 +264,13 @@ pub async fn apply_change(
         week: change.week,
         day: change.day.short(),
         sim_day: change.sim_day(),
-        sim_date: calendar::date_of(marker.start_date, change.sim_day()),
+        sim_date: calendar::date_of(marker.identity.start_date, change.sim_day()),
         author: &author,
         title: &change.title,
         source: &source,
         rendered: &rendered,
         scripted: &change.scripted,
-        declared_origin: "scripted",
+        declared_origin: Origin::Scripted,
     };
     apply::apply(conn, &unit, opts.codes).await
 }
@@ -366,13 +331,15 @@ pub async fn apply_due(
     let pending: Vec<&&Change> = due.iter().filter(|c| !applied.contains(&c.id)).collect();
     if let Some(first) = pending.first() {
         // Only runs that have something to do are journaled: a cron tick every minute stays quiet.
-        let event = crate::journal::event(
-            "run_started",
-            None,
-            serde_json::json!({ "seed": marker.seed, "roadmap": marker.roadmap, "first_change": first.id,
-                                "pending": pending.len(), "limit": limit, "rate_scale": opts.rate_scale }),
-        );
-        ledger::record_event(conn, &event).await?;
+        let event = Event::RunStarted {
+            seed: marker.identity.seed,
+            roadmap: marker.identity.roadmap.clone(),
+            first_change: first.id.clone(),
+            pending: pending.len(),
+            limit,
+            rate_scale: opts.rate_scale,
+        };
+        ledger::record(conn, &event).await?;
     }
     for (n, change) in pending.into_iter().enumerate() {
         if limit.is_some_and(|l| progress.applied.len() >= l) {
@@ -401,13 +368,14 @@ pub async fn apply_due(
                     data.scale,
                     &change.id,
                     change.sim_day(),
-                    marker.start_date,
+                    marker.identity.start_date,
                 )
                 .await?;
                 if written.rows > 0 {
                     println!("backfilled {}: {}", change.id, describe(&written));
-                    record_data_event(conn, "change_backfilled", Some(&change.id), None, &written)
-                        .await?;
+                    let event =
+                        Event::ChangeBackfilled(data_written(Some(&change.id), None, &written));
+                    ledger::record(conn, &event).await?;
                 }
             }
         }
@@ -465,7 +433,7 @@ async fn resume_backfills(
                 data.scale,
                 &change.id,
                 change.sim_day(),
-                marker.start_date,
+                marker.identity.start_date,
             )
             .await?;
         }
@@ -493,12 +461,12 @@ async fn grow(
         data.scale,
         day,
         &applied,
-        marker.start_date,
+        marker.identity.start_date,
         |d, written| {
             let (week, weekday) = calendar::describe(d);
             println!(
                 "grew sim day {d} (week {week} {weekday}, {}): {}",
-                calendar::date_of(marker.start_date, d),
+                calendar::date_of(marker.identity.start_date, d),
                 describe(written)
             );
             grown.push((d, *written));
@@ -506,7 +474,11 @@ async fn grow(
     )
     .await?;
     for (d, written) in grown {
-        record_data_event(conn, "day_grown", None, Some(d), &written).await?;
+        ledger::record(
+            conn,
+            &Event::DayGrown(data_written(None, Some(d), &written)),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -521,22 +493,19 @@ pub fn describe(written: &Written) -> String {
     )
 }
 
-/// Journals data work; only databases with data have these events, so empty mode's journal is
-/// what it always was.
-pub async fn record_data_event(
-    conn: &mut PgConnection,
-    name: &str,
+/// Data work as its journal event tells it.
+pub fn data_written(
     change_id: Option<&str>,
-    day: Option<u32>,
+    sim_day: Option<u32>,
     written: &Written,
-) -> Result<()> {
-    let event = crate::journal::event(
-        name,
-        None,
-        serde_json::json!({ "change_id": change_id, "sim_day": day, "rows": written.rows,
-                            "bytes": written.bytes, "ms": written.elapsed.as_millis() as u64 }),
-    );
-    ledger::record_event(conn, &event).await
+) -> DataWritten {
+    DataWritten {
+        change_id: change_id.map(str::to_string),
+        sim_day,
+        rows: written.rows,
+        bytes: written.bytes,
+        ms: written.elapsed.as_millis() as u64,
+    }
 }
 
 /// The changes due by the end of `week`.

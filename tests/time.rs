@@ -8,8 +8,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use common::*;
+use engineer_sim::identity::Assign;
 use engineer_sim::roadmap::DataDirs;
-use engineer_sim::sim::{Assign, Project};
+use engineer_sim::sim::Project;
 
 async fn applied(url: &str) -> Vec<String> {
     let mut conn = engineer_sim::pg::connect(url).await.unwrap();

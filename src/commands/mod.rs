@@ -2,6 +2,7 @@
 
 pub mod data;
 pub mod replay;
+mod report;
 pub mod time;
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use sqlx::PgConnection;
 use crate::cli::{Cli, Command, DbAction, Format, Global, InitArgs};
 use crate::error::{bad_input, Exit, UserError};
 use crate::journal;
-use crate::ledger;
+use crate::ledger::{self, Origin};
 use crate::pg::embedded::{ClusterStatus, EmbeddedCluster};
 use crate::pg::Target;
 use crate::render::Decide;
@@ -23,8 +24,7 @@ use crate::sim::{self, Options, Project};
 use crate::state::StateDir;
 use crate::{audit, calendar};
 
-/// The seed used when none is given.
-pub const DEFAULT_SEED: u64 = 42;
+use crate::identity::DEFAULT_SEED;
 
 pub async fn run(cli: Cli) -> Result<()> {
     let ctx = Context::new(&cli.global)?;
@@ -227,8 +227,8 @@ impl Context {
             sim::init(
                 &mut conn,
                 project,
-                marker.seed,
-                marker.start_date,
+                marker.identity.seed,
+                marker.identity.start_date,
                 false,
                 &opts,
             )
@@ -276,11 +276,7 @@ impl Context {
             return Ok(());
         }
         let started = crate::data::growth::data_scale(conn).await?.is_some();
-        let seeded: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM engineer_sim.events WHERE event->>'event' = 'data_seeded')",
-        )
-        .fetch_one(&mut *conn)
-        .await?;
+        let seeded = ledger::data_seeded(conn).await?;
         if !seeded && (started || target.embedded.is_some()) {
             println!("finishing the setup a killed run began");
             data::seed_now(self, conn, project, target, scale).await?;
@@ -311,9 +307,9 @@ impl Context {
     fn remember(&self, marker: &ledger::Marker, target: &Target) -> Result<()> {
         let mut settings = Settings::load(&self.state)?;
         settings.database = Some(target.redacted_url());
-        settings.seed = Some(marker.seed);
-        settings.start_date = Some(marker.start_date);
-        settings.assign = marker.assign;
+        settings.seed = Some(marker.identity.seed);
+        settings.start_date = Some(marker.identity.start_date);
+        settings.assign = marker.identity.assign;
         settings.step_day = 0;
         settings.save(&self.state)
     }
@@ -402,8 +398,8 @@ async fn init(ctx: &Context, args: InitArgs) -> Result<()> {
             println!(
                 "initialised {}: base schema applied, seed {}, week 1 Monday = {}, {} base findings",
                 target.redacted_url(),
-                marker.seed,
-                marker.start_date,
+                marker.identity.seed,
+                marker.identity.start_date,
                 outcome.opened.len()
             );
             if let Some(scale) = ctx.init_scale()? {
@@ -416,7 +412,7 @@ async fn init(ctx: &Context, args: InitArgs) -> Result<()> {
             println!(
                 "{} is already initialised (seed {})",
                 target.redacted_url(),
-                marker.seed
+                marker.identity.seed
             );
         }
     }
@@ -555,16 +551,20 @@ async fn findings(
     origin: Option<String>,
     by_week: bool,
 ) -> Result<()> {
+    // Unknown words are bad input, not an empty list.
+    let origin: Option<Origin> = origin
+        .map(|o| o.parse())
+        .transpose()
+        .map_err(|err| bad_input(format!("--origin: {err}")))?;
     let mut conn = ctx.connect_existing().await?;
     let marker = ledger::marker(&mut conn).await?;
     let changes = ledger::changes(&mut conn).await?;
     let rows: Vec<_> = ledger::findings(&mut conn, all)
         .await?
         .into_iter()
-        .filter(|f| origin.as_deref().is_none_or(|o| f.origin == o))
+        .filter(|f| origin.is_none_or(|o| f.origin == o))
         .collect();
-    let mut doc = journal::expected_findings(&marker, changes.last(), &rows, ctx.global.codes);
-    journal::label_judgements(&mut doc, &changes);
+    let mut doc = journal::expected_findings(&marker, &changes, &rows, ctx.global.codes);
     if crate::data::growth::data_scale(&mut conn).await?.is_some() {
         let tables = crate::data::stats::object_tables(
             &mut conn,
@@ -582,9 +582,9 @@ async fn findings(
         doc.findings.sort_by_key(|f| f.opened_week);
     }
     match format {
-        Format::Json => print!("{}", journal::to_json(&doc)),
-        Format::Markdown => print!("{}", journal::to_markdown(&doc)),
-        Format::Table => print!("{}", journal::to_table(&doc)),
+        Format::Json => print!("{}", journal::expected::to_json(&doc)),
+        Format::Markdown => print!("{}", journal::expected::to_markdown(&doc)),
+        Format::Table => print!("{}", report::findings_table(&doc)),
     }
     Ok(())
 }
@@ -624,7 +624,7 @@ async fn audit_cmd(ctx: &Context, format: Format) -> Result<()> {
                 .collect();
             print!(
                 "{}",
-                journal::render_table(&["CODE", "KIND", "OBJECT"].map(String::from), &rows)
+                crate::table::render_table(&["CODE", "KIND", "OBJECT"].map(String::from), &rows)
             );
             println!("{} findings", found.len());
         }
@@ -726,7 +726,7 @@ async fn status(ctx: &Context) -> Result<()> {
         crate::settings::Pace::Calendar => {
             format!(
                 "sim day {} today (calendar pace)",
-                calendar::sim_day_on(marker.start_date, today())
+                calendar::sim_day_on(marker.identity.start_date, today())
             )
         }
         crate::settings::Pace::Step => format!(
@@ -737,13 +737,16 @@ async fn status(ctx: &Context) -> Result<()> {
     println!("target:      {}", target.redacted_url());
     println!(
         "roadmap:     {} ({} changes)",
-        marker.roadmap,
+        marker.identity.roadmap,
         project.roadmap.changes.len()
     );
-    println!("seed:        {}", marker.seed);
-    println!("start date:  {} (week 1 Monday)", marker.start_date);
+    println!("seed:        {}", marker.identity.seed);
+    println!(
+        "start date:  {} (week 1 Monday)",
+        marker.identity.start_date
+    );
     println!("clock:       {clock}");
-    println!("assignment:  {}", marker.assign.as_str());
+    println!("assignment:  {}", marker.identity.assign.as_str());
     println!(
         "applied:     {} changes (besides the base)",
         applied.iter().filter(|id| *id != sim::BASE_ID).count()

@@ -5,11 +5,12 @@ use anyhow::Result;
 
 use super::Context;
 use crate::error::{bad_input, environment};
-use crate::journal::{self, ExpectedFindings};
-use crate::ledger::{self, ChangeRow, FindingRow, Marker};
+use crate::identity::Assign;
+use crate::journal;
+use crate::ledger;
 use crate::render::Decide;
 use crate::settings::Settings;
-use crate::sim::{self, Assign, Control, Options};
+use crate::sim::{self, Control, Options};
 use crate::state::StateDir;
 
 /// `replay --week N` without `--into`: the week's as-written SQL and its slips, from the seed in
@@ -22,7 +23,9 @@ pub fn print_week(
 ) -> Result<()> {
     let project = ctx.load_project()?;
     let settings = Settings::load(&ctx.state)?;
-    let seed = seed.or(settings.seed).unwrap_or(super::DEFAULT_SEED);
+    let seed = seed
+        .or(settings.seed)
+        .unwrap_or(crate::identity::DEFAULT_SEED);
     let opts = Options {
         assign: assign.unwrap_or(settings.assign),
         ..ctx.options(&project)?
@@ -96,14 +99,14 @@ pub async fn into_database(ctx: &Context, week: u32, database: &str) -> Result<(
         .await?;
     let mut conn = crate::pg::connect_bounded(&url).await?;
     let opts = Options {
-        assign: original.assign,
+        assign: original.identity.assign,
         ..ctx.options(&project)?
     };
     sim::init(
         &mut conn,
         &project,
-        original.seed,
-        original.start_date,
+        original.identity.seed,
+        original.identity.start_date,
         false,
         &opts,
     )
@@ -123,7 +126,7 @@ pub async fn into_database(ctx: &Context, week: u32, database: &str) -> Result<(
     journal::sync_files(&mut conn, &state, ctx.global.codes, &project.team).await?;
     println!(
         "replayed weeks 1..{week} of seed {} into {} ({} changes); journal in {}",
-        original.seed,
+        original.identity.seed,
         crate::pg::redact(&url),
         progress.applied.len(),
         state.root().display()
@@ -147,31 +150,6 @@ fn with_database(url: &str, database: &str) -> Result<String> {
     Ok(parsed.to_string())
 }
 
-/// The expected findings as they stood at the end of `week`, from the ledger.
-pub fn expected_at_week(
-    marker: &Marker,
-    changes: &[ChangeRow],
-    findings: &[FindingRow],
-    week: i32,
-    codes: crate::mistakes::CodeSet,
-) -> ExpectedFindings {
-    let open: Vec<FindingRow> = findings
-        .iter()
-        .filter(|f| f.opened_week <= week && f.closed_week.is_none_or(|w| w > week))
-        .map(|f| FindingRow {
-            // Closed after that week: open then, as `run --until-week` journals it.
-            closed_by: None,
-            closed_week: None,
-            ..f.clone()
-        })
-        .collect();
-    let last = changes.iter().rev().find(|c| c.week <= week);
-    let mut doc = journal::expected_findings(marker, last, &open, codes);
-    let history: Vec<ChangeRow> = changes.iter().filter(|c| c.week <= week).cloned().collect();
-    journal::label_judgements(&mut doc, &history);
-    doc
-}
-
 /// `diff --from A --to B`: a unified diff of the expected findings; each side is `week:N` (from
 /// the ledger) or a path to an expected-findings file.
 pub async fn diff(ctx: &Context, from: &str, to: &str) -> Result<()> {
@@ -192,7 +170,7 @@ pub async fn diff(ctx: &Context, from: &str, to: &str) -> Result<()> {
                 let week: i32 = n
                     .parse()
                     .map_err(|_| bad_input(format!("{spec:?}: expected week:N with N a number")))?;
-                Ok(journal::to_json(&expected_at_week(
+                Ok(journal::expected::to_json(&journal::expected::at_week(
                     marker,
                     changes,
                     findings,

@@ -5,18 +5,20 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 use chrono::NaiveDate;
-use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
-use crate::audit::Snapshot;
-use crate::audit::{self, Key};
+use crate::audit::{self, Key, Snapshot};
 use crate::error::{Exit, UserError};
-use crate::ledger::{self, ChangeRow};
-use crate::mistakes::{self, code_for, CodeSet, Verification};
+use crate::ledger::{self, By, ChangeRow, Event, Origin};
+use crate::mistakes::{self, CodeSet, Verification};
 use crate::render::{Rendered, Slip};
 use crate::roadmap::Declared;
+use crate::session::LOCK_TIMEOUT;
 
+mod delta;
 mod outside;
+
+use delta::{DeclaredMap, Seen};
 
 /// Everything the apply step needs to know about one unit of work (a change, or the base schema).
 pub struct Unit<'a> {
@@ -32,27 +34,20 @@ pub struct Unit<'a> {
     pub rendered: &'a Rendered,
     /// Mistakes the roadmap plants in this unit.
     pub scripted: &'a [Declared],
-    /// The origin of a declared mistake: `scripted` for changes, `base` for the base schema.
-    pub declared_origin: &'a str,
+    /// The origin of a declared mistake: scripted for changes, base for the base schema.
+    pub declared_origin: Origin,
 }
 
 impl Unit<'_> {
-    fn by(&self) -> By<'_> {
+    /// The unit as its journal events name it.
+    fn by(&self) -> By {
         By {
-            id: self.id,
+            change_id: self.id.to_string(),
             week: self.week,
+            author: self.author.to_string(),
             sim_date: self.sim_date,
-            author: self.author,
         }
     }
-}
-
-/// The change a finding is opened or closed by, as the journal names it.
-struct By<'a> {
-    id: &'a str,
-    week: u32,
-    sim_date: NaiveDate,
-    author: &'a str,
 }
 
 #[derive(Debug, Default)]
@@ -64,10 +59,6 @@ pub struct Outcome {
     pub closed: Vec<Key>,
 }
 
-/// Per-statement limits: a change must never hang a production-like database.
-pub const LOCK_TIMEOUT: &str = "5s";
-pub const STATEMENT_TIMEOUT: &str = "5min";
-
 pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> Result<Outcome> {
     // A process killed between a change and its outside steps left them pending: finish them
     // first, so this change's audit starts from a database the ledger describes.
@@ -76,14 +67,9 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
     // Another applier's turn is waited for under the connection's bounded lock wait
     // (crate::pg::LOCK_WAIT), before the change's own, shorter, lock_timeout applies.
     ledger::lock_for_apply(&mut tx).await?;
-    // TimeZone is fixed because whether timestamp -> timestamptz rewrites a table depends on it:
-    // the journal must not depend on the machine it ran on.
-    sqlx::raw_sql(&format!(
-        "SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'; \
-         SET LOCAL TimeZone = 'UTC'"
-    ))
-    .execute(&mut *tx)
-    .await?;
+    sqlx::raw_sql(&crate::session::in_transaction())
+        .execute(&mut *tx)
+        .await?;
     if ledger::is_applied(&mut tx, unit.id).await? {
         return Ok(Outcome {
             already_applied: true,
@@ -110,7 +96,7 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
     };
     // The whole schema first: its difference names what was done behind engineer-sim's back.
     crate::drift::ensure_as_recorded(&mut tx, unit.id, &schema_before).await?;
-    ensure_no_drift(unit, &audit_before, &catalog_only(&open_before))?;
+    ensure_no_drift(unit, &audit_before, &delta::catalog_only(&open_before))?;
     let observed = async {
         let before = Snapshot::take(&mut tx).await?;
         sqlx::raw_sql(inside_sql).execute(&mut *tx).await?;
@@ -129,49 +115,41 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
     };
     let seen = Seen {
         audit: audit_after,
-        observed: observe_ledger_kinds(&snapshot_before, &snapshot_after),
+        observed: delta::observe_ledger_kinds(&snapshot_before, &snapshot_after),
         after: snapshot_after,
     };
-    let (declared, deferred) = split_deferred(declared_mistakes(unit), !outside_steps.is_empty());
+    let (declared, deferred) =
+        delta::split_deferred(declared_mistakes(unit), !outside_steps.is_empty());
     if let Err(err) = ensure_declared_are_seen(unit, &declared, &seen) {
         drop(tx);
         journal_failure(conn, unit, None, &format!("{err:#}")).await;
         return Err(err);
     }
-    let delta = findings_delta(&declared, &open_before, &seen);
+    let delta = delta::findings_delta(&declared, &open_before, &seen);
 
     let seq = ledger::next_seq(&mut tx).await?;
     ledger::insert_change(&mut tx, &change_row(unit, seq), started).await?;
-    ledger::record_event(
-        &mut tx,
-        &crate::journal::event(
-            "change_applied",
-            Some(unit.sim_date),
-            json!({
-                "change_id": unit.id, "week": unit.week, "day": unit.day, "author": unit.author,
-                "title": unit.title, "sql_sha256": unit.rendered.applied_sha256(),
-                "slips": unit.rendered.slips,
-            }),
-        ),
-    )
-    .await?;
     let by = unit.by();
-    for key in &delta.close {
-        close(&mut tx, &by, key, codes).await?;
-    }
-    for opening in &delta.open {
-        open(&mut tx, &by, opening, codes).await?;
-    }
+    let applied = Event::ChangeApplied {
+        by: by.clone(),
+        day: unit.day.to_string(),
+        title: unit.title.to_string(),
+        sql_sha256: unit.rendered.applied_sha256(),
+        slips: unit.rendered.slips.clone(),
+    };
+    ledger::record(&mut tx, &applied).await?;
+    delta::record(&mut tx, &by, &delta, codes).await?;
     if !outside_steps.is_empty() {
-        outside::record_pending(&mut tx, unit, &outside_steps, &deferred).await?;
+        outside::record_pending(&mut tx, &by, &outside_steps, &deferred).await?;
     }
     schema_after.record(&mut tx, unit.id).await?;
     tx.commit().await?;
+    let (opened, closed) = delta.into_keys();
     let mut outcome = Outcome {
         already_applied: false,
         author: unit.author.to_string(),
-        opened: delta.open.into_iter().map(|o| o.key).collect(),
-        closed: delta.close,
+        opened,
+        closed,
     };
     if !outside_steps.is_empty() {
         let (opened, closed) = outside::finish(conn, codes).await?;
@@ -181,178 +159,9 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
     Ok(outcome)
 }
 
-/// Declared mistakes by key: their origin and excuse.
-type DeclaredMap<'a> = BTreeMap<Key, (&'a str, Option<String>)>;
-
-/// Declared mistakes whose slip is a step outside the transaction are looked for after that
-/// step ([`outside::finish`]), not in the change's transaction.
-fn split_deferred(
-    mut declared: DeclaredMap<'_>,
-    has_outside_steps: bool,
-) -> (DeclaredMap<'_>, Vec<(Key, Option<String>)>) {
-    if !has_outside_steps {
-        return (declared, Vec::new());
-    }
-    let deferred_keys: Vec<Key> = declared
-        .keys()
-        .filter(|(kind, _)| mistakes::by_name(kind).is_some_and(|k| k.outside_transaction()))
-        .cloned()
-        .collect();
-    let deferred = deferred_keys
-        .into_iter()
-        .filter_map(|key| declared.remove(&key).map(|(_, excuse)| (key, excuse)))
-        .collect();
-    (declared, deferred)
-}
-
-/// What the change left behind, as the audit and the snapshots see it.
-struct Seen {
-    /// Catalog findings present after the change.
-    audit: BTreeSet<Key>,
-    /// Ledger-kind observations between the snapshots before and after the change.
-    observed: BTreeSet<Key>,
-    after: Snapshot,
-}
-
-struct Opening {
-    key: Key,
-    origin: String,
-    verification: &'static str,
-    excuse: Option<String>,
-}
-
-#[derive(Default)]
-struct Delta {
-    open: Vec<Opening>,
-    close: Vec<Key>,
-}
-
-fn observe_ledger_kinds(before: &Snapshot, after: &Snapshot) -> BTreeSet<Key> {
-    mistakes::all()
-        .iter()
-        .filter(|k| k.verification() == Verification::Ledger)
-        .flat_map(|k| {
-            k.observe(before, after)
-                .into_iter()
-                .map(|o| (k.name().to_string(), o))
-        })
-        .collect()
-}
-
-/// Which findings the change opens and closes.
-fn findings_delta(
-    declared: &BTreeMap<Key, (&str, Option<String>)>,
-    open_before: &BTreeMap<Key, Verification>,
-    seen: &Seen,
-) -> Delta {
-    let mut delta = Delta::default();
-    for (key, verification) in open_before {
-        let closed = match verification {
-            Verification::Catalog => !seen.audit.contains(key),
-            _ => mistakes::by_name(&key.0).is_some_and(|k| k.closed_after(&key.1, &seen.after)),
-        };
-        if closed {
-            delta.close.push(key.clone());
-        }
-    }
-    let candidates = seen
-        .audit
-        .iter()
-        .chain(&seen.observed)
-        .chain(declared.keys());
-    let mut opened = BTreeSet::new();
-    for key in candidates {
-        if open_before.contains_key(key) || !opened.insert(key.clone()) {
-            continue;
-        }
-        let kind = mistakes::by_name(&key.0);
-        let verification = kind
-            .map(|k| k.verification())
-            .unwrap_or(Verification::Declared);
-        let (origin, excuse) = match declared.get(key) {
-            Some((origin, excuse)) => (origin.to_string(), excuse.clone()),
-            None if kind.is_some_and(|k| k.incidental_possible()) => {
-                ("incidental".to_string(), None)
-            }
-            None => continue,
-        };
-        delta.open.push(Opening {
-            key: key.clone(),
-            origin,
-            verification: verification_name(verification),
-            excuse,
-        });
-    }
-    delta
-}
-
-async fn close(tx: &mut PgConnection, unit: &By<'_>, key: &Key, codes: CodeSet) -> Result<()> {
-    ledger::close_finding(tx, &key.0, &key.1, unit.id).await?;
-    ledger::record_event(
-        tx,
-        &crate::journal::event(
-            "finding_closed",
-            Some(unit.sim_date),
-            json!({ "kind": key.0, "code": code_for(&key.0, codes), "object": key.1,
-                    "change_id": unit.id, "week": unit.week, "author": unit.author }),
-        ),
-    )
-    .await
-}
-
-fn verification_name(v: Verification) -> &'static str {
-    v.as_str()
-}
-
-async fn open(tx: &mut PgConnection, unit: &By<'_>, o: &Opening, codes: CodeSet) -> Result<()> {
-    let (kind, object) = &o.key;
-    ledger::open_finding(
-        tx,
-        kind,
-        object,
-        &o.origin,
-        o.verification,
-        unit.id,
-        o.excuse.as_deref(),
-    )
-    .await?;
-    ledger::record_event(
-        tx,
-        &crate::journal::event(
-            "finding_opened",
-            Some(unit.sim_date),
-            json!({ "kind": kind, "code": code_for(kind, codes), "object": object, "origin": o.origin,
-                    "verification": o.verification, "change_id": unit.id, "week": unit.week,
-                    "author": unit.author, "excuse": o.excuse }),
-        ),
-    )
-    .await
-}
-
-/// The ledger's open findings with how each is verified.
-async fn open_findings(tx: &mut PgConnection) -> Result<BTreeMap<Key, Verification>> {
-    Ok(ledger::findings(tx, false)
-        .await?
-        .into_iter()
-        .map(|f| {
-            let verification = mistakes::by_name(&f.kind)
-                .map(|k| k.verification())
-                .unwrap_or(Verification::Declared);
-            ((f.kind, f.object), verification)
-        })
-        .collect())
-}
-
-fn catalog_only(open: &BTreeMap<Key, Verification>) -> BTreeSet<Key> {
-    open.iter()
-        .filter(|(_, v)| **v == Verification::Catalog)
-        .map(|(k, _)| k.clone())
-        .collect()
-}
-
 /// Scripted mistakes and slips of this unit, with their origin and excuse. A slip on an object
 /// the roadmap also scripts counts as scripted: it would be there anyway.
-fn declared_mistakes<'a>(unit: &'a Unit<'_>) -> BTreeMap<Key, (&'a str, Option<String>)> {
+fn declared_mistakes(unit: &Unit<'_>) -> DeclaredMap {
     let mut declared = BTreeMap::new();
     for Slip {
         kind,
@@ -362,7 +171,7 @@ fn declared_mistakes<'a>(unit: &'a Unit<'_>) -> BTreeMap<Key, (&'a str, Option<S
     {
         declared.insert(
             (kind.clone(), object.clone()),
-            ("slip", Some(excuse.clone())),
+            (Origin::Slip, Some(excuse.clone())),
         );
     }
     for d in unit.scripted {
@@ -376,11 +185,7 @@ fn declared_mistakes<'a>(unit: &'a Unit<'_>) -> BTreeMap<Key, (&'a str, Option<S
 
 /// A declared mistake the audit or the apply step could see but does not is a bug in a template
 /// or a detector: fail loudly, naming both.
-fn ensure_declared_are_seen(
-    unit: &Unit<'_>,
-    declared: &BTreeMap<Key, (&str, Option<String>)>,
-    seen: &Seen,
-) -> Result<()> {
+fn ensure_declared_are_seen(unit: &Unit<'_>, declared: &DeclaredMap, seen: &Seen) -> Result<()> {
     let unseen: Vec<String> = declared
         .iter()
         .filter(
@@ -449,7 +254,7 @@ fn change_row(unit: &Unit<'_>, seq: i32) -> ChangeRow {
         sql_sha256: unit.rendered.applied_sha256(),
         applied_sql: unit.rendered.applied_sql.clone(),
         clean_sql: unit.rendered.clean_sql.clone(),
-        slips: serde_json::to_value(&unit.rendered.slips).unwrap_or_default(),
+        slips: unit.rendered.slips.clone(),
     }
 }
 
@@ -460,13 +265,12 @@ async fn journal_failure(
     sqlstate: Option<&str>,
     message: &str,
 ) {
-    let event = crate::journal::event(
-        "change_failed",
-        Some(unit.sim_date),
-        json!({ "change_id": unit.id, "week": unit.week, "author": unit.author,
-                "sqlstate": sqlstate, "message": message }),
-    );
-    if let Err(log_err) = ledger::record_event(conn, &event).await {
+    let event = Event::ChangeFailed {
+        by: unit.by(),
+        sqlstate: sqlstate.map(str::to_string),
+        message: message.to_string(),
+    };
+    if let Err(log_err) = ledger::record(conn, &event).await {
         tracing::warn!("could not journal the failure of {}: {log_err}", unit.id);
     }
 }
@@ -475,7 +279,7 @@ async fn journal_failure(
 async fn audit_before(
     tx: &mut PgConnection,
 ) -> Result<(BTreeMap<Key, Verification>, BTreeSet<Key>)> {
-    Ok((open_findings(tx).await?, audit::audit(tx).await?))
+    Ok((delta::open_findings(tx).await?, audit::audit(tx).await?))
 }
 
 /// Journals a change that failed inside its transaction (its SQL, or the audit around it) and

@@ -1,5 +1,6 @@
 //! Judgement calls (README "Scoring your tool"): findings where reasonable tools disagree, so a
-//! score shows them apart and counts them only with `--strict`.
+//! score shows them apart and counts them only with `--strict`, and the expected findings label
+//! them.
 //!
 //! - `sort_order_duplicate`: a `duplicate_index` that differs from the index it duplicates only
 //!   in ASC/DESC or NULLS order, such as `(x_id, date DESC)` beside `UNIQUE (x_id, date)`. A btree
@@ -168,7 +169,7 @@ mod tests {
             sql_sha256: String::new(),
             applied_sql: sql.into(),
             clean_sql: String::new(),
-            slips: serde_json::Value::Null,
+            slips: vec![],
         }
     }
 
