@@ -180,14 +180,16 @@ pub enum Command {
         /// Only this week.
         #[arg(long)]
         week: Option<u32>,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
+        /// Run seed [default: the state directory's run, else 42].
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Print a change's SQL as the persona writes it under the seed (or clean). Touches no database.
     Render {
         change_id: String,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
+        /// Run seed [default: the state directory's run, else 42].
+        #[arg(long)]
+        seed: Option<u64>,
         /// The careful version, with no slips.
         #[arg(long, conflicts_with_all = ["slip", "all_slips"])]
         clean: bool,
@@ -306,9 +308,9 @@ pub fn parse_threshold(text: &str) -> Result<(String, f64), String> {
 
 #[derive(Args, Debug)]
 pub struct InitArgs {
-    /// Run seed: every slip decision derives from it and the change id.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    /// Run seed: every slip decision derives from it and the change id [default: 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// The real date of week 1 Monday (default: today, or the next working day).
     #[arg(long)]
     pub start_date: Option<NaiveDate>,

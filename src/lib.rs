@@ -34,3 +34,4 @@ pub mod settings;
 pub mod sim;
 pub mod state;
 pub mod table;
+pub mod verify;

@@ -5,7 +5,8 @@ use std::io::IsTerminal;
 use anyhow::Result;
 use sqlx::PgConnection;
 
-use super::Context;
+use super::context::Context;
+use super::report;
 use crate::data::growth;
 use crate::data::run::Runner;
 use crate::data::stats::Stats;
@@ -81,7 +82,7 @@ pub(crate) async fn seed_now(
     ledger::record(conn, &event).await?;
     println!(
         "seeded: {} ({:.0} rows/s, {:.1} MB/s)",
-        sim::describe(&written),
+        report::written_text(&written),
         written.rows_per_s(),
         written.mb_per_s()
     );
@@ -117,7 +118,7 @@ pub async fn seed(ctx: &Context) -> Result<()> {
         .into());
     }
     let applied = ledger::applied_change_ids(&mut conn).await?;
-    if applied.iter().any(|id| id != sim::BASE_ID) {
+    if applied.iter().any(|id| id != ledger::BASE_ID) {
         return Err(bad_input(format!(
             "this database has {} roadmap changes applied and no data: the seed fills the base schema, before the first change",
             applied.len().saturating_sub(1)

@@ -1,35 +1,24 @@
 //! Reproduction: `replay` a week, `diff` the expected findings between two points, print a
-//! week's `journal` report.
+//! week's `journal` report or rewrite the journal files.
 
 use anyhow::Result;
 
-use super::Context;
+use super::apply::print_happened;
+use super::context::Context;
+use super::report;
 use crate::error::{bad_input, environment};
-use crate::identity::Assign;
 use crate::journal;
 use crate::ledger;
 use crate::render::Decide;
-use crate::settings::Settings;
-use crate::sim::{self, Control, Options};
+use crate::sim::{self, Control, Run};
 use crate::state::StateDir;
 
-/// `replay --week N` without `--into`: the week's as-written SQL and its slips, from the seed in
-/// the state directory (or `--seed`), touching no database.
-pub fn print_week(
-    ctx: &Context,
-    week: u32,
-    seed: Option<u64>,
-    assign: Option<Assign>,
-) -> Result<()> {
+/// `replay --week N` without `--into`: the week's as-written SQL and its slips, in the run the
+/// state directory journals (or `--seed`), touching no database.
+pub fn print_week(ctx: &Context, week: u32, seed: Option<u64>) -> Result<()> {
     let project = ctx.load_project()?;
-    let settings = Settings::load(&ctx.state)?;
-    let seed = seed
-        .or(settings.seed)
-        .unwrap_or(crate::identity::DEFAULT_SEED);
-    let opts = Options {
-        assign: assign.unwrap_or(settings.assign),
-        ..ctx.options(&project)?
-    };
+    let identity = ctx.planned_identity(&project, seed)?;
+    let opts = ctx.options(&project)?;
     let changes: Vec<_> = project
         .roadmap
         .ordered()
@@ -42,25 +31,22 @@ pub fn print_week(
             .into());
     }
     for change in changes {
-        let who = project.assignee(change, seed, opts.assign)?;
-        let rendered = project.render(change, seed, &opts, Decide::Persona)?;
-        println!(
-            "-- {} ({} {}, {}): {}",
-            change.id,
-            change.day.name(),
-            week,
-            who.display_name,
-            change.title
+        let assigned = project.render(change, &identity, &opts, Decide::Persona)?;
+        print!(
+            "{}",
+            report::replay_change(
+                change,
+                week,
+                &assigned.persona.display_name,
+                &assigned.rendered
+            )
         );
-        for slip in &rendered.slips {
-            println!(
-                "-- slip: {} on {} (\"{}\")",
-                slip.kind, slip.object, slip.excuse
-            );
-        }
-        println!("{}", rendered.applied_sql);
     }
-    println!("-- seed {seed}, {} assignment", opts.assign.as_str());
+    println!(
+        "-- seed {}, {} assignment",
+        identity.seed,
+        identity.assign.as_str()
+    );
     Ok(())
 }
 
@@ -98,29 +84,22 @@ pub async fn into_database(ctx: &Context, week: u32, database: &str) -> Result<(
         .execute(&mut admin)
         .await?;
     let mut conn = crate::pg::connect_bounded(&url).await?;
-    let opts = Options {
-        assign: original.identity.assign,
-        ..ctx.options(&project)?
-    };
-    sim::init(
-        &mut conn,
-        &project,
-        original.identity.seed,
-        original.identity.start_date,
-        false,
-        &opts,
-    )
-    .await?;
+    let opts = ctx.options(&project)?;
+    sim::init(&mut conn, &project, &original.identity, false, &opts).await?;
     let state = StateDir::new(ctx.state.root().join("replays").join(database));
     let due = sim::due_until_week(&project.roadmap, week);
+    let run = Run {
+        project: &project,
+        state: &state,
+        opts,
+        data: None,
+    };
     let progress = sim::apply_due(
         &mut conn,
-        &project,
-        &state,
+        &run,
         &due,
         Control::default(),
-        &opts,
-        None,
+        &mut print_happened,
     )
     .await?;
     journal::sync_files(&mut conn, &state, ctx.global.codes, &project.team).await?;
@@ -219,6 +198,19 @@ pub async fn week_report(ctx: &Context, week: u32) -> Result<()> {
     print!(
         "{}",
         journal::week_report(week as i32, &changes, &findings, ctx.global.codes)
+    );
+    Ok(())
+}
+
+/// `journal` without `--week`: every journal file rewritten from the ledger.
+pub async fn rewrite_journal(ctx: &Context) -> Result<()> {
+    let project = ctx.load_project()?;
+    ctx.ensure_state_is_for(&ctx.target()?)?;
+    let mut conn = ctx.connect_existing().await?;
+    journal::sync_files(&mut conn, &ctx.state, ctx.global.codes, &project.team).await?;
+    println!(
+        "journal files rewritten from the ledger in {}",
+        ctx.state.root().display()
     );
     Ok(())
 }

@@ -7,12 +7,13 @@ use anyhow::Result;
 use chrono::{Local, NaiveDateTime, TimeZone};
 use sqlx::PgConnection;
 
-use super::{report_progress, Context};
+use super::apply::{print_happened, report_progress};
+use super::context::Context;
 use crate::calendar;
 use crate::ledger;
 use crate::schedule::CronSchedule;
 use crate::settings::{Pace, Settings};
-use crate::sim::{self, Control, Project};
+use crate::sim::{self, Control, Project, Run};
 
 fn now_local() -> NaiveDateTime {
     Local::now().naive_local()
@@ -66,22 +67,18 @@ async fn tick_once(
         );
     }
     let due = sim::due_by_sim_day(&project.roadmap, sim_day);
-    let opts = ctx.options(project)?;
-    let data = ctx.data_run(conn, project).await?;
-    let progress = sim::apply_due(
-        conn,
+    let run = Run {
         project,
-        &ctx.state,
-        &due,
-        Control {
-            limit,
-            grow_to: Some(sim_day),
-            ..control
-        },
-        &opts,
-        data.as_ref(),
-    )
-    .await?;
+        state: &ctx.state,
+        opts: ctx.options(project)?,
+        data: ctx.data_run(conn, project).await?,
+    };
+    let control = Control {
+        limit,
+        grow_to: Some(sim_day),
+        ..control
+    };
+    let progress = sim::apply_due(conn, &run, &due, control, &mut print_happened).await?;
     if pace == Pace::Step {
         settings.step_day = sim_day;
         settings.save(&ctx.state)?;

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use sqlx::PgConnection;
 
-use crate::error::{environment, Exit, UserError};
+use crate::error::{environment, UserError};
 use crate::mistakes::Verification;
 
 mod event;
@@ -14,6 +14,9 @@ pub use event::{By, DataWritten, Event};
 pub use rows::{ChangeRow, FindingRow, Marker, Origin, UnknownName};
 
 const SCHEMA_SQL: &str = include_str!("schema.sql");
+
+/// The id under which the base schema is recorded in the ledger, as if it were a change.
+pub const BASE_ID: &str = "base";
 
 pub async fn has_ledger(conn: &mut PgConnection) -> Result<bool> {
     Ok(sqlx::query_scalar(
@@ -218,20 +221,4 @@ pub async fn lock_for_apply(conn: &mut PgConnection) -> Result<()> {
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// Refuses to run against a ledger written with another seed than asked for.
-pub fn ensure_seed(marker: &Marker, asked: Option<u64>) -> Result<()> {
-    match asked {
-        Some(seed) if seed != marker.identity.seed => Err(UserError::new(
-            Exit::BadInput,
-            format!(
-                "this database was initialised with seed {}, not {seed}",
-                marker.identity.seed
-            ),
-        )
-        .with_hint("drop --seed, or start from a fresh state directory (--state-dir) or database")
-        .into()),
-        _ => Ok(()),
-    }
 }
