@@ -18,41 +18,37 @@ const SETTINGS: [(&str, &str); 3] = [
     ("TimeZone", "UTC"),
 ];
 
-/// One `SET LOCAL` statement per setting, `separator` after each but the last.
-fn set_local(separator: &str) -> String {
+/// One statement per setting, `separator` between them.
+fn each(separator: &str, statement: impl Fn(&str, &str) -> String) -> String {
     SETTINGS
         .iter()
-        .map(|(name, value)| format!("SET LOCAL {name} = '{value}'"))
+        .map(|(name, value)| statement(name, value))
         .collect::<Vec<_>>()
         .join(separator)
 }
 
+fn set_local(name: &str, value: &str) -> String {
+    format!("SET LOCAL {name} = '{value}'")
+}
+
 /// The statements the apply step runs first in a change's transaction.
 pub fn in_transaction() -> String {
-    set_local("; ")
+    each("; ", set_local)
 }
 
 /// The lines a migration file shows between its header and its SQL.
 pub fn migration_lines() -> String {
-    format!("{};\n", set_local(";\n"))
+    format!("{};\n", each(";\n", set_local))
 }
 
 /// The same settings for a step run on its own, outside a transaction; [`reset`] undoes them.
 pub fn for_session() -> String {
-    SETTINGS
-        .iter()
-        .map(|(name, value)| format!("SET {name} = '{value}'"))
-        .collect::<Vec<_>>()
-        .join("; ")
+    each("; ", |name, value| format!("SET {name} = '{value}'"))
 }
 
 /// Back to the connection's own settings after a step outside the transaction.
 pub fn reset() -> String {
-    SETTINGS
-        .iter()
-        .map(|(name, _)| format!("RESET {name}"))
-        .collect::<Vec<_>>()
-        .join("; ")
+    each("; ", |name, _| format!("RESET {name}"))
 }
 
 #[cfg(test)]

@@ -56,17 +56,14 @@ pub(super) async fn init(ctx: &Context, args: InitArgs) -> Result<()> {
     let identity = ctx.fresh_identity(&project, args.seed, args.start_date)?;
     match sim::init(&mut conn, &project, &identity, args.force, &opts).await? {
         InitResult::Created(marker, outcome) => {
-            journal::sync_files(&mut conn, &ctx.state, opts.codes, &project.team).await?;
-            println!(
+            let said = format!(
                 "initialised {}: base schema applied, seed {}, week 1 Monday = {}, {} base findings",
                 target.redacted_url(),
                 marker.identity.seed,
                 marker.identity.start_date,
                 outcome.opened.len()
             );
-            if let Some(scale) = ctx.init_scale()? {
-                data::seed_now(ctx, &mut conn, &project, &target, scale).await?;
-            }
+            ctx.after_init(&mut conn, &project, &target, &said).await?;
             // Last: settings without a database mean a setup to finish (see connect_initialised).
             ctx.remember(&marker, &target)?;
         }
@@ -102,16 +99,13 @@ impl Context {
             Prepared::Ready => {}
             Prepared::BaseFinished => println!("applied the base schema a killed setup left out"),
             Prepared::Initialised(marker, _) => {
-                journal::sync_files(&mut conn, &self.state, opts.codes, &project.team).await?;
-                println!(
+                let said = format!(
                     "initialised {} (seed {}, week 1 Monday = {})",
                     target.redacted_url(),
                     marker.identity.seed,
                     marker.identity.start_date
                 );
-                if let Some(scale) = self.init_scale()? {
-                    data::seed_now(self, &mut conn, project, &target, scale).await?;
-                }
+                self.after_init(&mut conn, project, &target, &said).await?;
             }
         }
         let marker = ledger::marker(&mut conn).await?;
@@ -124,6 +118,23 @@ impl Context {
             self.remember(&marker, &target)?;
         }
         Ok(conn)
+    }
+
+    /// After a database was initialised: its journal files, what was done (`said`), then the
+    /// data seed unless the run is empty.
+    async fn after_init(
+        &self,
+        conn: &mut PgConnection,
+        project: &Project,
+        target: &Target,
+        said: &str,
+    ) -> Result<()> {
+        journal::sync_files(conn, &self.state, self.global.codes, &project.team).await?;
+        println!("{said}");
+        if let Some(scale) = self.init_scale()? {
+            data::seed_now(self, conn, project, target, scale).await?;
+        }
+        Ok(())
     }
 
     /// Finishes a seed a killed setup began (or, on the embedded database, never began), on a

@@ -132,8 +132,8 @@ fn column_type(statement: &str, table: &str, column: &str) -> Option<String> {
     None
 }
 
-/// Splits on commas outside parentheses, trimmed.
-fn top_level(text: &str) -> Vec<String> {
+/// Splits SQL on commas outside parentheses, trimmed: a column list, a CREATE TABLE body.
+pub fn top_level(text: &str) -> Vec<String> {
     let (mut depth, mut out, mut current) = (0i32, Vec::new(), String::new());
     for c in text.chars() {
         match c {

@@ -30,16 +30,7 @@ impl DataRun<'_> {
         change: &Change,
         report: &mut dyn FnMut(Happened<'_>),
     ) -> Result<()> {
-        let written = growth::backfill(
-            conn,
-            &self.runner,
-            self.plan,
-            self.scale,
-            &change.id,
-            change.sim_day(),
-            identity.start_date,
-        )
-        .await?;
+        let written = self.write_backfill(conn, identity, change).await?;
         if written.rows > 0 {
             report(Happened::Backfilled {
                 change,
@@ -67,19 +58,29 @@ impl DataRun<'_> {
         }
         for change in project.roadmap.ordered() {
             if ids.contains(&change.id) {
-                growth::backfill(
-                    conn,
-                    &self.runner,
-                    self.plan,
-                    self.scale,
-                    &change.id,
-                    change.sim_day(),
-                    identity.start_date,
-                )
-                .await?;
+                self.write_backfill(conn, identity, change).await?;
             }
         }
         Ok(())
+    }
+
+    /// The steps of `change`'s backfill not done yet.
+    async fn write_backfill(
+        &self,
+        conn: &mut PgConnection,
+        identity: &Identity,
+        change: &Change,
+    ) -> Result<Written> {
+        growth::backfill(
+            conn,
+            &self.runner,
+            self.plan,
+            self.scale,
+            &change.id,
+            change.sim_day(),
+            identity.start_date,
+        )
+        .await
     }
 
     /// Writes the growth of every sim day not grown yet, through `day`.
