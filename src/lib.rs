@@ -1,10 +1,11 @@
 //! engineer-sim: three simulated engineers evolve the TaskPilot schema on PostgreSQL, slip the way
 //! people do, and journal every defect as ground truth for database health tools.
 //!
-//! The pipeline, one module per step (README "How it works"):
+//! The pipeline, one module per step (README "How it works"; ARCHITECTURE.md has the layers):
 //! [`roadmap`] + [`persona`] -> [`calendar`] -> [`render`] (slip points from [`mistakes`]) ->
-//! [`apply`] (with [`ledger`] rows and [`audit`] before/after) -> [`journal`]. [`sim`] drives it;
-//! [`cli`] and [`commands`] are the user's entry points.
+//! [`apply`] (with [`ledger`] rows and events, [`audit`] before/after) -> [`journal`] (the files,
+//! views of the ledger). [`sim`] drives it under the run's [`identity`]; [`cli`] and [`commands`]
+//! are the user's entry points.
 
 pub mod apply;
 pub mod audit;
