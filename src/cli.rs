@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::identity::Assign;
 use crate::mistakes::CodeSet;
 use crate::settings::Pace;
-use crate::sim::{Assign, OnError};
+use crate::sim::OnError;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -100,7 +101,7 @@ pub enum Command {
     /// each tick is the next working day. Running it again the same day applies nothing new.
     Tick {
         /// Pretend it is this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM).
-        #[arg(long, value_parser = crate::commands::time::parse_now)]
+        #[arg(long, value_parser = crate::calendar::parse_now)]
         now: Option<chrono::NaiveDateTime>,
         /// Apply at most this many changes in one tick [default: the settings' cap, else none].
         #[arg(long, env = "ENGINEER_CHANGES_PER_DAY")]
@@ -120,7 +121,7 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         count: usize,
         /// Count from this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM) instead of now.
-        #[arg(long, value_parser = crate::commands::time::parse_now)]
+        #[arg(long, value_parser = crate::calendar::parse_now)]
         now: Option<chrono::NaiveDateTime>,
     },
     /// Run ticks in-process on a cron schedule; SIGTERM or Ctrl-C stops it between changes.
@@ -179,14 +180,16 @@ pub enum Command {
         /// Only this week.
         #[arg(long)]
         week: Option<u32>,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
+        /// Run seed [default: the state directory's run, else 42].
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Print a change's SQL as the persona writes it under the seed (or clean). Touches no database.
     Render {
         change_id: String,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
+        /// Run seed [default: the state directory's run, else 42].
+        #[arg(long)]
+        seed: Option<u64>,
         /// The careful version, with no slips.
         #[arg(long, conflicts_with_all = ["slip", "all_slips"])]
         clean: bool,
@@ -305,9 +308,9 @@ pub fn parse_threshold(text: &str) -> Result<(String, f64), String> {
 
 #[derive(Args, Debug)]
 pub struct InitArgs {
-    /// Run seed: every slip decision derives from it and the change id.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    /// Run seed: every slip decision derives from it and the change id [default: 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// The real date of week 1 Monday (default: today, or the next working day).
     #[arg(long)]
     pub start_date: Option<NaiveDate>,
