@@ -75,6 +75,20 @@ pub fn describe(sim_day: u32) -> (u32, &'static str) {
     (index / 5 + 1, DAYS[(index % 5) as usize])
 }
 
+/// `--now`: a date (`2026-01-05`) or a date and time (`2026-01-05T09:00`), in local time.
+pub fn parse_now(text: &str) -> Result<chrono::NaiveDateTime, String> {
+    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, format) {
+            return Ok(t);
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .map_err(|_| {
+            format!("{text:?} is not a date (YYYY-MM-DD) or date and time (YYYY-MM-DDTHH:MM)")
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 pub use args::{
-    parse_duration, parse_threshold, Against, DbAction, Format, InitArgs, Origin, ReportFormat,
-    ScoreArgs, ScoreFormat,
+    parse_duration, parse_threshold, Against, DbAction, Format, InitArgs, ReportFormat, ScoreArgs,
+    ScoreFormat,
 };
 pub use options::{DataModeArgs, DbArgs, FreshArgs, Global, GlobalArgs, LockArgs, WriteArgs};
 
+use crate::ledger::Origin;
 use crate::settings::Pace;
 use crate::sim::OnError;
 
@@ -75,7 +76,7 @@ pub enum Command {
                             0 9 * * 1-5  cd /srv/sim && ./target/release/engineer-sim tick -q")]
     Tick {
         /// Pretend it is this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM).
-        #[arg(long, value_parser = crate::commands::time::parse_now)]
+        #[arg(long, value_parser = crate::calendar::parse_now)]
         now: Option<chrono::NaiveDateTime>,
         /// Apply at most this many changes in one tick [default: the settings' cap, else none].
         #[arg(long, env = "ENGINEER_CHANGES_PER_DAY", hide_env_values = true)]
@@ -99,7 +100,7 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         count: usize,
         /// Count from this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM) instead of now.
-        #[arg(long, value_parser = crate::commands::time::parse_now)]
+        #[arg(long, value_parser = crate::calendar::parse_now)]
         now: Option<chrono::NaiveDateTime>,
     },
     /// Run ticks in-process on a cron schedule; SIGTERM or Ctrl-C stops it between changes.

@@ -56,23 +56,15 @@ fn slug(change_id: &str) -> String {
 /// Lines before the SQL in a migration file: the scorer maps a linter's line numbers through it.
 pub const HEADER_LINES: usize = 9;
 
-/// The session settings every change ran under, as the apply step sets them in the change's
-/// transaction (README "What lands in `state/`"): a linter reading the file sees them too. Under
-/// another TimeZone, `timestamp -> timestamptz` rewrites the table; under UTC it does not.
-pub fn session_settings() -> String {
-    format!(
-        "SET LOCAL lock_timeout = '{}';\nSET LOCAL statement_timeout = '{}';\nSET LOCAL TimeZone = 'UTC';\n",
-        crate::apply::LOCK_TIMEOUT,
-        crate::apply::STATEMENT_TIMEOUT
-    )
-}
-
+/// The header, the session settings every change ran under (a linter reading the file sees what
+/// the database saw: under another TimeZone, `timestamp -> timestamptz` rewrites the table; under
+/// UTC it does not), then the as-written SQL.
 pub fn contents(change: &ChangeRow, display_name: &str) -> String {
     format!(
         "-- {}\n--\n-- Author: {display_name}\n-- Date:   {}\n\n{}\n{}",
         change.title,
         change.sim_date,
-        session_settings(),
+        crate::session::migration_lines(),
         change.applied_sql
     )
 }
@@ -101,7 +93,7 @@ pub fn write_all(dir: &Path, changes: &[ChangeRow], team: &crate::persona::Team)
             .map(|p| p.display_name.as_str())
             .or(team.base_author.as_deref())
             .unwrap_or("the base's authors");
-        crate::journal::write_atomically(&dir.join(name), &contents(change, display))?;
+        crate::state::write_atomically(&dir.join(name), &contents(change, display))?;
     }
     Ok(())
 }
@@ -156,28 +148,9 @@ mod tests {
             sql_sha256: String::new(),
             applied_sql: "SELECT 1;\n".into(),
             clean_sql: String::new(),
-            slips: serde_json::Value::Null,
+            slips: vec![],
         };
         let text = contents(&change, "Alex");
         assert_eq!(text.lines().nth(HEADER_LINES), Some("SELECT 1;"));
-    }
-
-    #[test]
-    fn the_settings_written_are_those_the_apply_step_sets() {
-        // The apply step sets them in one statement; the file has one per line.
-        let apply = include_str!("apply.rs");
-        let set = "SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'; \\\n         SET LOCAL TimeZone = 'UTC'";
-        assert!(
-            apply.contains(set),
-            "src/apply.rs no longer sets exactly:\n{set}"
-        );
-        assert_eq!(
-            session_settings(),
-            format!(
-                "SET LOCAL lock_timeout = '{}';\nSET LOCAL statement_timeout = '{}';\nSET LOCAL TimeZone = 'UTC';\n",
-                crate::apply::LOCK_TIMEOUT,
-                crate::apply::STATEMENT_TIMEOUT
-            )
-        );
     }
 }

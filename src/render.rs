@@ -47,14 +47,7 @@ pub struct Rendered {
 impl Rendered {
     /// Unified diff of the clean and the as-written SQL; empty when nothing slipped.
     pub fn diff(&self) -> String {
-        if self.clean_sql == self.applied_sql {
-            return String::new();
-        }
-        similar::TextDiff::from_lines(&self.clean_sql, &self.applied_sql)
-            .unified_diff()
-            .context_radius(2)
-            .header("clean", "as-written")
-            .to_string()
+        slip_diff(&self.clean_sql, &self.applied_sql)
     }
 
     pub fn applied_sha256(&self) -> String {
@@ -66,6 +59,19 @@ impl Rendered {
     pub fn steps(&self) -> (&str, Vec<&str>) {
         split_steps(&self.applied_sql)
     }
+}
+
+/// Unified diff of a change's clean and as-written SQL (`render --explain`, the weekly reports);
+/// empty when they are the same.
+pub fn slip_diff(clean_sql: &str, applied_sql: &str) -> String {
+    if clean_sql == applied_sql {
+        return String::new();
+    }
+    similar::TextDiff::from_lines(clean_sql, applied_sql)
+        .unified_diff()
+        .context_radius(2)
+        .header("clean", "as-written")
+        .to_string()
 }
 
 pub fn split_steps(sql: &str) -> (&str, Vec<&str>) {

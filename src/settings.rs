@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::sim::Assign;
+use crate::identity::Assign;
 use crate::state::StateDir;
 
 /// How sim days map to real time (README "Time and replay").
@@ -64,6 +64,6 @@ impl Settings {
         state.create()?;
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        crate::journal::write_atomically(&Self::path(state), &text)
+        crate::state::write_atomically(&Self::path(state), &text)
     }
 }

@@ -69,3 +69,13 @@ impl StateDir {
         Ok(())
     }
 }
+
+/// Writes a file whole or not at all: readers (a reviewer's `git diff`, a tool tailing the file)
+/// never see a half-written one.
+pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let tmp = path.with_extension("tmp-write");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

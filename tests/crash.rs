@@ -1,7 +1,7 @@
 //! Crashes (README "Operating it"): `run --until-week 12` killed with SIGKILL at random moments,
 //! from an empty state directory (the embedded database created, initialised and filled on the
 //! way) and mid-roadmap. After each round the next run completes, `verify` passes, and the
-//! journal files equal an uninterrupted run's.
+//! journal files equal an uninterrupted run's. The same, with data, through week 2.
 
 mod common;
 
@@ -90,6 +90,54 @@ fn run_and_kill(state: &Path, after: Duration) -> bool {
     killed
 }
 
+/// The living database's scale for the data-mode rounds: tiny, so that a run takes seconds.
+const DATA_SCALE: &str = "0.0005";
+const DATA_KILLS: usize = 4;
+/// The data rounds stop after week 2: the seed, ten sim days of growth, backfills and changes are
+/// where the data work differs from the empty mode's, and a whole living run per round would make
+/// this test the suite's longest.
+const RUN_DATA: &[&str] = &["run", "--until-week", "2"];
+
+/// Starts a living run (with data) and SIGKILLs it after `after`; false when it ended first.
+fn run_with_data_and_kill(state: &Path, after: Duration) -> bool {
+    let mut child = engineer_sim_with_data(state, DATA_SCALE)
+        .args(RUN_DATA)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + after;
+    while Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let killed = child.try_wait().unwrap().is_none();
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    killed
+}
+
+fn run_with_data_ok(state: &Path, args: &[&str]) {
+    let out = engineer_sim_with_data(state, DATA_SCALE)
+        .args(args)
+        .output()
+        .unwrap();
+    assert_success(&out, args);
+}
+
+/// What a living run's journal must agree on after kills: the findings and the migrations (its
+/// data events carry times and sizes, which differ between any two runs).
+fn findings_files(state: &Path) -> BTreeMap<String, String> {
+    files(state)
+        .into_iter()
+        .filter(|(name, _)| {
+            name.starts_with("migrations/") || name.starts_with("expected-findings")
+        })
+        .collect()
+}
+
 fn run_ok_embedded(state: &Path, args: &[&str]) -> std::process::Output {
     let out = engineer_sim(state).args(args).output().unwrap();
     assert_success(&out, args);
@@ -142,6 +190,60 @@ async fn killed_runs_finish_as_if_never_killed() {
             );
         }
         assert_eq!(got.len(), want.len(), "round {rounds}: other files");
+    }
+    let _ = engineer_sim(state.path()).args(["db", "stop"]).output();
+    eprintln!("{kills} kills in {rounds} rounds");
+}
+
+/// The same with data (README "A living database"): kills land in the seed (between its index
+/// drop and rebuild too), the daily growth, backfills and changes. The next run finishes the work,
+/// `verify` passes, the findings and migrations equal an uninterrupted run's, and no index the
+/// seed deferred is left unbuilt.
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_living_runs_finish_as_if_never_killed() {
+    let state = temp_state();
+    run_with_data_ok(state.path(), RUN_DATA);
+    let want = findings_files(state.path());
+    let url = String::from_utf8(run_ok_embedded(state.path(), &["db", "url"]).stdout).unwrap();
+    let admin_url = url.trim().replace("/taskpilot?", "/postgres?");
+    reset(state.path(), &admin_url).await;
+    let started = Instant::now();
+    run_with_data_ok(state.path(), RUN_DATA);
+    let whole = started.elapsed().as_millis().max(500) as u64;
+    assert_eq!(
+        findings_files(state.path()),
+        want,
+        "two uninterrupted runs agree"
+    );
+
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+    let (mut kills, mut rounds) = (0, 0);
+    while kills < DATA_KILLS {
+        rounds += 1;
+        assert!(rounds <= 3 * DATA_KILLS, "runs kept ending before the kill");
+        reset(state.path(), &admin_url).await;
+        // Half the kills early, where the seed is.
+        let span = if rounds % 2 == 1 { whole / 4 } else { whole };
+        if run_with_data_and_kill(state.path(), Duration::from_millis(rng.gen_range(0..span))) {
+            kills += 1;
+        }
+        run_with_data_ok(state.path(), RUN_DATA);
+        run_with_data_ok(state.path(), &["verify"]);
+        assert_eq!(
+            findings_files(state.path()),
+            want,
+            "round {rounds}: the findings or migrations differ from the uninterrupted run's"
+        );
+        let mut conn = sqlx::PgConnection::connect(url.trim()).await.unwrap();
+        let deferred: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM engineer_sim.deferred_indexes")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        assert_eq!(
+            deferred, 0,
+            "round {rounds}: the seed's deferred indexes were not built"
+        );
     }
     let _ = engineer_sim(state.path()).args(["db", "stop"]).output();
     eprintln!("{kills} kills in {rounds} rounds");

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use engineer_sim::identity::{Assign, Identity};
 use engineer_sim::render::Decide;
 use engineer_sim::roadmap::DataDirs;
 use engineer_sim::sim::{Options, Project};
@@ -13,13 +14,20 @@ use engineer_sim::sim::{Options, Project};
 fn observed_error_rates_match_the_persona_files() {
     let project = Project::load(&DataDirs::under(Path::new(env!("CARGO_MANIFEST_DIR")))).unwrap();
     let opts = Options::default();
+    let run = |seed| Identity {
+        roadmap: project.roadmap.name.clone(),
+        seed,
+        start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+        assign: Assign::Roadmap,
+    };
     // persona -> (changes rendered, changes with at least one slip)
     let mut tally: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     for seed in 0..2000u64 {
         for change in project.roadmap.ordered() {
             let rendered = project
-                .render(change, seed, &opts, Decide::Persona)
-                .unwrap();
+                .render(change, &run(seed), &opts, Decide::Persona)
+                .unwrap()
+                .rendered;
             if rendered.points.is_empty() {
                 continue; // nothing to slip on: such a change says nothing about the rate
             }

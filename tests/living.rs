@@ -80,6 +80,7 @@ async fn a_living_roadmap_verifies_and_proves_its_statistics_kinds() {
             &db.url,
             &["init", "--seed", &seed_arg, "--start-date", "2026-01-05"],
         );
+        seed_keeps_every_constraint(&db.url, seed).await;
         run(state.path(), &db.url, &["run", "--until-week", "12"]);
         let workload = run(
             state.path(),
@@ -186,4 +187,65 @@ async fn index_use(conn: &mut sqlx::PgConnection) -> (i64, i64) {
     .fetch_one(conn)
     .await
     .unwrap()
+}
+
+/// A foreign key: name, table, referenced table, columns, referenced columns.
+type ForeignKey = (String, String, String, Vec<String>, Vec<String>);
+
+/// The seed loads without the foreign-key triggers and builds the plain indexes after the load
+/// (README "A living database"): every key must still hold, and every index be back.
+async fn seed_keeps_every_constraint(url: &str, seed: u64) {
+    let mut conn = engineer_sim::pg::connect(url).await.unwrap();
+    let pending = scalar(
+        &mut conn,
+        "SELECT count(*) FROM engineer_sim.deferred_indexes",
+    )
+    .await;
+    assert_eq!(pending, 0, "seed {seed}: deferred indexes left unbuilt");
+    let indexes = scalar(
+        &mut conn,
+        "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE 'idx\\_%'",
+    )
+    .await;
+    assert_eq!(
+        indexes, 20,
+        "seed {seed}: the base's 20 plain indexes after the seed"
+    );
+    let keys: Vec<ForeignKey> = sqlx::query_as(
+        "SELECT k.conname::text, k.conrelid::regclass::text, k.confrelid::regclass::text,
+                array(SELECT attname::text FROM unnest(k.conkey) WITH ORDINALITY u(a, i)
+                      JOIN pg_attribute ON attrelid = k.conrelid AND attnum = u.a ORDER BY u.i),
+                array(SELECT attname::text FROM unnest(k.confkey) WITH ORDINALITY u(a, i)
+                      JOIN pg_attribute ON attrelid = k.confrelid AND attnum = u.a ORDER BY u.i)
+         FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
+         WHERE k.contype = 'f' AND n.nspname = 'public' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(keys.len() > 10, "seed {seed}: the base's foreign keys");
+    for (name, child, parent, columns, referenced) in keys {
+        let not_null: Vec<String> = columns
+            .iter()
+            .map(|c| format!("c.{c} IS NOT NULL"))
+            .collect();
+        let matches: Vec<String> = columns
+            .iter()
+            .zip(&referenced)
+            .map(|(c, p)| format!("p.{p} = c.{c}"))
+            .collect();
+        let orphans = scalar(
+            &mut conn,
+            &format!(
+                "SELECT count(*) FROM {child} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE {})",
+                not_null.join(" AND "),
+                matches.join(" AND ")
+            ),
+        )
+        .await;
+        assert_eq!(
+            orphans, 0,
+            "seed {seed}: {orphans} rows of {child} break {name}"
+        );
+    }
 }

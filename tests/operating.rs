@@ -685,10 +685,12 @@ async fn a_ledger_left_without_its_base_is_finished() {
     let db = ScratchDb::create("operating_nobase").await.unwrap();
     let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
     let marker = Marker {
-        roadmap: "taskpilot".into(),
-        seed: 42,
-        start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
-        assign: engineer_sim::sim::Assign::Roadmap,
+        identity: engineer_sim::identity::Identity {
+            roadmap: "taskpilot".into(),
+            seed: 42,
+            start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+            assign: engineer_sim::identity::Assign::Roadmap,
+        },
         tool_version: "0.1.0".into(),
     };
     ledger::create_schema(&mut conn, &marker).await.unwrap();

@@ -10,6 +10,7 @@ mod common;
 use std::path::Path;
 
 use common::ScratchDb;
+use engineer_sim::identity::{Assign, Identity};
 use engineer_sim::render::Decide;
 use engineer_sim::roadmap::DataDirs;
 use engineer_sim::sim::{self, Options, Project};
@@ -21,17 +22,22 @@ async fn every_slip_point_alone_in_pairs_and_all_together_applies() {
     let opts = Options::default();
     let db = ScratchDb::create("slips").await.unwrap();
     let mut conn = engineer_sim::pg::connect(&db.url).await.unwrap();
-    let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
-    sim::init(&mut conn, &project, 1, start, false, &opts)
+    let run = Identity {
+        roadmap: project.roadmap.name.clone(),
+        seed: 1,
+        start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+        assign: Assign::Roadmap,
+    };
+    sim::init(&mut conn, &project, &run, false, &opts)
         .await
         .unwrap();
-    let marker = engineer_sim::ledger::marker(&mut conn).await.unwrap();
 
     let mut forced = 0;
     for change in project.roadmap.ordered() {
         let points = project
-            .render(change, 1, &opts, Decide::Clean)
+            .render(change, &run, &opts, Decide::Clean)
             .unwrap()
+            .rendered
             .points;
         let mut forms: Vec<(String, Decide)> = points
             .iter()
@@ -48,8 +54,7 @@ async fn every_slip_point_alone_in_pairs_and_all_together_applies() {
         }
         for (label, decide) in forms {
             let mut outer = conn.begin().await.unwrap();
-            let result =
-                sim::apply_change(&mut outer, &project, &marker, change, &opts, decide).await;
+            let result = sim::apply_change(&mut outer, &project, &run, change, &opts, decide).await;
             outer.rollback().await.unwrap();
             if let Err(err) = result {
                 panic!(
@@ -59,7 +64,7 @@ async fn every_slip_point_alone_in_pairs_and_all_together_applies() {
             }
             forced += 1;
         }
-        sim::apply_change(&mut conn, &project, &marker, change, &opts, Decide::Clean)
+        sim::apply_change(&mut conn, &project, &run, change, &opts, Decide::Clean)
             .await
             .unwrap_or_else(|err| panic!("{}: clean form does not apply: {err:#}", change.id));
     }

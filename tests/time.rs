@@ -8,8 +8,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use common::*;
+use engineer_sim::identity::{Assign, Identity};
 use engineer_sim::roadmap::DataDirs;
-use engineer_sim::sim::{Assign, Project};
+use engineer_sim::sim::Project;
 
 async fn applied(url: &str) -> Vec<String> {
     let mut conn = engineer_sim::pg::connect(url).await.unwrap();
@@ -194,6 +195,16 @@ async fn the_daemon_stops_cleanly_between_changes_on_sigterm() {
     db.drop_now().await.unwrap();
 }
 
+/// A run with weighted assignment under `seed`.
+fn weighted(seed: u64) -> Identity {
+    Identity {
+        roadmap: "taskpilot".into(),
+        seed,
+        start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+        assign: Assign::Weighted,
+    }
+}
+
 #[test]
 fn weighted_assignment_follows_focus_and_is_seeded() {
     let project = project();
@@ -221,15 +232,10 @@ fn weighted_assignment_follows_focus_and_is_seeded() {
     let seeds = 400u64;
     let mut observed: BTreeMap<String, f64> = BTreeMap::new();
     for seed in 0..seeds {
+        let run = weighted(seed);
         for change in &changes {
-            let who = project.assignee(change, seed, Assign::Weighted).unwrap();
-            assert_eq!(
-                who.name,
-                project
-                    .assignee(change, seed, Assign::Weighted)
-                    .unwrap()
-                    .name
-            );
+            let who = project.assignee(change, &run).unwrap();
+            assert_eq!(who.name, project.assignee(change, &run).unwrap().name);
             *observed.entry(who.name.clone()).or_default() +=
                 1.0 / (seeds as f64 * changes.len() as f64);
         }
@@ -248,13 +254,7 @@ fn weighted_assignment_follows_focus_and_is_seeded() {
     let by_seed = |seed| {
         changes
             .iter()
-            .map(|c| {
-                project
-                    .assignee(c, seed, Assign::Weighted)
-                    .unwrap()
-                    .name
-                    .clone()
-            })
+            .map(|c| project.assignee(c, &weighted(seed)).unwrap().name.clone())
             .collect::<Vec<_>>()
     };
     assert_eq!(by_seed(5), by_seed(5));
@@ -326,4 +326,53 @@ fn replay_without_into_touches_no_database() {
         !state.path().join("pg").exists(),
         "no embedded cluster either"
     );
+}
+
+/// Without a database, `plan`, `render` and `replay` show the run the state directory journals:
+/// its seed and assignment, unless `--seed` / `--assign` say otherwise (README "Time and replay").
+#[test]
+fn commands_without_a_database_show_the_state_directorys_run() {
+    let state = temp_state();
+    std::fs::write(
+        state.path().join("settings.json"),
+        r#"{ "seed": 7, "start_date": "2026-01-05", "assign": "weighted" }"#,
+    )
+    .unwrap();
+    let stdout = |args: &[&str]| {
+        let out = engineer_sim(state.path())
+            .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/nothing")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_success(&out, args);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // `plan`'s first line says where its seed came from ("given" or "the run's"); the
+    // decisions below it are what must agree.
+    let decisions = |text: String| -> String {
+        text.lines()
+            .filter(|l| !l.starts_with("# seed "))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    for command in [
+        vec!["plan"],
+        vec!["render", "w01-wed-time-spent-trigger"],
+        vec!["replay", "--week", "1"],
+    ] {
+        let with = |extra: &[&str]| decisions(stdout(&[command.as_slice(), extra].concat()));
+        let by_state = with(&[]);
+        assert_eq!(
+            by_state,
+            with(&["--seed", "7", "--assign", "weighted"]),
+            "{command:?}"
+        );
+        assert_ne!(
+            by_state,
+            with(&["--seed", "42", "--assign", "roadmap"]),
+            "{command:?}: the flags win over the state directory"
+        );
+    }
+    assert!(stdout(&["replay", "--week", "1"]).contains("-- seed 7, weighted assignment"));
+    assert!(stdout(&["plan"]).starts_with("# seed 7 (the run's, from "));
 }

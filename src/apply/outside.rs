@@ -9,16 +9,14 @@
 //! apply finishes first: a step that already ran reports "already exists", and the audit sees
 //! whatever it left.
 
-use std::collections::BTreeMap;
-
 use anyhow::Result;
 use chrono::NaiveDate;
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
-use super::{close, findings_delta, open, open_findings, By, Seen, Unit, LOCK_TIMEOUT};
+use super::delta::{self, DeclaredMap, Seen};
 use crate::audit::{self, Key, Snapshot};
-use crate::ledger;
+use crate::ledger::{self, By, Event, Origin};
 use crate::mistakes::CodeSet;
 
 const SCHEMA: &str = "
@@ -40,7 +38,7 @@ CREATE TABLE IF NOT EXISTS engineer_sim.outside_steps (
 /// Records the change's outside steps as pending, in the change's own transaction.
 pub(super) async fn record_pending(
     tx: &mut PgConnection,
-    unit: &Unit<'_>,
+    by: &By,
     steps: &[&str],
     deferred: &[(Key, Option<String>)],
 ) -> Result<()> {
@@ -54,11 +52,11 @@ pub(super) async fn record_pending(
             "INSERT INTO engineer_sim.outside_steps (change_id, step, week, sim_date, author, sql, deferred)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(unit.id)
+        .bind(&by.change_id)
         .bind(i as i32 + 1)
-        .bind(unit.week as i32)
-        .bind(unit.sim_date)
-        .bind(unit.author)
+        .bind(by.week as i32)
+        .bind(by.sim_date)
+        .bind(&by.author)
         .bind(*sql)
         .bind(json!(deferred))
         .execute(&mut *tx)
@@ -137,14 +135,11 @@ async fn finish_locked(conn: &mut PgConnection, codes: CodeSet) -> Result<(Vec<K
 /// Runs one step on its own and writes its outcome down at once.
 async fn run_step(conn: &mut PgConnection, step: &mut Pending) -> Result<()> {
     // Session settings, as the change's transaction sets them locally (README "How it works").
-    sqlx::raw_sql(&format!(
-        "SET lock_timeout = '{LOCK_TIMEOUT}'; SET statement_timeout = '{}'; SET TimeZone = 'UTC'",
-        super::STATEMENT_TIMEOUT
-    ))
-    .execute(&mut *conn)
-    .await?;
+    sqlx::raw_sql(&crate::session::for_session())
+        .execute(&mut *conn)
+        .await?;
     let result = sqlx::raw_sql(&step.sql).execute(&mut *conn).await;
-    sqlx::raw_sql("RESET lock_timeout; RESET statement_timeout; RESET TimeZone")
+    sqlx::raw_sql(&crate::session::reset())
         .execute(&mut *conn)
         .await?;
     if let Err(err) = result {
@@ -188,14 +183,14 @@ async fn journal_steps(
 ) -> Result<(Vec<Key>, Vec<Key>)> {
     let first = &steps[0];
     let by = By {
-        id: &first.change_id,
+        change_id: first.change_id.clone(),
         week: first.week as u32,
+        author: first.author.clone(),
         sim_date: first.sim_date,
-        author: &first.author,
     };
     let mut tx = conn.begin().await?;
     ledger::lock_for_apply(&mut tx).await?;
-    let open_before = open_findings(&mut tx).await?;
+    let open_before = delta::open_findings(&mut tx).await?;
     let seen = Seen {
         audit: audit::audit(&mut tx).await?,
         observed: Default::default(),
@@ -205,42 +200,34 @@ async fn journal_steps(
     // finding: the step cannot be rolled back, so the journal says what is there.
     let deferred: Vec<(Key, Option<String>)> =
         serde_json::from_value(first.deferred.clone()).unwrap_or_default();
-    let declared: BTreeMap<Key, (&str, Option<String>)> = deferred
+    let declared: DeclaredMap = deferred
         .into_iter()
         .filter(|(key, _)| seen.audit.contains(key))
-        .map(|(key, excuse)| (key, ("slip", excuse)))
+        .map(|(key, excuse)| (key, (Origin::Slip, excuse)))
         .collect();
-    let delta = findings_delta(&declared, &open_before, &seen);
+    let delta = delta::findings_delta(&declared, &open_before, &seen);
     for step in steps {
-        ledger::record_event(
-            &mut tx,
-            &crate::journal::event(
-                "outside_step_ran",
-                Some(by.sim_date),
-                json!({ "change_id": by.id, "week": by.week, "author": by.author,
-                        "step": step.step, "sql": step.sql, "sqlstate": step.sqlstate,
-                        "message": step.message }),
-            ),
-        )
-        .await?;
+        let event = Event::OutsideStepRan {
+            by: by.clone(),
+            step: step.step,
+            sql: step.sql.clone(),
+            sqlstate: step.sqlstate.clone(),
+            message: step.message.clone(),
+        };
+        ledger::record(&mut tx, &event).await?;
     }
-    for key in &delta.close {
-        close(&mut tx, &by, key, codes).await?;
-    }
-    for opening in &delta.open {
-        open(&mut tx, &by, opening, codes).await?;
-    }
+    delta::record(&mut tx, &by, &delta, codes).await?;
     // What the steps left is part of the change: the next change's drift check compares with it.
     crate::drift::Schema::read(&mut tx)
         .await?
-        .record(&mut tx, by.id)
+        .record(&mut tx, &by.change_id)
         .await?;
     sqlx::query("DELETE FROM engineer_sim.outside_steps WHERE change_id = $1")
-        .bind(by.id)
+        .bind(&by.change_id)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok((delta.open.into_iter().map(|o| o.key).collect(), delta.close))
+    Ok(delta.into_keys())
 }
 
 #[cfg(test)]
@@ -273,7 +260,7 @@ mod tests {
             source: "test",
             rendered,
             scripted: &[],
-            declared_origin: "scripted",
+            declared_origin: Origin::Scripted,
         }
     }
 
@@ -294,10 +281,12 @@ mod tests {
         let db = ScratchDb::create("outside_steps").await.expect("scratch");
         let mut conn = crate::pg::connect(&db.url).await.expect("connect");
         let marker = Marker {
-            roadmap: "test".into(),
-            seed: 1,
-            start_date: NaiveDate::from_ymd_opt(2026, 1, 5).expect("date"),
-            assign: Default::default(),
+            identity: crate::identity::Identity {
+                roadmap: "test".into(),
+                seed: 1,
+                start_date: NaiveDate::from_ymd_opt(2026, 1, 5).expect("date"),
+                assign: Default::default(),
+            },
             tool_version: "test".into(),
         };
         ledger::create_schema(&mut conn, &marker)
@@ -347,7 +336,7 @@ mod tests {
             .iter()
             .find(|f| f.object == "public.u2")
             .expect("the pending step's invalid index is journaled");
-        assert_eq!((u2.opened_by.as_str(), u2.origin.as_str()), ("c1", "slip"));
+        assert_eq!((u2.opened_by.as_str(), u2.origin), ("c1", Origin::Slip));
         let left: i64 = sqlx::query_scalar("SELECT count(*) FROM engineer_sim.outside_steps")
             .fetch_one(&mut conn)
             .await

@@ -1,7 +1,6 @@
 //! `engineer-sim check`: validates the roadmap, the personas and the templates without touching a
 //! database, and reports every problem with its file, its line and what to do.
 
-pub mod database;
 mod persona;
 mod render;
 
@@ -14,30 +13,9 @@ use crate::persona::Team;
 use crate::render::tera_error_chain;
 use crate::roadmap::{DataDirs, Roadmap, MAX_WEEKS};
 
+pub use crate::problem::Problem;
 pub use persona::is_safe_word;
 pub use render::runtime_line;
-
-/// One problem found in the data files.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub file: PathBuf,
-    pub line: usize,
-    pub message: String,
-    pub hint: String,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}\n  hint: {}",
-            self.file.display(),
-            self.line,
-            self.message,
-            self.hint
-        )
-    }
-}
 
 pub(crate) fn problem(
     file: &Path,

@@ -8,30 +8,6 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::{DbArgs, WriteArgs};
 
-/// Where a finding comes from (README "What lands in state/").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Origin {
-    /// Deliberate in the base schema.
-    Base,
-    /// Planted by the roadmap.
-    Scripted,
-    /// A persona's mistake.
-    Slip,
-    /// Nobody declared it; the audit found it.
-    Incidental,
-}
-
-impl Origin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Base => "base",
-            Origin::Scripted => "scripted",
-            Origin::Slip => "slip",
-            Origin::Incidental => "incidental",
-        }
-    }
-}
-
 /// `score`: see README "Scoring your tool".
 #[derive(Args, Debug)]
 pub struct ScoreArgs {

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::identity::Assign;
 use crate::mistakes::CodeSet;
-use crate::sim::Assign;
 
 /// Options every command takes.
 #[derive(Args, Debug, Clone, Default)]

@@ -5,14 +5,15 @@ use std::io::IsTerminal;
 use anyhow::Result;
 use sqlx::PgConnection;
 
-use super::Context;
+use super::context::Context;
+use super::report;
 use crate::data::growth;
 use crate::data::run::Runner;
 use crate::data::stats::Stats;
 use crate::data::workload::{self, Mix};
 use crate::data::{Scope, DEFAULT_SCALE};
 use crate::error::bad_input;
-use crate::ledger;
+use crate::ledger::{self, Event};
 use crate::pg::Target;
 use crate::sim::{self, DataRun, Project};
 
@@ -41,6 +42,7 @@ impl Context {
             seed,
             jobs: self.global.jobs.unwrap_or(cpus).clamp(1, 64),
             progress: std::io::stderr().is_terminal() && !self.global.quiet,
+            bulk: false,
         }
     }
 
@@ -55,7 +57,7 @@ impl Context {
         };
         let marker = ledger::marker(conn).await?;
         Ok(Some(DataRun {
-            runner: self.runner(&self.target()?, marker.seed),
+            runner: self.runner(&self.target()?, marker.identity.seed),
             scale,
             plan: &project.data_plan,
         }))
@@ -71,16 +73,24 @@ pub(crate) async fn seed_now(
     scale: f64,
 ) -> Result<()> {
     let marker = ledger::marker(conn).await?;
-    let runner = ctx.runner(target, marker.seed);
+    let runner = ctx.runner(target, marker.identity.seed);
     println!(
         "seeding at scale {scale} over {} connections (1 = the base's data file at full size)",
         runner.jobs
     );
-    let written = growth::seed(conn, &runner, &project.data_plan, scale, marker.start_date).await?;
-    sim::record_data_event(conn, "data_seeded", None, Some(0), &written).await?;
+    let written = growth::seed(
+        conn,
+        &runner,
+        &project.data_plan,
+        scale,
+        marker.identity.start_date,
+    )
+    .await?;
+    let event = Event::DataSeeded(sim::data_written(None, Some(0), &written));
+    ledger::record(conn, &event).await?;
     println!(
         "seeded: {} ({:.0} rows/s, {:.1} MB/s)",
-        sim::describe(&written),
+        report::written_text(&written),
         written.rows_per_s(),
         written.mb_per_s()
     );
@@ -116,7 +126,7 @@ pub async fn seed(ctx: &Context) -> Result<()> {
         .into());
     }
     let applied = ledger::applied_change_ids(&mut conn).await?;
-    if applied.iter().any(|id| id != sim::BASE_ID) {
+    if applied.iter().any(|id| id != ledger::BASE_ID) {
         return Err(bad_input(format!(
             "this database has {} roadmap changes applied and no data: the seed fills the base schema, before the first change",
             applied.len().saturating_sub(1)
@@ -157,10 +167,10 @@ pub async fn workload(
     );
     let scope = Scope {
         scale,
-        seed: marker.seed,
+        seed: marker.identity.seed,
         day,
-        date: crate::calendar::date_of(marker.start_date, day.max(1)),
-        start_date: marker.start_date,
+        date: crate::calendar::date_of(marker.identity.start_date, day.max(1)),
+        start_date: marker.identity.start_date,
         counts: {
             let mut counts = project.data_plan.names.clone();
             counts.extend(crate::data::run::counters(&mut conn).await?);
@@ -189,12 +199,12 @@ pub async fn workload(
     workload::wait_for_clients(&mut conn).await?;
     let usage = Stats::read(&mut conn).await?.since(&before);
     let id = workload::record(&mut conn, day, &report, &usage).await?;
-    let event = crate::journal::event(
-        "workload_run",
-        None,
-        serde_json::json!({ "workload_id": id, "sim_day": day, "report": report }),
-    );
-    ledger::record_event(&mut conn, &event).await?;
+    let event = Event::WorkloadRun {
+        workload_id: id,
+        sim_day: day,
+        report: serde_json::to_value(&report)?,
+    };
+    ledger::record(&mut conn, &event).await?;
     println!(
         "workload: {} transactions, {:.1} queries/s, latency {} ms avg{}, {} failed",
         report.transactions,

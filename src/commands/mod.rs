@@ -1,36 +1,30 @@
-//! What each subcommand does, on top of the pipeline modules.
+//! What each subcommand does, on top of the pipeline modules: resolve the inputs (the context
+//! and the run's identity), call the pipeline, print through `report`, and map the result to an
+//! exit code (README "Commands").
 
-mod check_db;
+mod apply;
+mod check;
+mod context;
 pub mod data;
+mod identity;
+mod inspect;
 pub mod manual;
 pub mod new_roadmap;
+mod offline;
 pub mod replay;
+mod report;
+mod setup;
 pub mod time;
 
-use std::path::{Path, PathBuf};
-
 use anyhow::Result;
-use chrono::NaiveDate;
-use sqlx::PgConnection;
 
-use crate::cli::{Cli, Command, DbAction, Format, Global, InitArgs};
-use crate::error::{bad_input, Exit, UserError};
-use crate::journal;
-use crate::ledger;
-use crate::pg::embedded::{ClusterStatus, EmbeddedCluster};
-use crate::pg::Target;
+use crate::cli::{Cli, Command};
 use crate::render::Decide;
-use crate::roadmap::DataDirs;
-use crate::settings::Settings;
-use crate::sim::{self, Options, Project};
-use crate::state::StateDir;
-use crate::{audit, calendar};
 
-/// The seed used when none is given.
-pub const DEFAULT_SEED: u64 = 42;
+pub use context::Context;
 
 pub async fn run(cli: Cli) -> Result<()> {
-    let ctx = Context::new(&cli.command.resolve(&cli.global))?;
+    let ctx = Context::new(&cli.command.resolve(&cli.global));
     // Bad input never touches a database: whatever writes to one runs the whole check first.
     if cli.command.validates_inputs() {
         crate::check::require_clean(&ctx.data)?;
@@ -41,20 +35,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         None => None,
     };
     match cli.command {
-        Command::Db { action } => db(&ctx, action),
-        Command::Init(args) => init(&ctx, args).await,
+        Command::Db { action } => setup::db(&ctx, action),
+        Command::Init(args) => setup::init(&ctx, args).await,
         Command::Run {
             until_week,
             seed,
             on_error,
             ..
-        } => {
-            let opts = Options {
-                on_error,
-                ..ctx.options(&ctx.load_project()?)?
-            };
-            run_until(&ctx, until_week, seed, &opts).await
-        }
+        } => apply::run_until(&ctx, until_week, seed, on_error).await,
         Command::Tick {
             now,
             max_per_tick,
@@ -62,16 +50,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             seed,
             ..
         } => {
-            time::tick(
-                &ctx,
-                time::TickArgs {
-                    now,
-                    max_per_tick,
-                    pace,
-                    seed,
-                },
-            )
-            .await
+            let args = time::TickArgs {
+                now,
+                max_per_tick,
+                pace,
+                seed,
+            };
+            time::tick(&ctx, args).await
         }
         Command::Schedule { cron, count, now } => time::schedule(&ctx, &cron, count, now).await,
         Command::Daemon {
@@ -80,13 +65,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             pause_ms,
             ..
         } => {
-            time::daemon(
-                &ctx,
-                &cron,
-                run_now,
-                pause_ms.map(std::time::Duration::from_millis),
-            )
-            .await
+            let pause = pause_ms.map(std::time::Duration::from_millis);
+            time::daemon(&ctx, &cron, run_now, pause).await
         }
         Command::Settings {
             pace,
@@ -104,13 +84,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             into: None,
             seed,
             ..
-        } => replay::print_week(&ctx, week, seed, ctx.global.assign),
+        } => replay::print_week(&ctx, week, seed),
         Command::Diff { from, to, .. } => replay::diff(&ctx, &from, &to).await,
         Command::Journal {
             week: Some(week), ..
         } => replay::week_report(&ctx, week).await,
-        Command::Plan { week, seed, .. } => plan(&ctx, week, seed),
-        Command::Check { no_db, .. } => check(&ctx, no_db).await,
+        Command::Journal { week: None, .. } => replay::rewrite_journal(&ctx).await,
+        Command::Plan { week, seed, .. } => offline::plan(&ctx, week, seed),
+        Command::Check { no_db, .. } => check::check(&ctx, no_db).await,
         Command::Render {
             change_id,
             seed,
@@ -126,7 +107,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 (_, _, true) => Decide::All,
                 _ => Decide::Persona,
             };
-            render(&ctx, &change_id, seed, decide, explain)
+            offline::render(&ctx, &change_id, seed, decide, explain)
         }
         Command::Findings {
             format,
@@ -134,10 +115,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             origin,
             by_week,
             ..
-        } => findings(&ctx, format, all, origin, by_week).await,
-        Command::Score(args) => score(&ctx, &args).await,
-        Command::Audit { format, .. } => audit_cmd(&ctx, format).await,
-        Command::Verify { .. } => verify(&ctx).await,
+        } => inspect::findings(&ctx, format, all, origin, by_week).await,
+        Command::Score(args) => inspect::score(&ctx, &args).await,
+        Command::Audit { format, .. } => inspect::audit(&ctx, format).await,
+        Command::Verify { .. } => inspect::verify(&ctx).await,
+        Command::Status { .. } => inspect::status(&ctx).await,
         Command::Seed { .. } => data::seed(&ctx).await,
         Command::Workload {
             duration,
@@ -145,8 +127,6 @@ pub async fn run(cli: Cli) -> Result<()> {
             rate,
             ..
         } => data::workload(&ctx, duration, clients, rate).await,
-        Command::Status { .. } => status(&ctx).await,
-        Command::Completions { shell } => manual::completions(shell),
         Command::NewRoadmap {
             name,
             from_database,
@@ -160,902 +140,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             };
             new_roadmap::new_roadmap(&ctx, &name, source, dir.as_deref())
         }
+        Command::Completions { shell } => manual::completions(shell),
         Command::Man { out_dir } => manual::man(out_dir.as_deref()),
-        Command::Journal { week: None, .. } => {
-            let project = ctx.load_project()?;
-            ctx.ensure_state_is_for(&ctx.target()?)?;
-            let mut conn = ctx.connect_existing().await?;
-            journal::sync_files(&mut conn, &ctx.state, ctx.global.codes, &project.team).await?;
-            println!(
-                "journal files rewritten from the ledger in {}",
-                ctx.state.root().display()
-            );
-            Ok(())
-        }
-    }
-}
-
-/// Resolved global settings.
-pub struct Context {
-    pub(crate) global: Global,
-    pub(crate) data: DataDirs,
-    pub(crate) state: StateDir,
-}
-
-impl Context {
-    fn new(global: &Global) -> Result<Context> {
-        let root = data_root(global.data_dir.as_deref());
-        let state = StateDir::new(
-            global
-                .state_dir
-                .clone()
-                .unwrap_or_else(|| root.join("state")),
-        );
-        // Which directories a command picked is the first question when it reads the wrong ones.
-        tracing::debug!(
-            "data directory {}, state directory {}",
-            root.display(),
-            state.root().display()
-        );
-        Ok(Context {
-            global: global.clone(),
-            data: DataDirs::with_roadmap(&root, global.roadmap.as_deref()),
-            state,
-        })
-    }
-
-    pub(crate) fn load_project(&self) -> Result<Project> {
-        Project::load(&self.data)
-    }
-
-    /// The seed that commands touching no database show decisions under: the one given, else
-    /// the run's (from the state directory, like `replay`), else the default; with where it
-    /// came from, for the reader.
-    pub(crate) fn display_seed(&self, given: Option<u64>) -> Result<(u64, String)> {
-        if let Some(seed) = given {
-            return Ok((seed, "given".into()));
-        }
-        Ok(match Settings::load(&self.state)?.seed {
-            Some(seed) => (
-                seed,
-                format!("the run's, from {}", Settings::path(&self.state).display()),
-            ),
-            None => (
-                DEFAULT_SEED,
-                "the default; no run in the state directory".into(),
-            ),
-        })
-    }
-
-    /// Run options from the flags, the environment and the state directory's settings.
-    fn options(&self, project: &Project) -> Result<Options> {
-        let settings = Settings::load(&self.state)?;
-        Ok(Options {
-            rate_scale: rate_scale(self.global.error_rate, project)?,
-            codes: self.global.codes,
-            assign: self.global.assign.unwrap_or(settings.assign),
-            // Commands that touch no database show what a database with data would get.
-            data: !self.global.no_data,
-            ..Options::default()
-        })
-    }
-
-    /// Serialises commands that share this state directory (two cron ticks at once): the
-    /// database's advisory lock protects the ledger, this protects the settings file and the
-    /// journal files. Bounded by `--lock-wait`.
-    pub(crate) fn lock_state(&self, command: &str) -> Result<crate::lock::StateLock> {
-        let wait = self
-            .global
-            .lock_wait
-            .map_or(crate::lock::DEFAULT_WAIT, std::time::Duration::from_secs);
-        crate::lock::StateLock::acquire(&self.state, wait, command)
-    }
-
-    pub(crate) fn target(&self) -> Result<Target> {
-        let given = self
-            .global
-            .database_url
-            .as_deref()
-            .filter(|u| !u.trim().is_empty());
-        // The embedded database is named by the roadmap; a given URL needs no roadmap.
-        let embedded = match given {
-            Some(_) => String::new(),
-            None => self.embedded_database()?,
-        };
-        Target::resolve(given, &self.state, &embedded)
-    }
-
-    /// The embedded database's name: the roadmap's `database`, else its `name`.
-    fn embedded_database(&self) -> Result<String> {
-        Ok(self.data.load_roadmap()?.database_name().to_string())
-    }
-
-    /// A connection to a database that must already be a simulation target.
-    pub(crate) async fn connect_existing(&self) -> Result<PgConnection> {
-        let target = self.target()?;
-        let mut conn = target.connect().await?;
-        ledger::marker(&mut conn).await?;
-        Ok(conn)
-    }
-
-    /// A connection to the target; a fresh embedded database is initialised on the way.
-    pub(crate) async fn connect_initialised(
-        &self,
-        project: &Project,
-        seed: Option<u64>,
-    ) -> Result<PgConnection> {
-        let target = self.target()?;
-        let created = target.create_embedded_database_if_missing().await?;
-        let mut conn = target.connect().await?;
-        let has_ledger = ledger::has_ledger(&mut conn).await?;
-        if has_ledger && !ledger::is_applied(&mut conn, sim::BASE_ID).await? {
-            // A ledger without its base, left by an older engineer-sim killed during setup.
-            let marker = ledger::marker(&mut conn).await?;
-            let opts = self.options(project)?;
-            sim::init(
-                &mut conn,
-                project,
-                marker.seed,
-                marker.start_date,
-                false,
-                &opts,
-            )
-            .await?;
-            println!("applied the base schema a killed setup left out");
-        }
-        if created || (target.embedded.is_some() && !has_ledger) {
-            let seed = seed.unwrap_or(DEFAULT_SEED);
-            let start = calendar::next_working_day(today());
-            let opts = self.options(project)?;
-            sim::init(&mut conn, project, seed, start, false, &opts).await?;
-            journal::sync_files(&mut conn, &self.state, opts.codes, &project.team).await?;
-            println!(
-                "initialised {} (seed {seed}, week 1 Monday = {start})",
-                target.redacted_url()
-            );
-            if let Some(scale) = self.init_scale()? {
-                data::seed_now(self, &mut conn, project, &target, scale).await?;
-            }
-        }
-        let marker = ledger::marker(&mut conn).await?;
-        ledger::ensure_seed(&marker, seed)?;
-        self.ensure_state_is_for(&target)?;
-        if Settings::load(&self.state)?.database.is_none() {
-            // The settings are written last in setup: without them, setup was killed after the
-            // init's commit. Finish it (README "Operating it").
-            self.finish_setup(&mut conn, project, &target).await?;
-            self.remember(&marker, &target)?;
-        }
-        Ok(conn)
-    }
-
-    /// Finishes a seed a killed setup began (or, on the embedded database, never began), on a
-    /// database where only the base is applied.
-    async fn finish_setup(
-        &self,
-        conn: &mut PgConnection,
-        project: &Project,
-        target: &Target,
-    ) -> Result<()> {
-        let Some(scale) = self.init_scale()? else {
-            return Ok(());
-        };
-        if ledger::applied_change_ids(conn).await? != [sim::BASE_ID] {
-            return Ok(());
-        }
-        let started = crate::data::growth::data_scale(conn).await?.is_some();
-        let seeded: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM engineer_sim.events WHERE event->>'event' = 'data_seeded')",
-        )
-        .fetch_one(&mut *conn)
-        .await?;
-        if !seeded && (started || target.embedded.is_some()) {
-            println!("finishing the setup a killed run began");
-            data::seed_now(self, conn, project, target, scale).await?;
-        }
-        Ok(())
-    }
-
-    /// Refuses to write one database's journal over another's in the same state directory.
-    fn ensure_state_is_for(&self, target: &Target) -> Result<()> {
-        let settings = Settings::load(&self.state)?;
-        match settings.database {
-            Some(journaled) if !crate::pg::same_database(&journaled, &target.redacted_url()) => {
-                Err(crate::error::environment(format!(
-                    "the state directory {} holds the journal of {journaled}, not of {}",
-                    self.state.root().display(),
-                    target.redacted_url()
-                ))
-                .with_hint(
-                    "pass --state-dir (or ENGINEER_SIM_STATE) with a directory for this database",
-                )
-                .into())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Keeps the run's identity in the state directory, for commands that touch no database.
-    fn remember(&self, marker: &ledger::Marker, target: &Target) -> Result<()> {
-        let mut settings = Settings::load(&self.state)?;
-        settings.database = Some(target.redacted_url());
-        settings.seed = Some(marker.seed);
-        settings.start_date = Some(marker.start_date);
-        settings.assign = marker.assign;
-        settings.step_day = 0;
-        settings.save(&self.state)
-    }
-}
-
-/// `--data-dir`, else the current directory when it holds a roadmap, else the source tree.
-fn data_root(given: Option<&Path>) -> PathBuf {
-    if let Some(dir) = given {
-        return dir.to_path_buf();
-    }
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    if DataDirs::is_data_dir(&cwd) {
-        return cwd;
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
-}
-
-/// `--error-rate R` scales the personas so that their mean rate is R.
-fn rate_scale(error_rate: Option<f64>, project: &Project) -> Result<f64> {
-    let Some(rate) = error_rate else {
-        return Ok(1.0);
-    };
-    if !(0.0..=1.0).contains(&rate) {
-        return Err(bad_input(format!(
-            "--error-rate / ENGINEER_ERROR_RATE must be between 0 and 1, got {rate}"
-        ))
-        .into());
-    }
-    let rates: Vec<f64> = project
-        .team
-        .personas
-        .values()
-        .map(|p| p.error_rate)
-        .collect();
-    let mean = rates.iter().sum::<f64>() / rates.len().max(1) as f64;
-    Ok(if mean > 0.0 { rate / mean } else { 1.0 })
-}
-
-fn db(ctx: &Context, action: DbAction) -> Result<()> {
-    let cluster = EmbeddedCluster::new(&ctx.state.pg_dir())?;
-    match action {
-        DbAction::Start => {
-            cluster.ensure_started()?;
-            println!(
-                "embedded cluster running; data in {}",
-                cluster.data_dir().display()
-            );
-        }
-        DbAction::Stop => {
-            cluster.stop()?;
-            println!("embedded cluster stopped");
-        }
-        DbAction::Status => match cluster.status()? {
-            ClusterStatus::NotInitialized => {
-                println!("not created yet (engineer-sim db start creates it)")
-            }
-            ClusterStatus::Stopped => println!("stopped; data in {}", cluster.data_dir().display()),
-            ClusterStatus::Running { pid } => {
-                println!(
-                    "running (pid {pid}); socket in {}",
-                    cluster.socket_dir().display()
-                )
-            }
-        },
-        DbAction::Url => println!("{}", cluster.url(&ctx.embedded_database()?)),
-    }
-    Ok(())
-}
-
-async fn init(ctx: &Context, args: InitArgs) -> Result<()> {
-    let project = ctx.load_project()?;
-    let opts = ctx.options(&project)?;
-    let target = ctx.target()?;
-    ctx.ensure_state_is_for(&target)?;
-    target.create_embedded_database_if_missing().await?;
-    let mut conn = target.connect().await?;
-    let start = calendar::next_working_day(args.start_date.unwrap_or_else(today));
-    calendar::ensure_usable_start(start, project.roadmap.last_sim_day())?;
-    let seed = args.seed.unwrap_or(DEFAULT_SEED);
-    match sim::init(&mut conn, &project, seed, start, args.force, &opts).await? {
-        sim::InitResult::Created(marker, outcome) => {
-            journal::sync_files(&mut conn, &ctx.state, opts.codes, &project.team).await?;
-            println!(
-                "initialised {}: base schema applied, seed {}, week 1 Monday = {}, {} of the base",
-                target.redacted_url(),
-                marker.seed,
-                marker.start_date,
-                crate::plural::count(outcome.opened.len(), "finding")
-            );
-            if let Some(scale) = ctx.init_scale()? {
-                data::seed_now(ctx, &mut conn, &project, &target, scale).await?;
-            }
-            // Last: settings without a database mean a setup to finish (see connect_initialised).
-            ctx.remember(&marker, &target)?;
-        }
-        sim::InitResult::AlreadyInitialised(marker) => {
-            refuse_reinit(&args, &marker, &target)?;
-            println!(
-                "{} is already initialised (seed {})",
-                target.redacted_url(),
-                marker.seed
-            );
-        }
-    }
-    Ok(())
-}
-
-/// `init` never re-initialises: asked for another seed or start date, or with `--force`, on a
-/// database engineer-sim already initialised, it refuses rather than say "already initialised"
-/// and leave the user believing the new settings took.
-fn refuse_reinit(args: &InitArgs, marker: &ledger::Marker, target: &Target) -> Result<()> {
-    let mut asked = Vec::new();
-    if let Some(seed) = args.seed.filter(|s| *s != marker.seed) {
-        asked.push(format!("--seed {seed}"));
-    }
-    if let Some(date) = args.start_date.filter(|d| *d != marker.start_date) {
-        asked.push(format!("--start-date {date}"));
-    }
-    if args.force {
-        asked.push("--force".into());
-    }
-    if asked.is_empty() {
-        return Ok(());
-    }
-    Err(bad_input(format!(
-        "init {}: {} is already initialised (seed {}, week 1 Monday = {}) and init never \
-         re-initialises a database; nothing was changed",
-        asked.join(" "),
-        target.redacted_url(),
-        marker.seed,
-        marker.start_date
-    ))
-    .with_hint(
-        "to start over, initialise a fresh database: another --database-url, or for the embedded \
-         one another --state-dir (or `engineer-sim db stop` and remove the state directory)",
-    )
-    .into())
-}
-
-async fn run_until(ctx: &Context, week: u32, seed: Option<u64>, opts: &Options) -> Result<()> {
-    let project = ctx.load_project()?;
-    project.roadmap.require_week("--until-week", week)?;
-    let mut conn = ctx.connect_initialised(&project, seed).await?;
-    let due = sim::due_until_week(&project.roadmap, week);
-    let data = ctx.data_run(&mut conn, &project).await?;
-    let progress = sim::apply_due(
-        &mut conn,
-        &project,
-        &ctx.state,
-        &due,
-        sim::Control {
-            grow_to: Some(week * 5),
-            ..sim::Control::default()
-        },
-        opts,
-        data.as_ref(),
-    )
-    .await?;
-    report_progress(ctx, &project, &mut conn, &progress).await
-}
-
-pub(crate) async fn report_progress(
-    ctx: &Context,
-    project: &Project,
-    conn: &mut PgConnection,
-    progress: &sim::Progress,
-) -> Result<()> {
-    for (id, err) in &progress.failed {
-        println!("FAILED {id}: {err}");
-    }
-    if progress.applied.is_empty() && progress.failed.is_empty() {
-        println!("nothing new to apply");
-    }
-    journal::sync_files(conn, &ctx.state, ctx.global.codes, &project.team).await?;
-    let open = ledger::findings(conn, false).await?;
-    println!(
-        "{} open; journal in {}",
-        crate::plural::count(open.len(), "finding"),
-        ctx.state.root().display()
-    );
-    if !progress.failed.is_empty() {
-        return Err(UserError::new(
-            Exit::ApplyFailed,
-            format!(
-                "{} failed",
-                crate::plural::count(progress.failed.len(), "change")
-            ),
-        )
-        .into());
-    }
-    Ok(())
-}
-
-fn plan(ctx: &Context, week: Option<u32>, seed: Option<u64>) -> Result<()> {
-    let project = ctx.load_project()?;
-    let (seed, why) = ctx.display_seed(seed)?;
-    if let Some(week) = week.filter(|w| !project.roadmap.changes.iter().any(|c| c.week == *w)) {
-        return Err(bad_input(format!(
-            "plan --week {week}: the roadmap has no week {week}"
-        ))
-        .with_hint(format!(
-            "weeks run from 1 to {}",
-            project.roadmap.last_week()
-        ))
-        .into());
-    }
-    let opts = ctx.options(&project)?;
-    println!("# seed {seed} ({why}), {} assignment", opts.assign.as_str());
-    for change in project
-        .roadmap
-        .ordered()
-        .into_iter()
-        .filter(|c| week.is_none_or(|w| c.week == w))
-    {
-        let rendered = project.render(change, seed, &opts, Decide::Persona)?;
-        println!(
-            "{}  week {} {}  {}  {}",
-            change.id,
-            change.week,
-            change.day.short(),
-            change.author,
-            change.title
-        );
-        for d in &change.scripted {
-            println!("    scripted  {} {}", d.kind, d.object);
-        }
-        for point in &rendered.points {
-            let slipped = rendered
-                .slips
-                .iter()
-                .any(|s| s.kind == point.kind && s.object == point.object);
-            println!(
-                "    {}  {} {}",
-                if slipped { "SLIPS   " } else { "slip pt " },
-                point.kind,
-                point.object
-            );
-        }
-    }
-    Ok(())
-}
-
-fn render(
-    ctx: &Context,
-    change_id: &str,
-    seed: Option<u64>,
-    decide: Decide,
-    explain: bool,
-) -> Result<()> {
-    let project = ctx.load_project()?;
-    let (seed, why) = ctx.display_seed(seed)?;
-    let opts = ctx.options(&project)?;
-    let change = project.roadmap.require_change(change_id)?;
-    let rendered = project.render(change, seed, &opts, decide)?;
-    if let Decide::Only(i) = decide {
-        if i >= rendered.points.len() {
-            return Err(bad_input(format!(
-                "--slip {i}: change {change_id} has {} slip points (0..{})",
-                rendered.points.len(),
-                rendered.points.len().saturating_sub(1)
-            ))
-            .into());
-        }
-    }
-    print!("{}", rendered.applied_sql);
-    if explain {
-        eprintln!("seed {seed} ({why})");
-        for slip in &rendered.slips {
-            eprintln!(
-                "slip: {} on {} (\"{}\")",
-                slip.kind, slip.object, slip.excuse
-            );
-        }
-        eprint!("{}", rendered.diff());
-    }
-    Ok(())
-}
-
-async fn findings(
-    ctx: &Context,
-    format: Format,
-    all: bool,
-    origin: Option<crate::cli::Origin>,
-    by_week: bool,
-) -> Result<()> {
-    let mut conn = ctx.connect_existing().await?;
-    let marker = ledger::marker(&mut conn).await?;
-    let changes = ledger::changes(&mut conn).await?;
-    let rows: Vec<_> = ledger::findings(&mut conn, all)
-        .await?
-        .into_iter()
-        .filter(|f| origin.is_none_or(|o| f.origin == o.as_str()))
-        .collect();
-    let mut doc = journal::expected_findings(&marker, changes.last(), &rows, ctx.global.codes);
-    journal::label_judgements(&mut doc, &changes);
-    if crate::data::growth::data_scale(&mut conn).await?.is_some() {
-        let tables = crate::data::stats::object_tables(
-            &mut conn,
-            doc.findings.iter().map(|f| f.object.as_str()),
-        )
-        .await?;
-        for f in &mut doc.findings {
-            if let Some((_, bytes, rows)) = tables.get(&f.object) {
-                f.table_mb = Some((*bytes as f64 / 1e5).round() / 10.0);
-                f.table_rows = Some(*rows);
-            }
-        }
-    }
-    if by_week {
-        doc.findings.sort_by_key(|f| f.opened_week);
-    }
-    match format {
-        Format::Json => print!("{}", journal::to_json(&doc)),
-        Format::Markdown => print!("{}", journal::to_markdown(&doc)),
-        Format::Table => print!("{}", journal::to_table(&doc)),
-    }
-    Ok(())
-}
-
-async fn audit_cmd(ctx: &Context, format: Format) -> Result<()> {
-    let mut conn = ctx.target()?.connect().await?;
-    let found = audit::audit(&mut conn).await?;
-    match format {
-        Format::Json => {
-            let list: Vec<_> = found
-                .iter()
-                .map(|(kind, object)| serde_json::json!({"kind": kind, "code": crate::mistakes::code_for(kind, ctx.global.codes), "object": object}))
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&list)?);
-        }
-        Format::Markdown => {
-            println!("| code | kind | object |\n|---|---|---|");
-            for (kind, object) in &found {
-                println!(
-                    "| {} | {kind} | `{object}` |",
-                    crate::mistakes::code_for(kind, ctx.global.codes).unwrap_or("-")
-                );
-            }
-        }
-        Format::Table => {
-            let rows: Vec<[String; 3]> = found
-                .iter()
-                .map(|(k, o)| {
-                    [
-                        crate::mistakes::code_for(k, ctx.global.codes)
-                            .unwrap_or("-")
-                            .to_string(),
-                        k.clone(),
-                        o.clone(),
-                    ]
-                })
-                .collect();
-            print!(
-                "{}",
-                journal::render_table(&["CODE", "KIND", "OBJECT"].map(String::from), &rows)
-            );
-            println!("{}", crate::plural::count(found.len(), "finding"));
-        }
-    }
-    Ok(())
-}
-
-async fn verify(ctx: &Context) -> Result<()> {
-    let mut conn = ctx.connect_existing().await?;
-    let found = audit::audit(&mut conn).await?;
-    let (seen, unseen): (Vec<_>, Vec<_>) = ledger::findings(&mut conn, false)
-        .await?
-        .into_iter()
-        .partition(|f| audit::audit_sees(&f.kind));
-    let journaled: std::collections::BTreeSet<audit::Key> =
-        seen.into_iter().map(|f| (f.kind, f.object)).collect();
-    let agree = found.intersection(&journaled).count();
-    let missing: Vec<_> = found.difference(&journaled).collect();
-    let stale: Vec<_> = journaled.difference(&found).collect();
-    println!(
-        "{} of the {} open in the ledger {} with the audit{}",
-        crate::plural::count(agree, "finding"),
-        journaled.len() + unseen.len(),
-        if agree == 1 { "agrees" } else { "agree" },
-        not_compared(&unseen)
-    );
-    let contradicted = verify_statistics(&mut conn).await?;
-    // The whole schema against the ledger's record after the last change (README "Operating it").
-    let drifted = match crate::drift::Schema::last_recorded(&mut conn).await? {
-        Some((last, recorded)) => {
-            let differences = crate::drift::Schema::read(&mut conn)
-                .await?
-                .differences(&recorded);
-            for d in &differences {
-                println!("  changed outside engineer-sim since {last}: {d}");
-            }
-            differences.len()
-        }
-        None => 0,
-    };
-    for (kind, object) in &missing {
-        println!("  in the database, not in the ledger: {kind} {object}");
-    }
-    for (kind, object) in &stale {
-        println!("  in the ledger, not in the database: {kind} {object}");
-    }
-    if missing.is_empty() && stale.is_empty() && contradicted == 0 && drifted == 0 {
-        println!("verify: OK");
-        Ok(())
-    } else {
-        Err(UserError::new(
-            Exit::Mismatch,
-            format!(
-                "verify: {}",
-                crate::plural::count(
-                    missing.len() + stale.len() + contradicted + drifted,
-                    "difference"
-                )
-            ),
-        )
-        .into())
-    }
-}
-
-/// What verify's catalog comparison leaves out: the open findings of kinds no catalog query can
-/// see, by how they are verified (README "Mistake kinds"), e.g. "; the other 20 are not compared
-/// with it: 16 ledger (blocking_index_build x12, ...), 4 declared (unused_index x4)".
-fn not_compared(unseen: &[ledger::FindingRow]) -> String {
-    if unseen.is_empty() {
-        return String::new();
-    }
-    let mut by_verification: std::collections::BTreeMap<
-        &str,
-        std::collections::BTreeMap<&str, usize>,
-    > = Default::default();
-    for f in unseen {
-        *by_verification
-            .entry(f.verification.as_str())
-            .or_default()
-            .entry(f.kind.as_str())
-            .or_default() += 1;
-    }
-    let groups: Vec<String> = by_verification
-        .iter()
-        .map(|(verification, kinds)| {
-            let listed: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} x{n}")).collect();
-            format!(
-                "{} {verification} ({})",
-                kinds.values().sum::<usize>(),
-                listed.join(", ")
-            )
-        })
-        .collect();
-    format!(
-        "; the other {} {} of kinds no catalog query can see, not compared with the audit: {}",
-        unseen.len(),
-        if unseen.len() == 1 { "is" } else { "are" },
-        groups.join(", ")
-    )
-}
-
-/// On a database with data, judges the statistics kinds; returns how many the statistics
-/// contradict.
-async fn verify_statistics(conn: &mut PgConnection) -> Result<usize> {
-    use crate::data::judge::{self, Verdict};
-    if crate::data::growth::data_scale(conn).await?.is_none() {
-        return Ok(0);
-    }
-    let open = ledger::findings(conn, false).await?;
-    let workload = crate::data::stats::last_workload(conn).await?;
-    let now = crate::data::stats::Stats::read(conn).await?;
-    let verdicts = judge::judge_all(&open, workload.as_ref().map(|(_, s)| s), &now);
-    let (mut proven, mut pending, mut contradicted) = (0, 0, 0);
-    for ((kind, object), verdict) in &verdicts {
-        match verdict {
-            Verdict::Proven(_) => proven += 1,
-            Verdict::Pending(why) => {
-                pending += 1;
-                println!("  pending: {kind} {object}: {why}");
-            }
-            Verdict::Contradicted(why) => {
-                contradicted += 1;
-                println!("  contradicted by the statistics: {kind} {object}: {why}");
-            }
-        }
-    }
-    println!(
-        "{proven} findings proven by the statistics{}, {pending} pending, {contradicted} contradicted",
-        workload
-            .map(|(id, _)| format!(" (workload {id})"))
-            .unwrap_or_default()
-    );
-    Ok(contradicted)
-}
-
-async fn status(ctx: &Context) -> Result<()> {
-    let project = ctx.load_project()?;
-    let target = ctx.target()?;
-    let mut conn = target.connect().await?;
-    let marker = ledger::marker(&mut conn).await?;
-    let applied = ledger::applied_change_ids(&mut conn).await?;
-    let open = ledger::findings(&mut conn, false).await?;
-    let settings = Settings::load(&ctx.state)?;
-    let clock = match settings.pace {
-        crate::settings::Pace::Calendar => {
-            format!(
-                "sim day {} today (calendar pace)",
-                calendar::sim_day_on(marker.start_date, today())
-            )
-        }
-        crate::settings::Pace::Step => format!(
-            "sim day {} reached by the last tick (step pace)",
-            settings.step_day
-        ),
-    };
-    // `run` does not wait for the clock: say how far the applied changes reach, and when the
-    // roadmap is done say that instead of a clock that has barely started.
-    let reached = project
-        .roadmap
-        .changes
-        .iter()
-        .filter(|c| applied.contains(&c.id))
-        .map(|c| c.sim_day())
-        .max();
-    let done = project
-        .roadmap
-        .changes
-        .iter()
-        .all(|c| applied.contains(&c.id));
-    let clock = match reached {
-        Some(day) => {
-            let (week, weekday) = calendar::describe(day);
-            let through = format!("applied through sim day {day} (week {week}, {weekday})");
-            if done {
-                format!("the roadmap is done, {through} (the clock: {clock})")
-            } else {
-                format!("{clock}; {through}")
-            }
-        }
-        None => clock,
-    };
-    println!("target:      {}", target.redacted_url());
-    println!(
-        "roadmap:     {} ({})",
-        marker.roadmap,
-        crate::plural::count(project.roadmap.changes.len(), "change")
-    );
-    println!("seed:        {}", marker.seed);
-    println!("start date:  {} (week 1 Monday)", marker.start_date);
-    println!("clock:       {clock}");
-    println!("assignment:  {}", marker.assign.as_str());
-    println!(
-        "applied:     {} (besides the base)",
-        crate::plural::count(
-            applied.iter().filter(|id| *id != sim::BASE_ID).count(),
-            "change"
-        )
-    );
-    if let Some(next) = project
-        .roadmap
-        .ordered()
-        .into_iter()
-        .find(|c| !applied.contains(&c.id))
-    {
-        println!(
-            "next:        {} (week {} {}, {})",
-            next.id,
-            next.week,
-            next.day.short(),
-            next.author
-        );
-    } else {
-        println!("next:        nothing: the roadmap is done");
-    }
-    println!("findings:    {} open", open.len());
-    println!("state dir:   {}", ctx.state.root().display());
-    Ok(())
-}
-
-async fn score(ctx: &Context, args: &crate::cli::ScoreArgs) -> Result<()> {
-    use crate::cli::{Against, ReportFormat, ScoreFormat};
-    let (report, report_format, against, min_table_mb) = (
-        args.report.as_path(),
-        args.report_format,
-        args.against,
-        args.min_table_mb,
-    );
-    use crate::score;
-    let project = ctx.load_project()?;
-    let mut conn = ctx.connect_existing().await?;
-    let changes = ledger::changes(&mut conn).await?;
-    let findings = ledger::findings(&mut conn, true).await?;
-    let against = against.unwrap_or(match report_format {
-        ReportFormat::FindingsJson => Against::Open,
-        _ => Against::All,
-    });
-    let mut truth = score::truth(&findings, against == Against::All);
-    let files = score::change_by_file(&changes, &project.team);
-    let parsed = match report_format {
-        ReportFormat::SquawkJson => score::squawk::read(report, &files)?,
-        ReportFormat::EugeneJson => score::eugene::read(report, &files)?,
-        ReportFormat::Sarif => score::sarif::read(report, &files)?,
-        ReportFormat::Lines => score::generic::read(report, &files)?,
-        ReportFormat::FindingsJson => {
-            let mut resolver = score::objects::Resolver::from_truth(&truth);
-            resolver.add_catalog(&mut conn).await?;
-            score::findings_json::read(report, ctx.global.codes, &truth, &resolver)?
-        }
-    };
-    let mut parsed = parsed;
-    if let Some(min_mb) = min_table_mb {
-        // Only findings on tables of at least that size, on both sides: a fair comparison with a
-        // tool that skips small tables.
-        let tables = crate::data::stats::object_tables(
-            &mut conn,
-            truth.iter().chain(&parsed.found).map(|(_, o)| o.as_str()),
-        )
-        .await?;
-        let big = |object: &str| {
-            tables
-                .get(object)
-                .is_some_and(|(_, bytes, _)| *bytes as f64 >= min_mb * 1e6)
-        };
-        let before = truth.len();
-        truth.retain(|(_, o)| big(o));
-        parsed.found.retain(|(_, o)| big(o));
-        println!(
-            "--min-table-mb {min_mb}: scoring {} of {before} findings (those on tables of at least {min_mb} MB)",
-            truth.len()
-        );
-    }
-    let judged = score::judgements(&truth, &changes);
-    let result = score::score(&truth, &parsed, ctx.global.codes, &judged, args.strict);
-    let failures = score::render::below(&result, &args.fail_under)?;
-    match args.format {
-        ScoreFormat::Json => println!("{}", serde_json::to_string_pretty(&result)?),
-        ScoreFormat::Table => print!("{}", score::render::table(&result)),
-        ScoreFormat::Markdown => print!("{}", score::render::markdown(&result, &failures)),
-    }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(UserError::new(
-            Exit::Mismatch,
-            format!("score below --fail-under:\n  {}", failures.join("\n  ")),
-        )
-        .into())
-    }
-}
-
-async fn check(ctx: &Context, no_db: bool) -> Result<()> {
-    let mut problems = crate::check::check(&ctx.data);
-    let mut applied = None;
-    if problems.is_empty() && !no_db {
-        let (found, tried) = check_db::on_scratch_database(ctx).await?;
-        problems.extend(found);
-        applied = Some(tried);
-    }
-    for p in &problems {
-        eprintln!("{p}");
-    }
-    if problems.is_empty() {
-        println!(
-            "check: OK ({}, {}, {}){}",
-            ctx.data.roadmap.display(),
-            ctx.data.personas.display(),
-            ctx.data.templates.display(),
-            applied.map(check_db::summary).unwrap_or_default()
-        );
-        Ok(())
-    } else {
-        Err(UserError::new(
-            Exit::BadInput,
-            format!("check: {}", crate::plural::count(problems.len(), "problem")),
-        )
-        .into())
     }
 }

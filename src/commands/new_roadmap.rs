@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
-use super::Context;
+use super::context::Context;
 use crate::error::{bad_input, environment};
 
 /// The roadmap file and the example change, as data (skeleton/ in the source tree).

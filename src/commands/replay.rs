@@ -1,32 +1,26 @@
 //! Reproduction: `replay` a week, `diff` the expected findings between two points, print a
-//! week's `journal` report.
+//! week's `journal` report or rewrite the journal files.
 
 use anyhow::Result;
 
-use super::Context;
+use super::apply::print_happened;
+use super::context::Context;
+use super::report;
 use crate::error::{bad_input, environment};
-use crate::journal::{self, ExpectedFindings};
-use crate::ledger::{self, ChangeRow, FindingRow, Marker};
+use crate::identity::Identity;
+use crate::journal;
+use crate::ledger::{self, ChangeRow, Event, BASE_ID};
 use crate::render::Decide;
-use crate::settings::Settings;
-use crate::sim::{self, Assign, Control, Options};
+use crate::roadmap::Change;
+use crate::sim::{self, Control, Options, Project, Run};
 use crate::state::StateDir;
 
-/// `replay --week N` without `--into`: the week's as-written SQL and its slips, from the seed in
-/// the state directory (or `--seed`), touching no database.
-pub fn print_week(
-    ctx: &Context,
-    week: u32,
-    seed: Option<u64>,
-    assign: Option<Assign>,
-) -> Result<()> {
+/// `replay --week N` without `--into`: the week's as-written SQL and its slips, in the run the
+/// state directory journals (or `--seed`), touching no database.
+pub fn print_week(ctx: &Context, week: u32, seed: Option<u64>) -> Result<()> {
     let project = ctx.load_project()?;
-    let settings = Settings::load(&ctx.state)?;
-    let seed = seed.or(settings.seed).unwrap_or(super::DEFAULT_SEED);
-    let opts = Options {
-        assign: assign.unwrap_or(settings.assign),
-        ..ctx.options(&project)?
-    };
+    let identity = ctx.planned_identity(&project, seed)?.identity;
+    let opts = ctx.options(&project)?;
     let changes: Vec<_> = project
         .roadmap
         .ordered()
@@ -42,25 +36,22 @@ pub fn print_week(
             .into());
     }
     for change in changes {
-        let who = project.assignee(change, seed, opts.assign)?;
-        let rendered = project.render(change, seed, &opts, Decide::Persona)?;
-        println!(
-            "-- {} ({} {}, {}): {}",
-            change.id,
-            change.day.name(),
-            week,
-            who.display_name,
-            change.title
+        let assigned = project.render(change, &identity, &opts, Decide::Persona)?;
+        print!(
+            "{}",
+            report::replay_change(
+                change,
+                week,
+                &assigned.persona.display_name,
+                &assigned.rendered
+            )
         );
-        for slip in &rendered.slips {
-            println!(
-                "-- slip: {} on {} (\"{}\")",
-                slip.kind, slip.object, slip.excuse
-            );
-        }
-        println!("{}", rendered.applied_sql);
     }
-    println!("-- seed {seed}, {} assignment", opts.assign.as_str());
+    println!(
+        "-- seed {}, {} assignment",
+        identity.seed,
+        identity.assign.as_str()
+    );
     Ok(())
 }
 
@@ -91,7 +82,6 @@ pub async fn into_database(
     // The original's data mode: templates render differently with data (README "Steps outside
     // the transaction"), and the replay must render what the original applied.
     let opts = Options {
-        assign: original.assign,
         data: crate::data::growth::data_scale(&mut original_conn)
             .await?
             .is_some(),
@@ -100,7 +90,7 @@ pub async fn into_database(
     let due = sim::due_until_week(&project.roadmap, week);
     let changed = changed_since_the_original(
         &project,
-        &original,
+        &original.identity,
         &ledger::changes(&mut original_conn).await?,
         &due,
         &opts,
@@ -124,33 +114,29 @@ pub async fn into_database(
         .execute(&mut admin)
         .await?;
     let mut conn = crate::pg::connect_bounded(&url).await?;
-    sim::init(
-        &mut conn,
-        &project,
-        original.seed,
-        original.start_date,
-        false,
-        &opts,
-    )
-    .await?;
+    sim::init(&mut conn, &project, &original.identity, false, &opts).await?;
     for change in &changed {
-        ledger::record_event(&mut conn, &change.event()).await?;
+        ledger::record(&mut conn, &change.event()).await?;
     }
     let state = StateDir::new(ctx.state.root().join("replays").join(database));
+    let run = Run {
+        project: &project,
+        state: &state,
+        opts,
+        data: None,
+    };
     let progress = sim::apply_due(
         &mut conn,
-        &project,
-        &state,
+        &run,
         &due,
         Control::default(),
-        &opts,
-        None,
+        &mut print_happened,
     )
     .await?;
     journal::sync_files(&mut conn, &state, ctx.global.codes, &project.team).await?;
     println!(
         "replayed weeks 1..{week} of seed {} into {} ({} changes); journal in {}",
-        original.seed,
+        original.identity.seed,
         crate::pg::redact(&url),
         progress.applied.len(),
         state.root().display()
@@ -173,34 +159,29 @@ struct Changed {
 
 impl Changed {
     /// The `replay_sql_changed` event the replay's journal keeps.
-    fn event(&self) -> serde_json::Value {
-        journal::event(
-            "replay_sql_changed",
-            None,
-            serde_json::json!({
-                "change_id": self.change_id,
-                "original_sql_sha256": self.original_sha256,
-                "replayed_sql_sha256": self.now_sha256,
-                "diff": self.diff,
-            }),
-        )
+    fn event(&self) -> Event {
+        Event::ReplaySqlChanged {
+            change_id: self.change_id.clone(),
+            original_sql_sha256: self.original_sha256.clone(),
+            replayed_sql_sha256: self.now_sha256.clone(),
+            diff: self.diff.clone(),
+        }
     }
 }
 
 /// Renders the base and each due change the original applied as the replay will, and compares
 /// the SQL's sha256 with the one in the original's ledger.
 fn changed_since_the_original(
-    project: &sim::Project,
-    original: &Marker,
+    project: &Project,
+    original: &Identity,
     applied: &[ChangeRow],
-    due: &[&crate::roadmap::Change],
+    due: &[&Change],
     opts: &Options,
 ) -> Result<Vec<Changed>> {
-    let mut now: Vec<(String, String)> = vec![(sim::BASE_ID.to_string(), project.base_sql()?)];
+    let mut now: Vec<(String, String)> = vec![(BASE_ID.to_string(), project.base_sql()?)];
     for change in due {
-        let rendered =
-            project.render(change, original.seed, opts, crate::render::Decide::Persona)?;
-        now.push((change.id.clone(), rendered.applied_sql));
+        let assigned = project.render(change, original, opts, Decide::Persona)?;
+        now.push((change.id.clone(), assigned.rendered.applied_sql));
     }
     Ok(now
         .into_iter()
@@ -267,31 +248,6 @@ fn with_database(url: &str, database: &str) -> Result<String> {
     Ok(parsed.to_string())
 }
 
-/// The expected findings as they stood at the end of `week`, from the ledger.
-pub fn expected_at_week(
-    marker: &Marker,
-    changes: &[ChangeRow],
-    findings: &[FindingRow],
-    week: i32,
-    codes: crate::mistakes::CodeSet,
-) -> ExpectedFindings {
-    let open: Vec<FindingRow> = findings
-        .iter()
-        .filter(|f| f.opened_week <= week && f.closed_week.is_none_or(|w| w > week))
-        .map(|f| FindingRow {
-            // Closed after that week: open then, as `run --until-week` journals it.
-            closed_by: None,
-            closed_week: None,
-            ..f.clone()
-        })
-        .collect();
-    let last = changes.iter().rev().find(|c| c.week <= week);
-    let mut doc = journal::expected_findings(marker, last, &open, codes);
-    let history: Vec<ChangeRow> = changes.iter().filter(|c| c.week <= week).cloned().collect();
-    journal::label_judgements(&mut doc, &history);
-    doc
-}
-
 /// `diff --from A --to B`: a unified diff of the expected findings; each side is `week:N` (from
 /// the ledger) or a path to an expected-findings file.
 pub async fn diff(ctx: &Context, from: &str, to: &str) -> Result<()> {
@@ -312,7 +268,7 @@ pub async fn diff(ctx: &Context, from: &str, to: &str) -> Result<()> {
                 let week: i32 = n
                     .parse()
                     .map_err(|_| bad_input(format!("{spec:?}: expected week:N with N a number")))?;
-                Ok(journal::to_json(&expected_at_week(
+                Ok(journal::expected::to_json(&journal::expected::at_week(
                     marker,
                     changes,
                     findings,
@@ -361,6 +317,19 @@ pub async fn week_report(ctx: &Context, week: u32) -> Result<()> {
     print!(
         "{}",
         journal::week_report(week as i32, &changes, &findings, ctx.global.codes)
+    );
+    Ok(())
+}
+
+/// `journal` without `--week`: every journal file rewritten from the ledger.
+pub async fn rewrite_journal(ctx: &Context) -> Result<()> {
+    let project = ctx.load_project()?;
+    ctx.ensure_state_is_for(&ctx.target()?)?;
+    let mut conn = ctx.connect_existing().await?;
+    journal::sync_files(&mut conn, &ctx.state, ctx.global.codes, &project.team).await?;
+    println!(
+        "journal files rewritten from the ledger in {}",
+        ctx.state.root().display()
     );
     Ok(())
 }

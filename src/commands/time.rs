@@ -4,29 +4,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::Result;
-use chrono::{Local, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{Local, NaiveDateTime, TimeZone};
 use sqlx::PgConnection;
 
-use super::{report_progress, Context};
+use super::apply::{print_happened, report_progress};
+use super::context::Context;
 use crate::calendar;
 use crate::ledger;
 use crate::schedule::CronSchedule;
 use crate::settings::{Pace, Settings};
-use crate::sim::{self, Control, Project};
-
-/// `--now`: a date (`2026-01-05`) or a date and time (`2026-01-05T09:00`), in local time.
-pub fn parse_now(text: &str) -> Result<NaiveDateTime, String> {
-    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
-            return Ok(t);
-        }
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
-        .map_err(|_| {
-            format!("{text:?} is not a date (YYYY-MM-DD) or date and time (YYYY-MM-DDTHH:MM)")
-        })
-}
+use crate::sim::{self, Control, Project, Run};
 
 fn now_local() -> NaiveDateTime {
     Local::now().naive_local()
@@ -62,7 +49,7 @@ async fn tick_once(
     let now = args.now.unwrap_or_else(now_local);
     let pace = args.pace.unwrap_or(settings.pace);
     let sim_day = match pace {
-        Pace::Calendar => calendar::sim_day_on(marker.start_date, now.date()),
+        Pace::Calendar => calendar::sim_day_on(marker.identity.start_date, now.date()),
         Pace::Step => (settings.step_day + 1).min(project.roadmap.last_sim_day()),
     };
     let limit = args.max_per_tick.or(settings.max_per_tick);
@@ -70,7 +57,7 @@ async fn tick_once(
         println!(
             "{}: before the start date {}; nothing is due",
             now.date(),
-            marker.start_date
+            marker.identity.start_date
         );
     } else {
         let (week, day) = calendar::describe(sim_day);
@@ -80,22 +67,18 @@ async fn tick_once(
         );
     }
     let due = sim::due_by_sim_day(&project.roadmap, sim_day);
-    let opts = ctx.options(project)?;
-    let data = ctx.data_run(conn, project).await?;
-    let progress = sim::apply_due(
-        conn,
+    let run = Run {
         project,
-        &ctx.state,
-        &due,
-        Control {
-            limit,
-            grow_to: Some(sim_day),
-            ..control
-        },
-        &opts,
-        data.as_ref(),
-    )
-    .await?;
+        state: &ctx.state,
+        opts: ctx.options(project)?,
+        data: ctx.data_run(conn, project).await?,
+    };
+    let control = Control {
+        limit,
+        grow_to: Some(sim_day),
+        ..control
+    };
+    let progress = sim::apply_due(conn, &run, &due, control, &mut print_happened).await?;
     if pace == Pace::Step {
         settings.step_day = sim_day;
         settings.save(&ctx.state)?;

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use super::growth::{DataPlan, BASE};
 use super::{Compiled, DataFile, Scope};
-use crate::check::Problem;
+use crate::problem::Problem;
 use crate::roadmap::Roadmap;
 
 /// Every problem in the data files beside the templates of `roadmap`.

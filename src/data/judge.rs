@@ -109,8 +109,8 @@ mod tests {
         FindingRow {
             kind: kind.into(),
             object: object.into(),
-            origin: "slip".into(),
-            verification: "statistics".into(),
+            origin: crate::ledger::Origin::Slip,
+            verification: crate::mistakes::Verification::Statistics,
             opened_by: "c".into(),
             opened_week: 1,
             opened_author: "sam".into(),

@@ -7,6 +7,7 @@
 //! the statistics the workload is judged against.
 
 pub mod check;
+pub mod defer;
 pub mod growth;
 pub mod judge;
 pub mod run;

@@ -43,6 +43,13 @@ CREATE TABLE IF NOT EXISTS engineer_sim.data_days (
     finished_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- The seed's plain indexes, dropped for the load and built after it (README "A living database"):
+-- a row stays until its index is built, so a killed seed's next run builds what is left.
+CREATE TABLE IF NOT EXISTS engineer_sim.deferred_indexes (
+    name text PRIMARY KEY,
+    definition text NOT NULL
+);
+
 -- Each workload run and the statistics it is judged against (deltas over the run).
 CREATE TABLE IF NOT EXISTS engineer_sim.workloads (
     id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

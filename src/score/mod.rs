@@ -6,6 +6,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::audit::Key;
+use crate::journal::judgement;
 use crate::ledger::{ChangeRow, FindingRow};
 use crate::mistakes::{self, code_for, CodeSet};
 pub use codes::kinds_for;
@@ -14,7 +15,6 @@ pub mod codes;
 pub mod eugene;
 pub mod findings_json;
 pub mod generic;
-pub mod judgement;
 pub mod lines;
 pub mod objects;
 pub mod render;

@@ -114,7 +114,10 @@ WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p')
                 return Resolved::Ledger;
             }
             let inner = text[open + 1..].trim_end().trim_end_matches(')');
-            let mut cols: Vec<String> = split_top(inner).iter().map(|c| unquote(c)).collect();
+            let mut cols: Vec<String> = crate::journal::judgement::top_level(inner)
+                .iter()
+                .map(|c| unquote(c))
+                .collect();
             if cols
                 .iter()
                 .all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()))
@@ -199,30 +202,10 @@ fn split_key(object: &str) -> Option<(&str, Vec<&str>)> {
 /// The members of a group written as one string: `a, b` (commas inside parentheses belong to a
 /// column list).
 pub fn members(text: &str) -> Vec<String> {
-    split_top(text)
+    crate::journal::judgement::top_level(text)
         .into_iter()
         .filter(|m| !m.is_empty())
         .collect()
-}
-
-fn split_top(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let (mut depth, mut current) = (0i32, String::new());
-    for c in text.chars() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                out.push(current.trim().to_string());
-                current.clear();
-                continue;
-            }
-            _ => {}
-        }
-        current.push(c);
-    }
-    out.push(current.trim().to_string());
-    out
 }
 
 fn qualify(table: &str) -> String {

@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use super::{judgement, KindScore, Score};
+use super::{KindScore, Score};
 use crate::error::bad_input;
+use crate::journal::judgement;
 
 fn pct(v: Option<f64>) -> String {
     v.map(|v| format!("{:.0}%", v * 100.0))
@@ -132,7 +133,7 @@ pub fn table(score: &Score) -> String {
                 ]
             })
             .collect();
-        out.push_str(&crate::journal::render_table(
+        out.push_str(&crate::table::render_table(
             &["KIND", "OBJECT", "JUDGEMENT", "TOOL"].map(String::from),
             &rows,
         ));

@@ -1,0 +1,320 @@
+//! Apply one change: one transaction holding the DDL, the audit before and after it, and the
+//! ledger rows, so a change is applied exactly once and the ledger never lies (README "How it works").
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use sqlx::{Connection, PgConnection};
+
+use crate::audit::{self, Key, Snapshot};
+use crate::error::{Exit, UserError};
+use crate::ledger::{self, By, ChangeRow, Event, Origin};
+use crate::mistakes::{self, CodeSet, Verification};
+use crate::render::{Rendered, Slip};
+use crate::roadmap::Declared;
+use crate::session::LOCK_TIMEOUT;
+
+mod delta;
+mod outside;
+
+use delta::{DeclaredMap, Seen};
+
+/// Everything the apply step needs to know about one unit of work (a change, or the base schema).
+pub struct Unit<'a> {
+    pub id: &'a str,
+    pub week: u32,
+    pub day: &'a str,
+    pub sim_day: u32,
+    pub sim_date: NaiveDate,
+    pub author: &'a str,
+    pub title: &'a str,
+    /// Where the SQL came from, for messages.
+    pub source: &'a str,
+    pub rendered: &'a Rendered,
+    /// Mistakes the roadmap plants in this unit.
+    pub scripted: &'a [Declared],
+    /// The origin of a declared mistake: scripted for changes, base for the base schema.
+    pub declared_origin: Origin,
+}
+
+impl Unit<'_> {
+    /// The unit as its journal events name it.
+    fn by(&self) -> By {
+        By {
+            change_id: self.id.to_string(),
+            week: self.week,
+            author: self.author.to_string(),
+            sim_date: self.sim_date,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub already_applied: bool,
+    /// Who did the change (the assignee).
+    pub author: String,
+    pub opened: Vec<Key>,
+    pub closed: Vec<Key>,
+}
+
+pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> Result<Outcome> {
+    // A process killed between a change and its outside steps left them pending: finish them
+    // first, so this change's audit starts from a database the ledger describes.
+    outside::finish(conn, codes).await?;
+    let mut tx = conn.begin().await?;
+    // Another applier's turn is waited for under the connection's bounded lock wait
+    // (crate::pg::LOCK_WAIT), before the change's own, shorter, lock_timeout applies.
+    ledger::lock_for_apply(&mut tx).await?;
+    sqlx::raw_sql(&crate::session::in_transaction())
+        .execute(&mut *tx)
+        .await?;
+    if ledger::is_applied(&mut tx, unit.id).await? {
+        return Ok(Outcome {
+            already_applied: true,
+            ..Outcome::default()
+        });
+    }
+    let started = chrono::Utc::now();
+    // A table locked by another session makes the audit wait past lock_timeout: the change
+    // fails, is rolled back and journaled like a failing DDL statement.
+    let (open_before, audit_before) = match audit_before(&mut tx).await {
+        Ok(before) => before,
+        Err(err) => {
+            drop(tx);
+            return Err(record_failure(conn, unit, err).await);
+        }
+    };
+    let (inside_sql, outside_steps) = unit.rendered.steps();
+    let schema_before = match crate::drift::Schema::read(&mut tx).await {
+        Ok(schema) => schema,
+        Err(err) => {
+            drop(tx);
+            return Err(record_failure(conn, unit, err).await);
+        }
+    };
+    // The whole schema first: its difference names what was done behind engineer-sim's back.
+    crate::drift::ensure_as_recorded(&mut tx, unit.id, &schema_before).await?;
+    ensure_no_drift(unit, &audit_before, &delta::catalog_only(&open_before))?;
+    let observed = async {
+        let before = Snapshot::take(&mut tx).await?;
+        sqlx::raw_sql(inside_sql).execute(&mut *tx).await?;
+        let after = Snapshot::take(&mut tx).await?;
+        let audit = audit::audit(&mut tx).await?;
+        let schema = crate::drift::Schema::read(&mut tx).await?;
+        anyhow::Ok((before, after, audit, schema))
+    }
+    .await;
+    let (snapshot_before, snapshot_after, audit_after, schema_after) = match observed {
+        Ok(observed) => observed,
+        Err(err) => {
+            drop(tx);
+            return Err(record_failure(conn, unit, err).await);
+        }
+    };
+    let seen = Seen {
+        audit: audit_after,
+        observed: delta::observe_ledger_kinds(&snapshot_before, &snapshot_after),
+        after: snapshot_after,
+    };
+    let (declared, deferred) =
+        delta::split_deferred(declared_mistakes(unit), !outside_steps.is_empty());
+    if let Err(err) = ensure_declared_are_seen(unit, &declared, &seen) {
+        drop(tx);
+        journal_failure(conn, unit, None, &format!("{err:#}")).await;
+        return Err(err);
+    }
+    let delta = delta::findings_delta(&declared, &open_before, &seen);
+
+    let seq = ledger::next_seq(&mut tx).await?;
+    ledger::insert_change(&mut tx, &change_row(unit, seq), started).await?;
+    let by = unit.by();
+    let applied = Event::ChangeApplied {
+        by: by.clone(),
+        day: unit.day.to_string(),
+        title: unit.title.to_string(),
+        sql_sha256: unit.rendered.applied_sha256(),
+        slips: unit.rendered.slips.clone(),
+    };
+    ledger::record(&mut tx, &applied).await?;
+    delta::record(&mut tx, &by, &delta, codes).await?;
+    if !outside_steps.is_empty() {
+        outside::record_pending(&mut tx, &by, &outside_steps, &deferred).await?;
+    }
+    schema_after.record(&mut tx, unit.id).await?;
+    tx.commit().await?;
+    let (opened, closed) = delta.into_keys();
+    let mut outcome = Outcome {
+        already_applied: false,
+        author: unit.author.to_string(),
+        opened,
+        closed,
+    };
+    if !outside_steps.is_empty() {
+        let (opened, closed) = outside::finish(conn, codes).await?;
+        outcome.opened.extend(opened);
+        outcome.closed.extend(closed);
+    }
+    Ok(outcome)
+}
+
+/// Scripted mistakes and slips of this unit, with their origin and excuse. A slip on an object
+/// the roadmap also scripts counts as scripted: it would be there anyway.
+fn declared_mistakes(unit: &Unit<'_>) -> DeclaredMap {
+    let mut declared = BTreeMap::new();
+    for Slip {
+        kind,
+        object,
+        excuse,
+    } in &unit.rendered.slips
+    {
+        declared.insert(
+            (kind.clone(), object.clone()),
+            (Origin::Slip, Some(excuse.clone())),
+        );
+    }
+    for d in unit.scripted {
+        declared.insert(
+            (d.kind.clone(), d.object.clone()),
+            (unit.declared_origin, None),
+        );
+    }
+    declared
+}
+
+/// A declared mistake the audit or the apply step could see but does not is a bug in a template
+/// or a detector: fail loudly, naming both.
+fn ensure_declared_are_seen(unit: &Unit<'_>, declared: &DeclaredMap, seen: &Seen) -> Result<()> {
+    let unseen: Vec<String> = declared
+        .iter()
+        .filter(
+            |(key, _)| match mistakes::by_name(&key.0).map(|k| k.verification()) {
+                Some(Verification::Catalog) => {
+                    audit::audit_sees(&key.0) && !seen.audit.contains(*key)
+                }
+                Some(Verification::Ledger) => !seen.observed.contains(*key),
+                _ => false,
+            },
+        )
+        .map(|((kind, object), (origin, _))| {
+            format!("{origin} {kind} on {object} (detector src/mistakes/{kind}.rs)")
+        })
+        .collect();
+    if unseen.is_empty() {
+        return Ok(());
+    }
+    Err(UserError::new(
+        Exit::ApplyFailed,
+        format!(
+            "change {} ({}): declared mistakes the audit does not see after applying: {}; the change was rolled back",
+            unit.id,
+            unit.source,
+            unseen.join("; ")
+        ),
+    )
+    .with_hint("the template's slip point or the roadmap's `scripted` entry names an object the detector cannot find, or the detector misses it: fix whichever is wrong")
+    .into())
+}
+
+/// The database must still be as the ledger says, or findings would be attributed wrongly.
+fn ensure_no_drift(unit: &Unit<'_>, before: &BTreeSet<Key>, open: &BTreeSet<Key>) -> Result<()> {
+    if before == open {
+        return Ok(());
+    }
+    let show = |set: BTreeSet<&Key>| {
+        set.iter()
+            .map(|(k, o)| format!("{k} {o}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(UserError::new(
+        Exit::Mismatch,
+        format!(
+            "before applying {}: the database differs from the ledger (present but not journaled: [{}]; journaled but gone: [{}])",
+            unit.id,
+            show(before.difference(open).collect()),
+            show(open.difference(before).collect()),
+        ),
+    )
+    .with_hint("someone changed the schema outside engineer-sim; `engineer-sim verify` shows the difference")
+    .into())
+}
+
+fn change_row(unit: &Unit<'_>, seq: i32) -> ChangeRow {
+    ChangeRow {
+        change_id: unit.id.to_string(),
+        seq,
+        week: unit.week as i32,
+        day: unit.day.to_string(),
+        sim_day: unit.sim_day as i32,
+        sim_date: unit.sim_date,
+        author: unit.author.to_string(),
+        title: unit.title.to_string(),
+        sql_sha256: unit.rendered.applied_sha256(),
+        applied_sql: unit.rendered.applied_sql.clone(),
+        clean_sql: unit.rendered.clean_sql.clone(),
+        slips: unit.rendered.slips.clone(),
+    }
+}
+
+/// Journals a failed change in its own transaction (the change's was rolled back).
+async fn journal_failure(
+    conn: &mut PgConnection,
+    unit: &Unit<'_>,
+    sqlstate: Option<&str>,
+    message: &str,
+) {
+    let event = Event::ChangeFailed {
+        by: unit.by(),
+        sqlstate: sqlstate.map(str::to_string),
+        message: message.to_string(),
+    };
+    if let Err(log_err) = ledger::record(conn, &event).await {
+        tracing::warn!("could not journal the failure of {}: {log_err}", unit.id);
+    }
+}
+
+/// The ledger's open findings and the audit, before the change's DDL.
+async fn audit_before(
+    tx: &mut PgConnection,
+) -> Result<(BTreeMap<Key, Verification>, BTreeSet<Key>)> {
+    Ok((delta::open_findings(tx).await?, audit::audit(tx).await?))
+}
+
+/// Journals a change that failed inside its transaction (its SQL, or the audit around it) and
+/// returns the error to show: SQLSTATE, message, and where the SQL came from. A lost server
+/// cannot be journaled: that is the environment's error (exit 3).
+async fn record_failure(
+    conn: &mut PgConnection,
+    unit: &Unit<'_>,
+    err: anyhow::Error,
+) -> anyhow::Error {
+    if crate::error::trouble_of(&err) == Some(crate::error::Trouble::Gone) {
+        return err.context(format!("change {} was not applied", unit.id));
+    }
+    let (sqlstate, message) = match err.chain().find_map(|c| c.downcast_ref::<sqlx::Error>()) {
+        Some(sqlx::Error::Database(db)) => {
+            (db.code().map(|c| c.to_string()), db.message().to_string())
+        }
+        _ => (None, format!("{err:#}")),
+    };
+    journal_failure(conn, unit, sqlstate.as_deref(), &message).await;
+    let hint = if sqlstate.as_deref() == Some("55P03") {
+        format!("another session holds a lock on a table this change needs (lock_timeout {LOCK_TIMEOUT}); run again once it is released")
+    } else {
+        "`engineer-sim render <change-id>` prints the SQL that was applied; `--on-error skip` goes on past failures".to_string()
+    };
+    UserError::new(
+        Exit::ApplyFailed,
+        format!(
+            "change {} ({}) failed and was rolled back: {} {}",
+            unit.id,
+            unit.source,
+            sqlstate.as_deref().unwrap_or(""),
+            message
+        ),
+    )
+    .with_hint(hint)
+    .into()
+}

@@ -1,0 +1,142 @@
+//! The living database's share of a run (README "A living database"): each change's backfill
+//! after it, each sim day's growth before that day's changes, and what a killed run left half
+//! done. Only databases with data do any of it.
+
+use anyhow::Result;
+use sqlx::PgConnection;
+
+use super::progress::Happened;
+use super::Project;
+use crate::calendar;
+use crate::data::growth::{self, DataPlan};
+use crate::data::run::{Runner, Written};
+use crate::identity::Identity;
+use crate::ledger::{self, DataWritten, Event};
+use crate::roadmap::Change;
+
+/// Data work for a run on a database that has data: where to write it and at which scale.
+pub struct DataRun<'a> {
+    pub runner: Runner,
+    pub scale: f64,
+    pub plan: &'a DataPlan,
+}
+
+impl DataRun<'_> {
+    /// Writes `change`'s feature data, after the change, and journals it when there was any.
+    pub(super) async fn backfill(
+        &self,
+        conn: &mut PgConnection,
+        identity: &Identity,
+        change: &Change,
+        report: &mut dyn FnMut(Happened<'_>),
+    ) -> Result<()> {
+        let written = self.write_backfill(conn, identity, change).await?;
+        if written.rows > 0 {
+            report(Happened::Backfilled {
+                change,
+                written: &written,
+            });
+            let event = Event::ChangeBackfilled(data_written(Some(&change.id), None, &written));
+            ledger::record(conn, &event).await?;
+        }
+        Ok(())
+    }
+
+    /// Finishes a backfill that a killed or failed run left behind: one a step of which is
+    /// recorded but not done, or the last applied change's when none of its steps was recorded
+    /// yet (a run killed between the change's commit and its backfill). Finished steps are
+    /// skipped.
+    pub(super) async fn resume_backfills(
+        &self,
+        conn: &mut PgConnection,
+        project: &Project,
+        identity: &Identity,
+    ) -> Result<()> {
+        let mut ids = growth::unfinished_backfills(conn).await?;
+        if let Some(last) = ledger::applied_change_ids(conn).await?.pop() {
+            ids.push(last);
+        }
+        for change in project.roadmap.ordered() {
+            if ids.contains(&change.id) {
+                self.write_backfill(conn, identity, change).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The steps of `change`'s backfill not done yet.
+    async fn write_backfill(
+        &self,
+        conn: &mut PgConnection,
+        identity: &Identity,
+        change: &Change,
+    ) -> Result<Written> {
+        growth::backfill(
+            conn,
+            &self.runner,
+            self.plan,
+            self.scale,
+            &change.id,
+            change.sim_day(),
+            identity.start_date,
+        )
+        .await
+    }
+
+    /// Writes the growth of every sim day not grown yet, through `day`.
+    pub(super) async fn grow(
+        &self,
+        conn: &mut PgConnection,
+        identity: &Identity,
+        day: u32,
+        report: &mut dyn FnMut(Happened<'_>),
+    ) -> Result<()> {
+        let applied: std::collections::BTreeMap<String, u32> = ledger::changes(conn)
+            .await?
+            .into_iter()
+            .map(|c| (c.change_id, c.sim_day.max(0) as u32))
+            .collect();
+        let mut grown = Vec::new();
+        growth::grow_through(
+            conn,
+            &self.runner,
+            self.plan,
+            self.scale,
+            day,
+            &applied,
+            identity.start_date,
+            |d, written| {
+                report(Happened::Grew {
+                    day: d,
+                    date: calendar::date_of(identity.start_date, d),
+                    written,
+                });
+                grown.push((d, *written));
+            },
+        )
+        .await?;
+        for (d, written) in grown {
+            ledger::record(
+                conn,
+                &Event::DayGrown(data_written(None, Some(d), &written)),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Data work as its journal event tells it.
+pub fn data_written(
+    change_id: Option<&str>,
+    sim_day: Option<u32>,
+    written: &Written,
+) -> DataWritten {
+    DataWritten {
+        change_id: change_id.map(str::to_string),
+        sim_day,
+        rows: written.rows,
+        bytes: written.bytes,
+        ms: written.elapsed.as_millis() as u64,
+    }
+}
