@@ -8,13 +8,14 @@ use chrono::NaiveDate;
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
-use crate::audit::Snapshot;
 use crate::audit::{self, Key};
 use crate::error::{Exit, UserError};
 use crate::ledger::{self, ChangeRow};
+use crate::mistakes::Snapshot;
 use crate::mistakes::{self, code_for, CodeSet, Verification};
 use crate::render::{Rendered, Slip};
 use crate::roadmap::Declared;
+use crate::words::Words;
 
 mod outside;
 
@@ -34,6 +35,8 @@ pub struct Unit<'a> {
     pub scripted: &'a [Declared],
     /// The origin of a declared mistake: `scripted` for changes, `base` for the base schema.
     pub declared_origin: &'a str,
+    /// The detectors' word lists, the roadmap's.
+    pub words: &'a Words,
 }
 
 impl Unit<'_> {
@@ -71,7 +74,7 @@ pub const STATEMENT_TIMEOUT: &str = "5min";
 pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> Result<Outcome> {
     // A process killed between a change and its outside steps left them pending: finish them
     // first, so this change's audit starts from a database the ledger describes.
-    outside::finish(conn, codes).await?;
+    outside::finish(conn, codes, unit.words).await?;
     let mut tx = conn.begin().await?;
     // Another applier's turn is waited for under the connection's bounded lock wait
     // (crate::pg::LOCK_WAIT), before the change's own, shorter, lock_timeout applies.
@@ -93,7 +96,7 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
     let started = chrono::Utc::now();
     // A table locked by another session makes the audit wait past lock_timeout: the change
     // fails, is rolled back and journaled like a failing DDL statement.
-    let (open_before, audit_before) = match audit_before(&mut tx).await {
+    let (open_before, audit_before) = match audit_before(&mut tx, unit.words).await {
         Ok(before) => before,
         Err(err) => {
             drop(tx);
@@ -115,7 +118,7 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
         let before = Snapshot::take(&mut tx).await?;
         sqlx::raw_sql(inside_sql).execute(&mut *tx).await?;
         let after = Snapshot::take(&mut tx).await?;
-        let audit = audit::audit(&mut tx).await?;
+        let audit = audit::audit(&mut tx, unit.words).await?;
         let schema = crate::drift::Schema::read(&mut tx).await?;
         anyhow::Ok((before, after, audit, schema))
     }
@@ -174,7 +177,7 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
         closed: delta.close,
     };
     if !outside_steps.is_empty() {
-        let (opened, closed) = outside::finish(conn, codes).await?;
+        let (opened, closed) = outside::finish(conn, codes, unit.words).await?;
         outcome.opened.extend(opened);
         outcome.closed.extend(closed);
     }
@@ -195,7 +198,7 @@ fn split_deferred(
     }
     let deferred_keys: Vec<Key> = declared
         .keys()
-        .filter(|(kind, _)| mistakes::by_name(kind).is_some_and(|k| k.outside_transaction()))
+        .filter(|key| mistakes::by_name(&key.kind).is_some_and(|k| k.outside_transaction()))
         .cloned()
         .collect();
     let deferred = deferred_keys
@@ -234,7 +237,7 @@ fn observe_ledger_kinds(before: &Snapshot, after: &Snapshot) -> BTreeSet<Key> {
         .flat_map(|k| {
             k.observe(before, after)
                 .into_iter()
-                .map(|o| (k.name().to_string(), o))
+                .map(|o| Key::new(k.name, o))
         })
         .collect()
 }
@@ -249,7 +252,8 @@ fn findings_delta(
     for (key, verification) in open_before {
         let closed = match verification {
             Verification::Catalog => !seen.audit.contains(key),
-            _ => mistakes::by_name(&key.0).is_some_and(|k| k.closed_after(&key.1, &seen.after)),
+            _ => mistakes::by_name(&key.kind)
+                .is_some_and(|k| k.closed_after(&key.object, &seen.after)),
         };
         if closed {
             delta.close.push(key.clone());
@@ -265,15 +269,13 @@ fn findings_delta(
         if open_before.contains_key(key) || !opened.insert(key.clone()) {
             continue;
         }
-        let kind = mistakes::by_name(&key.0);
+        let kind = mistakes::by_name(&key.kind);
         let verification = kind
             .map(|k| k.verification())
             .unwrap_or(Verification::Declared);
         let (origin, excuse) = match declared.get(key) {
             Some((origin, excuse)) => (origin.to_string(), excuse.clone()),
-            None if kind.is_some_and(|k| k.incidental_possible()) => {
-                ("incidental".to_string(), None)
-            }
+            None if kind.is_some_and(|k| k.incidental) => ("incidental".to_string(), None),
             None => continue,
         };
         delta.open.push(Opening {
@@ -287,13 +289,13 @@ fn findings_delta(
 }
 
 async fn close(tx: &mut PgConnection, unit: &By<'_>, key: &Key, codes: CodeSet) -> Result<()> {
-    ledger::close_finding(tx, &key.0, &key.1, unit.id).await?;
+    ledger::close_finding(tx, &key.kind, &key.object, unit.id).await?;
     ledger::record_event(
         tx,
         &crate::journal::event(
             "finding_closed",
             Some(unit.sim_date),
-            json!({ "kind": key.0, "code": code_for(&key.0, codes), "object": key.1,
+            json!({ "kind": key.kind, "code": code_for(&key.kind, codes), "object": key.object,
                     "change_id": unit.id, "week": unit.week, "author": unit.author }),
         ),
     )
@@ -305,7 +307,7 @@ fn verification_name(v: Verification) -> &'static str {
 }
 
 async fn open(tx: &mut PgConnection, unit: &By<'_>, o: &Opening, codes: CodeSet) -> Result<()> {
-    let (kind, object) = &o.key;
+    let Key { kind, object } = &o.key;
     ledger::open_finding(
         tx,
         kind,
@@ -338,7 +340,7 @@ async fn open_findings(tx: &mut PgConnection) -> Result<BTreeMap<Key, Verificati
             let verification = mistakes::by_name(&f.kind)
                 .map(|k| k.verification())
                 .unwrap_or(Verification::Declared);
-            ((f.kind, f.object), verification)
+            (Key::new(f.kind, f.object), verification)
         })
         .collect())
 }
@@ -360,16 +362,10 @@ fn declared_mistakes<'a>(unit: &'a Unit<'_>) -> BTreeMap<Key, (&'a str, Option<S
         excuse,
     } in &unit.rendered.slips
     {
-        declared.insert(
-            (kind.clone(), object.clone()),
-            ("slip", Some(excuse.clone())),
-        );
+        declared.insert(Key::new(kind, object), ("slip", Some(excuse.clone())));
     }
     for d in unit.scripted {
-        declared.insert(
-            (d.kind.clone(), d.object.clone()),
-            (unit.declared_origin, None),
-        );
+        declared.insert(Key::new(&d.kind, &d.object), (unit.declared_origin, None));
     }
     declared
 }
@@ -384,15 +380,15 @@ fn ensure_declared_are_seen(
     let unseen: Vec<String> = declared
         .iter()
         .filter(
-            |(key, _)| match mistakes::by_name(&key.0).map(|k| k.verification()) {
+            |(key, _)| match mistakes::by_name(&key.kind).map(|k| k.verification()) {
                 Some(Verification::Catalog) => {
-                    audit::audit_sees(&key.0) && !seen.audit.contains(*key)
+                    audit::audit_sees(&key.kind) && !seen.audit.contains(*key)
                 }
                 Some(Verification::Ledger) => !seen.observed.contains(*key),
                 _ => false,
             },
         )
-        .map(|((kind, object), (origin, _))| {
+        .map(|(Key { kind, object }, (origin, _))| {
             format!("{origin} {kind} on {object} (detector src/mistakes/{kind}.rs)")
         })
         .collect();
@@ -419,7 +415,7 @@ fn ensure_no_drift(unit: &Unit<'_>, before: &BTreeSet<Key>, open: &BTreeSet<Key>
     }
     let show = |set: BTreeSet<&Key>| {
         set.iter()
-            .map(|(k, o)| format!("{k} {o}"))
+            .map(|key| format!("{} {}", key.kind, key.object))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -474,8 +470,9 @@ async fn journal_failure(
 /// The ledger's open findings and the audit, before the change's DDL.
 async fn audit_before(
     tx: &mut PgConnection,
+    words: &Words,
 ) -> Result<(BTreeMap<Key, Verification>, BTreeSet<Key>)> {
-    Ok((open_findings(tx).await?, audit::audit(tx).await?))
+    Ok((open_findings(tx).await?, audit::audit(tx, words).await?))
 }
 
 /// Journals a change that failed inside its transaction (its SQL, or the audit around it) and

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Row};
 
 use crate::error::{environment, Exit, UserError};
+use crate::pg::USER_SCHEMAS;
 
 const SCHEMA_SQL: &str = include_str!("ledger.sql");
 
@@ -64,10 +65,9 @@ pub async fn has_ledger(conn: &mut PgConnection) -> Result<bool> {
 /// What a database holds outside the system schemas and the ledger (objects of extensions left
 /// out), as "3 tables, 1 sequence": `init` refuses a database that holds anything.
 pub async fn user_objects(conn: &mut PgConnection) -> Result<Vec<String>> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
+    let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
         "WITH user_ns AS (
-           SELECT oid, nspname FROM pg_namespace
-           WHERE nspname NOT IN ('engineer_sim', 'information_schema') AND nspname NOT LIKE 'pg\\_%'
+           SELECT oid, nspname FROM pg_namespace n WHERE {USER_SCHEMAS}
          ),
          ext AS (SELECT classid, objid FROM pg_depend WHERE deptype = 'e'),
          objects AS (
@@ -89,8 +89,8 @@ pub async fn user_objects(conn: &mut PgConnection) -> Result<Vec<String>> {
            WHERE n.nspname <> 'public'
              AND (n.oid, 'pg_namespace'::regclass) NOT IN (SELECT objid, classid FROM ext)
          )
-         SELECT kind, count(*) FROM objects GROUP BY kind ORDER BY kind",
-    )
+         SELECT kind, count(*) FROM objects GROUP BY kind ORDER BY kind"
+    ))
     .fetch_all(conn)
     .await?;
     Ok(rows

@@ -30,3 +30,4 @@ pub mod score;
 pub mod settings;
 pub mod sim;
 pub mod state;
+pub mod words;

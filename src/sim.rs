@@ -256,6 +256,7 @@ pub async fn init(
         rendered: &rendered,
         scripted: &project.roadmap.base_findings,
         declared_origin: "base",
+        words: &project.roadmap.words,
     };
     // Nested in the init's transaction: a failing base rolls the ledger back with it.
     let outcome = apply::apply(&mut tx, &unit, opts.codes).await?;
@@ -306,6 +307,7 @@ pub async fn apply_change(
         rendered: &rendered,
         scripted: &change.scripted,
         declared_origin: "scripted",
+        words: &project.roadmap.words,
     };
     apply::apply(conn, &unit, opts.codes).await
 }

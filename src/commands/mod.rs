@@ -590,19 +590,20 @@ async fn findings(
 }
 
 async fn audit_cmd(ctx: &Context, format: Format) -> Result<()> {
+    let words = ctx.data.load_roadmap()?.words;
     let mut conn = ctx.target()?.connect().await?;
-    let found = audit::audit(&mut conn).await?;
+    let found = audit::audit(&mut conn, &words).await?;
     match format {
         Format::Json => {
             let list: Vec<_> = found
                 .iter()
-                .map(|(kind, object)| serde_json::json!({"kind": kind, "code": crate::mistakes::code_for(kind, ctx.global.codes), "object": object}))
+                .map(|key| serde_json::json!({"kind": key.kind, "code": crate::mistakes::code_for(&key.kind, ctx.global.codes), "object": key.object}))
                 .collect();
             println!("{}", serde_json::to_string_pretty(&list)?);
         }
         Format::Markdown => {
             println!("| code | kind | object |\n|---|---|---|");
-            for (kind, object) in &found {
+            for audit::Key { kind, object } in &found {
                 println!(
                     "| {} | {kind} | `{object}` |",
                     crate::mistakes::code_for(kind, ctx.global.codes).unwrap_or("-")
@@ -612,13 +613,13 @@ async fn audit_cmd(ctx: &Context, format: Format) -> Result<()> {
         Format::Table => {
             let rows: Vec<[String; 3]> = found
                 .iter()
-                .map(|(k, o)| {
+                .map(|key| {
                     [
-                        crate::mistakes::code_for(k, ctx.global.codes)
+                        crate::mistakes::code_for(&key.kind, ctx.global.codes)
                             .unwrap_or("-")
                             .to_string(),
-                        k.clone(),
-                        o.clone(),
+                        key.kind.clone(),
+                        key.object.clone(),
                     ]
                 })
                 .collect();
@@ -633,13 +634,14 @@ async fn audit_cmd(ctx: &Context, format: Format) -> Result<()> {
 }
 
 async fn verify(ctx: &Context) -> Result<()> {
+    let words = ctx.data.load_roadmap()?.words;
     let mut conn = ctx.connect_existing().await?;
-    let found = audit::audit(&mut conn).await?;
+    let found = audit::audit(&mut conn, &words).await?;
     let journaled: std::collections::BTreeSet<audit::Key> = ledger::findings(&mut conn, false)
         .await?
         .into_iter()
         .filter(|f| audit::audit_sees(&f.kind))
-        .map(|f| (f.kind, f.object))
+        .map(|f| audit::Key::new(f.kind, f.object))
         .collect();
     let agree = found.intersection(&journaled).count();
     let missing: Vec<_> = found.difference(&journaled).collect();
@@ -659,11 +661,17 @@ async fn verify(ctx: &Context) -> Result<()> {
         }
         None => 0,
     };
-    for (kind, object) in &missing {
-        println!("  in the database, not in the ledger: {kind} {object}");
+    for key in &missing {
+        println!(
+            "  in the database, not in the ledger: {} {}",
+            key.kind, key.object
+        );
     }
-    for (kind, object) in &stale {
-        println!("  in the ledger, not in the database: {kind} {object}");
+    for key in &stale {
+        println!(
+            "  in the ledger, not in the database: {} {}",
+            key.kind, key.object
+        );
     }
     if missing.is_empty() && stale.is_empty() && contradicted == 0 && drifted == 0 {
         println!("verify: OK");
@@ -805,7 +813,10 @@ async fn score(ctx: &Context, args: &crate::cli::ScoreArgs) -> Result<()> {
         // tool that skips small tables.
         let tables = crate::data::stats::object_tables(
             &mut conn,
-            truth.iter().chain(&parsed.found).map(|(_, o)| o.as_str()),
+            truth
+                .iter()
+                .chain(&parsed.found)
+                .map(|key| key.object.as_str()),
         )
         .await?;
         let big = |object: &str| {
@@ -814,8 +825,8 @@ async fn score(ctx: &Context, args: &crate::cli::ScoreArgs) -> Result<()> {
                 .is_some_and(|(_, bytes, _)| *bytes as f64 >= min_mb * 1e6)
         };
         let before = truth.len();
-        truth.retain(|(_, o)| big(o));
-        parsed.found.retain(|(_, o)| big(o));
+        truth.retain(|key| big(&key.object));
+        parsed.found.retain(|key| big(&key.object));
         println!(
             "--min-table-mb {min_mb}: scoring {} of {before} findings (those on tables of at least {min_mb} MB)",
             truth.len()

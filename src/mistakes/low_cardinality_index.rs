@@ -24,33 +24,10 @@
 //! through. Indexes of partitions that are attached to an index of the partitioned table are
 //! skipped; the finding is the partitioned table's index, once.
 
-use anyhow::Result;
+use super::{MistakeKind, Proof, Slip};
 
-use super::{added_when_slipped, MistakeKind, SlipArgs, Verification};
-
-pub struct LowCardinalityIndex;
-
-impl MistakeKind for LowCardinalityIndex {
-    fn name(&self) -> &'static str {
-        "low_cardinality_index"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        Some("L002")
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        added_when_slipped(args, slipped)
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        // `indkey[0]` is the first key column's attnum, 0 for an expression.
-        Some(
-            r#"
+// `indkey[0]` is the first key column's attnum, 0 for an expression.
+const DETECTION_QUERY: &str = r#"
 SELECT format('%s.%s', n.nspname, ic.relname) AS object
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -66,49 +43,27 @@ WHERE am.amname = 'btree'
   AND a.atttypid = 'bool'::regtype
   AND NOT ic.relispartition
   AND t.relkind IN ('r', 'p')
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
+  AND {user_schemas}
 ORDER BY 1
-"#,
-        )
-    }
-}
+"#;
+
+pub const KIND: MistakeKind = MistakeKind {
+    name: "low_cardinality_index",
+    roadmap_code: Some("L002"),
+    proof: Proof::Catalog(DETECTION_QUERY),
+    slip: Slip::Added,
+    ..MistakeKind::USUAL
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::{detect, render_both, to_values};
-
-    const SQL: &str = "CREATE INDEX t_flag_idx ON public.t (flag);";
-
-    #[test]
-    fn slip_adds_the_index() {
-        let (clean, slipped) = render_both(
-            &LowCardinalityIndex,
-            &[("object", "public.t_flag_idx"), ("sql", SQL)],
-        );
-        assert_eq!(clean, "");
-        assert_eq!(slipped, SQL);
-    }
-
-    #[test]
-    fn render_needs_the_sql() {
-        let values = to_values(&[("object", "public.t_flag_idx")]);
-        let args = SlipArgs {
-            kind: "low_cardinality_index",
-            args: &values,
-        };
-        let err = LowCardinalityIndex
-            .render(&args, false)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("needs the argument `sql`"), "{err}");
-    }
+    use crate::mistakes::testing::detect;
 
     #[tokio::test]
     async fn finds_full_btree_indexes_on_a_boolean_alone() {
         let found = detect(
-            &LowCardinalityIndex,
+            &KIND,
             r#"
             CREATE TABLE project (
                 id int PRIMARY KEY,
@@ -147,7 +102,7 @@ mod tests {
     #[tokio::test]
     async fn partitioned_indexes_are_reported_once_and_ledger_is_ignored() {
         let found = detect(
-            &LowCardinalityIndex,
+            &KIND,
             r#"
             CREATE TABLE event (d date, done bool) PARTITION BY RANGE (d);
             CREATE TABLE event_2024 PARTITION OF event

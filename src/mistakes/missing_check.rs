@@ -21,39 +21,9 @@
 //! whether the condition is the right one. Partitions are skipped (they inherit the partitioned
 //! table's columns and CHECKs, and are reported there once).
 
-use std::sync::LazyLock;
+use super::{MistakeKind, Proof, Slip};
 
-use anyhow::Result;
-
-use super::{sql_text_array, MistakeKind, SlipArgs, Verification};
-
-/// Text column names whose values come from a closed set the schema should list.
-pub const CLOSED_SET_NAMES: &[&str] = &["status", "kind", "role", "type"];
-
-/// Name endings with the same meaning: `order_status`, `member_role`.
-pub const CLOSED_SET_SUFFIXES: &[&str] = &["_status", "_kind", "_role", "_type"];
-
-/// Names ending in `_type` that hold open sets (any MIME type), so a CHECK cannot list them.
-pub const OPEN_SET_NAMES: &[&str] = &["content_type", "mime_type"];
-
-/// Numeric column names whose values cannot be negative or have a ceiling.
-pub const BOUNDED_NUMBER_NAMES: &[&str] = &[
-    "minutes",
-    "quantity",
-    "amount",
-    "price",
-    "rating",
-    "score",
-    "percent",
-    "percentage",
-];
-
-/// Name endings with the same meaning: `discount_percent`.
-pub const BOUNDED_NUMBER_SUFFIXES: &[&str] = &["_percent", "_percentage"];
-
-static DETECTION_QUERY: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        r#"
+const DETECTION_QUERY: &str = r#"
 SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS object
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
@@ -62,22 +32,21 @@ WHERE a.attnum > 0
   AND NOT a.attisdropped
   AND c.relkind IN ('r', 'p')
   AND NOT c.relispartition
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
+  AND {user_schemas}
   AND (
       (a.atttypid IN ('text'::regtype, 'varchar'::regtype)
-       AND (a.attname::text = ANY ({closed_names})
+       AND (a.attname::text = ANY ({closed_set_names})
             OR EXISTS (
-                SELECT 1 FROM unnest({closed_suffixes}) AS s(suffix)
+                SELECT 1 FROM unnest({closed_set_suffixes}) AS s(suffix)
                 WHERE right(a.attname::text, length(s.suffix)) = s.suffix
             ))
-       AND a.attname::text <> ALL ({open_sets}))
+       AND a.attname::text <> ALL ({open_set_names}))
       OR
       (a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype,
                       'float4'::regtype, 'float8'::regtype)
-       AND (a.attname::text = ANY ({number_names})
+       AND (a.attname::text = ANY ({bounded_number_names})
             OR EXISTS (
-                SELECT 1 FROM unnest({number_suffixes}) AS s(suffix)
+                SELECT 1 FROM unnest({bounded_number_suffixes}) AS s(suffix)
                 WHERE right(a.attname::text, length(s.suffix)) = s.suffix
             )))
   )
@@ -88,75 +57,27 @@ WHERE a.attnum > 0
         AND a.attnum = ANY (k.conkey)
   )
 ORDER BY 1
-"#,
-        closed_names = sql_text_array(CLOSED_SET_NAMES),
-        closed_suffixes = sql_text_array(CLOSED_SET_SUFFIXES),
-        open_sets = sql_text_array(OPEN_SET_NAMES),
-        number_names = sql_text_array(BOUNDED_NUMBER_NAMES),
-        number_suffixes = sql_text_array(BOUNDED_NUMBER_SUFFIXES),
-    )
-});
+"#;
 
-pub struct MissingCheck;
-
-impl MistakeKind for MissingCheck {
-    fn name(&self) -> &'static str {
-        "missing_check"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        args.object()?;
-        let expr = args.string("expr")?;
-        Ok(if slipped {
-            String::new()
-        } else {
-            format!(" CHECK ({expr})")
-        })
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        Some(DETECTION_QUERY.as_str())
-    }
-}
+pub const KIND: MistakeKind = MistakeKind {
+    name: "missing_check",
+    proof: Proof::Catalog(DETECTION_QUERY),
+    slip: Slip::Clause {
+        arg: "expr",
+        clean: " CHECK ({})",
+    },
+    ..MistakeKind::USUAL
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::{detect, render_both, to_values};
-
-    #[test]
-    fn slip_drops_the_check() {
-        let (clean, slipped) = render_both(
-            &MissingCheck,
-            &[("object", "public.t.minutes"), ("expr", "minutes > 0")],
-        );
-        assert_eq!(clean, " CHECK (minutes > 0)");
-        assert_eq!(slipped, "");
-    }
-
-    #[test]
-    fn render_needs_the_expression() {
-        let values = to_values(&[("object", "public.t.minutes")]);
-        let args = SlipArgs {
-            kind: "missing_check",
-            args: &values,
-        };
-        let err = MissingCheck.render(&args, false).unwrap_err().to_string();
-        assert!(err.contains("needs the argument `expr`"), "{err}");
-    }
+    use crate::mistakes::testing::detect;
 
     #[tokio::test]
     async fn finds_bounded_columns_without_a_check() {
         let found = detect(
-            &MissingCheck,
+            &KIND,
             r#"
             CREATE TYPE mood AS ENUM ('calm', 'busy');
             CREATE DOMAIN positive AS int CHECK (VALUE > 0);

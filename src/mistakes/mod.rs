@@ -1,19 +1,21 @@
 //! The catalog of mistake kinds (README "Mistake kinds").
 //!
-//! One file per kind, each holding how a persona slips into it (the text a slip point renders,
-//! clean and slipped), how the audit finds it in the catalog, its codes and its tests. Adding a
-//! kind is adding a file and one line in [`all`].
+//! One file per kind. Each describes itself with one value, its `KIND`: name and codes, how a
+//! finding of it is proven ([`Proof`], holding the detection query or the observation), and how a
+//! persona slips into it ([`Slip`]); beside it, the kind's documentation and its own tests.
+//! Adding a kind is adding a file and one line in [`all`].
 //!
 //! A slip point in a template is a call of a function named after its kind, for example
 //! `{{ nullable_fk(object="public.time_entries.issue_id") }}`. Every slip point names the object
 //! it concerns, using the naming of README "What lands in `state/`": `schema.table.column` for a column,
 //! `schema.table(col,...)` for a key, `schema.index_name` for an index.
 
-use std::collections::HashMap;
+use anyhow::Result;
 
-use anyhow::{anyhow, Result};
+use crate::words::Words;
 
-pub use crate::audit::Snapshot;
+pub mod slip;
+pub mod snapshot;
 
 pub mod blocking_index_build;
 pub mod btree_on_jsonb;
@@ -45,23 +47,79 @@ pub mod wrong_column_order;
 #[cfg(test)]
 pub mod testing;
 
-/// A line that starts a statement run outside the change's transaction (`CREATE INDEX
-/// CONCURRENTLY` cannot run inside one). Such steps come last; each holds one statement
-/// (README "How it works": steps outside the transaction).
-pub const OUTSIDE_TRANSACTION: &str = "-- engineer-sim: outside transaction";
+pub use slip::{Slip, SlipArgs, OUTSIDE_TRANSACTION};
+pub use snapshot::{Snapshot, TableId};
 
-/// How the presence of a finding of this kind is proven.
+/// One kind of mistake, described once in its file as `pub const KIND`.
+pub struct MistakeKind {
+    /// The kind's name, as used in persona weights, the roadmap, templates and the journal; also
+    /// its file's name.
+    pub name: &'static str,
+    /// Code in the roadmap's findings table (H002, B001, ...), if it has one.
+    pub roadmap_code: Option<&'static str>,
+    /// Code in the postgres_ai checkup report, if it has one.
+    pub checkup_code: Option<&'static str>,
+    /// How a finding of this kind is proven, and when an open one closes.
+    pub proof: Proof,
+    /// What its slip point renders, careful and slipped.
+    pub slip: Slip,
+    /// Whether the slip point is offered only on a database with data (its mistake can only be
+    /// proven there). In empty mode it renders clean and is not offered, so empty mode's
+    /// decisions and SQL stay what they were.
+    pub needs_data: bool,
+    /// Whether an observation nobody declared is journaled as an incidental finding. False for
+    /// kinds whose observation alone does not prove the mistake (a dropped index was "used" only
+    /// if the roadmap or a slip says so).
+    pub incidental: bool,
+}
+
+impl MistakeKind {
+    /// What most kinds leave as it is: no codes, offered on an empty database too, undeclared
+    /// observations journaled. A kind always gives its own `name`, `proof` and `slip`.
+    pub const USUAL: MistakeKind = MistakeKind {
+        name: "",
+        roadmap_code: None,
+        checkup_code: None,
+        proof: Proof::Declared,
+        slip: Slip::Omitted,
+        needs_data: false,
+        incidental: true,
+    };
+}
+
+/// How a finding is proven. A catalog query ignores the `engineer_sim` schema and the system
+/// schemas by writing `{user_schemas}` in its WHERE clause, on `pg_namespace n`.
+pub enum Proof {
+    /// A query on pg_catalog returning one row per defect present, with a single text column
+    /// `object`; the audit runs it before and after every change, and a finding closes when the
+    /// query no longer returns it. `{list_name}` stands for a word list ([`Words`]) as a SQL text
+    /// array, `{user_schemas}` for [`crate::pg::USER_SCHEMAS`].
+    Catalog(&'static str),
+    /// The apply step compares the catalog snapshots taken just before and just after the
+    /// change's DDL: `observe` names the objects this change shows the mistake on. `closed_after`
+    /// says whether an open finding is gone after a later change ([`never_closes`] for a fact of
+    /// the migration history, which a linter reads).
+    Ledger {
+        observe: fn(&Snapshot, &Snapshot) -> Vec<String>,
+        closed_after: fn(&str, &Snapshot) -> bool,
+    },
+    /// Needs a workload to prove; the journal records the declaration. The finding closes when
+    /// its object no longer exists.
+    Declared,
+    /// Proven by the statistics of a database with data (the last workload, dead tuples); pending
+    /// until they exist. `closed_after` as for `Ledger`.
+    Statistics {
+        closed_after: fn(&str, &Snapshot) -> bool,
+    },
+}
+
+/// How the presence of a finding of a kind is proven, as the journal names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verification {
-    /// A query on pg_catalog proves it; the audit runs it before and after every change.
     Catalog,
-    /// The apply step observes it (statement kind, relfilenode before/after).
     Ledger,
-    /// Needs a workload to prove; the journal records the declaration.
     Declared,
-    /// Proven by the statistics of a database with data (the last workload, dead tuples);
-    /// pending until they exist.
     Statistics,
 }
 
@@ -76,104 +134,101 @@ impl Verification {
     }
 }
 
-/// Arguments of a slip point call, as the template wrote them.
-pub struct SlipArgs<'a> {
-    pub kind: &'static str,
-    pub args: &'a HashMap<String, tera::Value>,
+/// `closed_after` of a finding that never closes.
+pub fn never_closes(_object: &str, _after: &Snapshot) -> bool {
+    false
 }
 
-impl SlipArgs<'_> {
-    pub fn object(&self) -> Result<String> {
-        self.string("object")
-    }
-
-    pub fn string(&self, name: &str) -> Result<String> {
-        match self.args.get(name) {
-            Some(tera::Value::String(s)) => Ok(s.clone()),
-            Some(other) => Err(anyhow!(
-                "slip point `{}`: argument `{name}` must be a string, got {other}",
-                self.kind
-            )),
-            None => Err(anyhow!(
-                "slip point `{}` needs the argument `{name}`",
-                self.kind
-            )),
-        }
-    }
-
-    pub fn string_or(&self, name: &str, default: &str) -> Result<String> {
-        match self.args.get(name) {
-            None => Ok(default.to_string()),
-            Some(_) => self.string(name),
-        }
-    }
-
-    pub fn integer(&self, name: &str) -> Result<i64> {
-        match self.args.get(name) {
-            Some(tera::Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or_default()),
-            Some(other) => Err(anyhow!(
-                "slip point `{}`: argument `{name}` must be an integer, got {other}",
-                self.kind
-            )),
-            None => Err(anyhow!(
-                "slip point `{}` needs the argument `{name}`",
-                self.kind
-            )),
-        }
-    }
+/// `closed_after` of a finding that closes when its object is gone.
+pub fn closes_when_gone(object: &str, after: &Snapshot) -> bool {
+    !after.has_object(object)
 }
 
-/// One kind of mistake: its identity, how a slip renders, and how the audit detects it.
-pub trait MistakeKind: Sync {
-    /// The kind's name, as used in persona weights, the roadmap and the journal.
-    fn name(&self) -> &'static str;
-    /// Code in the roadmap's findings table (H002, B001, ...), if it has one.
-    fn roadmap_code(&self) -> Option<&'static str>;
-    /// Code in the postgres_ai checkup report, if it has one.
-    fn checkup_code(&self) -> Option<&'static str> {
-        None
+impl MistakeKind {
+    pub fn verification(&self) -> Verification {
+        match self.proof {
+            Proof::Catalog(_) => Verification::Catalog,
+            Proof::Ledger { .. } => Verification::Ledger,
+            Proof::Declared => Verification::Declared,
+            Proof::Statistics { .. } => Verification::Statistics,
+        }
     }
-    fn verification(&self) -> Verification;
-    /// Whether the slip point is offered only on a database with data (its mistake can only be
-    /// proven there). In empty mode it renders clean and is not offered, so empty mode's
-    /// decisions and SQL stay what they were.
-    fn needs_data(&self) -> bool {
-        false
-    }
-    /// Whether the slip renders a step run outside the change's transaction: its finding is
-    /// looked for after that step, not in the change's transaction.
-    fn outside_transaction(&self) -> bool {
-        false
-    }
+
     /// The text the slip point emits: the careful version when `slipped` is false, the mistake
     /// when it is true.
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String>;
-    /// For `Verification::Catalog` kinds: a query returning one row per defect present, with a
-    /// single text column `object`. It must ignore the `engineer_sim` schema and system schemas.
-    fn detection_query(&self) -> Option<&'static str> {
-        None
+    pub fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
+        self.slip.render(args, slipped)
     }
-    /// For `Verification::Ledger` kinds: the objects this change shows the mistake on, seen by
-    /// comparing the catalog snapshots taken just before and just after the change's DDL.
-    fn observe(&self, _before: &Snapshot, _after: &Snapshot) -> Vec<String> {
-        Vec::new()
+
+    /// Whether the slip renders a step run outside the change's transaction: its finding is
+    /// looked for after that step, not in the change's transaction.
+    pub fn outside_transaction(&self) -> bool {
+        matches!(self.slip, Slip::OutsideTransaction)
     }
-    /// Whether an observation nobody declared is journaled as an incidental finding. False for
-    /// kinds whose observation alone does not prove the mistake (a dropped index was "used" only
-    /// if the roadmap or a slip says so).
-    fn incidental_possible(&self) -> bool {
-        true
+
+    /// For catalog kinds: the detection query as it runs, its placeholders filled in.
+    pub fn detection_query(&self, words: &Words) -> Option<String> {
+        match self.proof {
+            Proof::Catalog(query) => Some(fill_placeholders(query, words)),
+            _ => None,
+        }
     }
+
+    /// For ledger kinds: the objects this change shows the mistake on.
+    pub fn observe(&self, before: &Snapshot, after: &Snapshot) -> Vec<String> {
+        match self.proof {
+            Proof::Ledger { observe, .. } => observe(before, after),
+            _ => Vec::new(),
+        }
+    }
+
     /// For kinds the audit does not query: whether an open finding on `object` is gone after a
-    /// change. By default a declared finding closes when its object no longer exists, and a
-    /// migration finding (a fact of the history a linter reads) never closes.
-    fn closed_after(&self, object: &str, after: &Snapshot) -> bool {
-        self.verification() == Verification::Declared && !after.has_object(object)
+    /// change.
+    pub fn closed_after(&self, object: &str, after: &Snapshot) -> bool {
+        match self.proof {
+            Proof::Catalog(_) => false,
+            Proof::Ledger { closed_after, .. } | Proof::Statistics { closed_after } => {
+                closed_after(object, after)
+            }
+            Proof::Declared => closes_when_gone(object, after),
+        }
     }
 }
 
-/// A vocabulary as a SQL text array literal, for detection queries built from `pub const` lists.
-pub fn sql_text_array(words: &[&str]) -> String {
+/// `{user_schemas}` and `{list_name}` replaced; any other text in braces is left as written, so
+/// the query fails naming its kind rather than running with a guess.
+fn fill_placeholders(query: &str, words: &Words) -> String {
+    let mut out = String::with_capacity(query.len() + 256);
+    let mut rest = query;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let name = after
+            .find('}')
+            .map(|close| &after[..close])
+            .filter(|name| name.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        let filled = match name {
+            Some("user_schemas") => Some(crate::pg::USER_SCHEMAS.to_string()),
+            Some(name) => words.get(name).map(sql_text_array),
+            None => None,
+        };
+        match (name, filled) {
+            (Some(name), Some(filled)) => {
+                out.push_str(&filled);
+                rest = &after[name.len() + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A word list as a SQL text array literal.
+fn sql_text_array(words: &[String]) -> String {
     let quoted: Vec<String> = words
         .iter()
         .map(|w| format!("'{}'", w.replace('\'', "''")))
@@ -181,68 +236,40 @@ pub fn sql_text_array(words: &[&str]) -> String {
     format!("ARRAY[{}]::text[]", quoted.join(", "))
 }
 
-/// Slip shape "the careful engineer writes `sql`, the slip leaves it out".
-pub fn omitted_when_slipped(args: &SlipArgs, slipped: bool) -> Result<String> {
-    args.object()?;
-    let sql = args.string("sql")?;
-    Ok(if slipped { String::new() } else { sql })
-}
-
-/// Slip shape "the careful engineer does not write it, the slip adds `sql`".
-pub fn added_when_slipped(args: &SlipArgs, slipped: bool) -> Result<String> {
-    args.object()?;
-    let sql = args.string("sql")?;
-    Ok(if slipped { sql } else { String::new() })
-}
-
-/// Slip shape "the careful engineer writes `sql`, the slip writes `slipped` instead".
-pub fn swapped_when_slipped(args: &SlipArgs, slipped: bool) -> Result<String> {
-    args.object()?;
-    let clean = args.string("sql")?;
-    let wrong = args.string("slipped")?;
-    Ok(if slipped { wrong } else { clean })
-}
-
-/// Slip shape "a type written two ways": `clean` or `wrong`, both fixed by the kind.
-pub fn typed(args: &SlipArgs, slipped: bool, clean: &str, wrong: &str) -> Result<String> {
-    args.object()?;
-    Ok(if slipped { wrong } else { clean }.to_string())
-}
-
 /// Every kind that templates can use as a slip point or the roadmap can script.
-pub fn all() -> &'static [&'static dyn MistakeKind] {
+pub fn all() -> &'static [&'static MistakeKind] {
     &[
-        &missing_fk_index::MissingFkIndex,
-        &nullable_fk::NullableFk,
-        &missing_on_delete::MissingOnDelete,
-        &timestamp_without_tz::TimestampWithoutTz,
-        &oversized_varchar::OversizedVarchar,
-        &missing_check::MissingCheck,
-        &redundant_index::RedundantIndex,
-        &duplicate_index::DuplicateIndex,
-        &unused_index::UnusedIndex,
-        &low_cardinality_index::LowCardinalityIndex,
-        &wrong_column_order::WrongColumnOrder,
-        &btree_on_jsonb::BtreeOnJsonb,
-        &dropped_used_index::DroppedUsedIndex,
-        &int_should_be_bigint::IntShouldBeBigint,
-        &json_as_text::JsonAsText,
-        &serial_not_identity::SerialNotIdentity,
-        &missing_unique::MissingUnique,
-        &missing_updated_at_trigger::MissingUpdatedAtTrigger,
-        &jsonb_overuse::JsonbOveruse,
-        &polymorphic_reference::PolymorphicReference,
-        &blocking_index_build::BlockingIndexBuild,
-        &table_rewrite::TableRewrite,
-        &not_null_full_scan::NotNullFullScan,
-        &missing_query_index::MissingQueryIndex,
-        &table_bloat::TableBloat,
-        &invalid_index::InvalidIndex,
+        &missing_fk_index::KIND,
+        &nullable_fk::KIND,
+        &missing_on_delete::KIND,
+        &timestamp_without_tz::KIND,
+        &oversized_varchar::KIND,
+        &missing_check::KIND,
+        &redundant_index::KIND,
+        &duplicate_index::KIND,
+        &unused_index::KIND,
+        &low_cardinality_index::KIND,
+        &wrong_column_order::KIND,
+        &btree_on_jsonb::KIND,
+        &dropped_used_index::KIND,
+        &int_should_be_bigint::KIND,
+        &json_as_text::KIND,
+        &serial_not_identity::KIND,
+        &missing_unique::KIND,
+        &missing_updated_at_trigger::KIND,
+        &jsonb_overuse::KIND,
+        &polymorphic_reference::KIND,
+        &blocking_index_build::KIND,
+        &table_rewrite::KIND,
+        &not_null_full_scan::KIND,
+        &missing_query_index::KIND,
+        &table_bloat::KIND,
+        &invalid_index::KIND,
     ]
 }
 
-pub fn by_name(name: &str) -> Option<&'static dyn MistakeKind> {
-    all().iter().copied().find(|kind| kind.name() == name)
+pub fn by_name(name: &str) -> Option<&'static MistakeKind> {
+    all().iter().copied().find(|kind| kind.name == name)
 }
 
 /// Which code set to report findings under (README "Mistake kinds": the sources disagree about H002).
@@ -256,7 +283,56 @@ pub enum CodeSet {
 pub fn code_for(kind: &str, codes: CodeSet) -> Option<&'static str> {
     let kind = by_name(kind)?;
     match codes {
-        CodeSet::Roadmap => kind.roadmap_code(),
-        CodeSet::Checkup => kind.checkup_code(),
+        CodeSet::Roadmap => kind.roadmap_code,
+        CodeSet::Checkup => kind.checkup_code,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kind file not listed in `all`, or a `KIND` named otherwise than its file, is a kind
+    /// the templates cannot call by the name its documentation gives.
+    #[test]
+    fn every_kind_file_is_listed_under_its_own_name() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/mistakes");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter_map(|p| Some(p.file_stem()?.to_str()?.to_string()))
+            .filter(|stem| !["mod", "slip", "snapshot", "testing"].contains(&stem.as_str()))
+            .collect();
+        files.sort();
+        let mut names: Vec<String> = all().iter().map(|k| k.name.to_string()).collect();
+        names.sort();
+        assert_eq!(names, files);
+    }
+
+    #[test]
+    fn catalog_queries_fill_every_placeholder_and_keep_to_user_schemas() {
+        let words = Words::builtin();
+        for kind in all() {
+            let Proof::Catalog(query) = kind.proof else {
+                continue;
+            };
+            assert!(query.contains("{user_schemas}"), "{}", kind.name);
+            let filled = kind.detection_query(&words).unwrap();
+            assert!(!filled.contains('{'), "{}: {filled}", kind.name);
+        }
+    }
+
+    #[test]
+    fn placeholders_become_the_schema_filter_and_quoted_word_arrays() {
+        let words: Words = serde_yaml::from_str("unique_names: [\"o'hara\"]").unwrap();
+        let filled = fill_placeholders("{user_schemas} {unique_names} {nope} '{}'", &words);
+        assert_eq!(
+            filled,
+            format!(
+                "{} ARRAY['email', 'slug', 'token_hash', 'key_hash', 'api_key', 'o''hara']::text[] \
+                 {{nope}} '{{}}'",
+                crate::pg::USER_SCHEMAS
+            )
+        );
     }
 }
