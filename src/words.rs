@@ -6,7 +6,9 @@
 //! query names a list as `{list_name}` (see `crate::mistakes`).
 
 use std::collections::BTreeMap;
+use std::fmt;
 
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 /// The built-in lists, by name. `*_names` match a whole column name, `*_suffixes` its ending.
@@ -121,27 +123,6 @@ impl Words {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.0.keys().map(String::as_str)
     }
-
-    /// Adds `words` to the list `name`; a word already there is kept once.
-    fn extend(&mut self, name: &str, words: Vec<String>) -> Result<(), String> {
-        let known = self.names().collect::<Vec<_>>().join(", ");
-        let Some(list) = self.0.get_mut(name) else {
-            return Err(format!(
-                "`words` has no list `{name}`; the lists are: {known}"
-            ));
-        };
-        for word in words {
-            if word.trim().is_empty() {
-                return Err(format!(
-                    "`words.{name}` holds an empty word, which would match every column"
-                ));
-            }
-            if !list.contains(&word) {
-                list.push(word);
-            }
-        }
-        Ok(())
-    }
 }
 
 impl Default for Words {
@@ -151,16 +132,77 @@ impl Default for Words {
 }
 
 /// A roadmap's `words:` mapping, list name -> words: the built-in lists with those words added.
+/// Names and words are checked as they are read, so a mistake is reported at its own line.
 impl<'de> Deserialize<'de> for Words {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Words, D::Error> {
-        let added = BTreeMap::<String, Vec<String>>::deserialize(deserializer)?;
+        deserializer.deserialize_map(Added)
+    }
+}
+
+struct Added;
+
+impl<'de> Visitor<'de> for Added {
+    type Value = Words;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mapping of word list names to lists of words")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Words, A::Error> {
         let mut words = Words::builtin();
-        for (name, list) in added {
-            words
-                .extend(&name, list)
-                .map_err(serde::de::Error::custom)?;
+        while let Some(name) = map.next_key_seed(ListName)? {
+            let added: Vec<Word> = map.next_value()?;
+            let list = words.0.entry(name).or_default();
+            for Word(word) in added {
+                if !list.contains(&word) {
+                    list.push(word);
+                }
+            }
         }
         Ok(words)
+    }
+}
+
+/// The name of a built-in list.
+struct ListName;
+
+impl<'de> DeserializeSeed<'de> for ListName {
+    type Value = String;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for ListName {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the name of a word list")
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<String, E> {
+        let builtin = Words::builtin();
+        if builtin.get(name).is_none() {
+            let known = builtin.names().collect::<Vec<_>>().join(", ");
+            return Err(E::custom(format!(
+                "no word list `{name}`; the lists are: {known}"
+            )));
+        }
+        Ok(name.to_string())
+    }
+}
+
+/// A word of a list: never empty, since an empty name or suffix would match every column.
+struct Word(String);
+
+impl<'de> Deserialize<'de> for Word {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Word, D::Error> {
+        let word = String::deserialize(deserializer)?;
+        if word.trim().is_empty() {
+            return Err(de::Error::custom("an empty word would match every column"));
+        }
+        Ok(Word(word))
     }
 }
 
@@ -187,7 +229,7 @@ mod tests {
     #[test]
     fn unknown_lists_and_empty_words_are_refused() {
         let err = parse("closed_set_sufixes: [_state]").unwrap_err();
-        assert!(err.contains("no list `closed_set_sufixes`"), "{err}");
+        assert!(err.contains("no word list `closed_set_sufixes`"), "{err}");
         assert!(
             err.contains("closed_set_suffixes"),
             "names the lists: {err}"

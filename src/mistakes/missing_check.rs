@@ -72,7 +72,7 @@ pub const KIND: MistakeKind = MistakeKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::detect;
+    use crate::mistakes::testing::{detect, detect_with};
 
     #[tokio::test]
     async fn finds_bounded_columns_without_a_check() {
@@ -136,6 +136,17 @@ mod tests {
                 "public.log.status",
                 "public.part.status",
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_roadmap_can_add_closed_set_suffixes() {
+        let fixture = "CREATE TABLE job (run_state text, run_status text);";
+        assert_eq!(detect(&KIND, fixture).await, ["public.job.run_status"]);
+        let words = serde_yaml::from_str("closed_set_suffixes: [_state]").unwrap();
+        assert_eq!(
+            detect_with(&KIND, &words, fixture).await,
+            ["public.job.run_state", "public.job.run_status"]
         );
     }
 }
