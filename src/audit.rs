@@ -64,3 +64,63 @@ pub async fn audit(conn: &mut PgConnection, words: &Words) -> Result<BTreeSet<Ke
 pub fn audit_sees(kind: &str) -> bool {
     mistakes::by_name(kind).is_some_and(|k| k.verification() == Verification::Catalog)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pg::scratch::ScratchDb;
+
+    /// A defect of every catalog kind, in the schema `{schema}` (the comments name the kinds).
+    const DEFECTS: &str = r#"
+        CREATE SCHEMA {schema};
+        CREATE TABLE {schema}.parent (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);
+        CREATE TABLE {schema}.change (
+            id serial PRIMARY KEY,                         -- serial_not_identity, int_should_be_bigint
+            parent_id bigint REFERENCES {schema}.parent,   -- missing_fk_index, missing_on_delete, nullable_fk
+            status text,                                   -- missing_check, oversized_varchar
+            payload text,                                  -- json_as_text
+            email text,                                    -- missing_unique
+            applied_at timestamp,                          -- timestamp_without_tz
+            updated_at timestamptz,                        -- missing_updated_at_trigger
+            entity_type text, entity_id uuid,             -- polymorphic_reference
+            applied bool,
+            doc jsonb
+        );
+        CREATE INDEX ON {schema}.change (applied);                -- low_cardinality_index
+        CREATE INDEX ON {schema}.change (applied, email);         -- wrong_column_order
+        CREATE INDEX ON {schema}.change (doc);                    -- btree_on_jsonb
+        CREATE INDEX ON {schema}.change (status, email);
+        CREATE INDEX ON {schema}.change (status);                 -- redundant_index
+        CREATE INDEX email_1 ON {schema}.change (email);
+        CREATE INDEX email_2 ON {schema}.change (email);          -- duplicate_index
+        CREATE INDEX broken ON {schema}.change (payload);
+        UPDATE pg_index SET indisvalid = false                    -- invalid_index
+        WHERE indexrelid = '{schema}.broken'::regclass;
+    "#;
+
+    async fn audit_of(schema: &str) -> BTreeSet<String> {
+        let db = ScratchDb::create("audit_schemas").await.expect("scratch");
+        let mut conn = crate::pg::connect(&db.url).await.expect("connect");
+        sqlx::raw_sql(&DEFECTS.replace("{schema}", schema))
+            .execute(&mut conn)
+            .await
+            .expect("fixture");
+        let found = audit(&mut conn, &Words::builtin()).await.expect("audit");
+        drop(conn);
+        db.drop_now().await.expect("drop scratch database");
+        found.into_iter().map(|key| key.kind).collect()
+    }
+
+    /// Every catalog detector keeps to the user's schemas: the defects are found in any schema
+    /// but engineer-sim's ledger, where none is reported.
+    #[tokio::test]
+    async fn every_catalog_kind_is_found_outside_the_ledger_schema_only() {
+        let catalog_kinds: BTreeSet<String> = mistakes::all()
+            .iter()
+            .filter(|k| k.verification() == Verification::Catalog)
+            .map(|k| k.name.to_string())
+            .collect();
+        assert_eq!(audit_of("app").await, catalog_kinds);
+        assert_eq!(audit_of("engineer_sim").await, BTreeSet::new());
+    }
+}

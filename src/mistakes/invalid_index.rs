@@ -15,7 +15,16 @@
 //! Detection: an index of a user table with `indisvalid` false. It closes when the index is
 //! rebuilt valid or dropped.
 
-use super::{MistakeKind, Proof, Slip};
+use super::{MistakeKind, Proof, Query, Slip};
+
+pub const KIND: MistakeKind = MistakeKind {
+    name: "invalid_index",
+    checkup_code: Some("H001"),
+    proof: Proof::Catalog(Query::Sql(DETECTION_QUERY)),
+    slip: Slip::OutsideTransaction,
+    needs_data: true,
+    ..MistakeKind::USUAL
+};
 
 const DETECTION_QUERY: &str = r#"
 SELECT format('%s.%s', n.nspname, c.relname) AS object
@@ -25,15 +34,6 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT i.indisvalid
   AND {user_schemas}
 "#;
-
-pub const KIND: MistakeKind = MistakeKind {
-    name: "invalid_index",
-    checkup_code: Some("H001"),
-    proof: Proof::Catalog(DETECTION_QUERY),
-    slip: Slip::OutsideTransaction,
-    needs_data: true,
-    ..MistakeKind::USUAL
-};
 
 #[cfg(test)]
 mod tests {

@@ -16,32 +16,13 @@
 //! `details text` written by a person) is reported all the same. Partitions are skipped (their
 //! columns are the partitioned table's, reported there once).
 
-use super::{MistakeKind, Proof, Slip};
-
-const DETECTION_QUERY: &str = r#"
-SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS object
-FROM pg_attribute a
-JOIN pg_class c ON c.oid = a.attrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE a.atttypid IN ('text'::regtype, 'varchar'::regtype)
-  AND a.attnum > 0
-  AND NOT a.attisdropped
-  AND c.relkind IN ('r', 'p')
-  AND NOT c.relispartition
-  AND {user_schemas}
-  AND (
-      a.attname::text = ANY ({json_names})
-      OR EXISTS (
-          SELECT 1 FROM unnest({json_suffixes}) AS s(suffix)
-          WHERE right(a.attname::text, length(s.suffix)) = s.suffix
-      )
-  )
-ORDER BY 1
-"#;
+use super::{MistakeKind, Proof, Query, Slip};
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "json_as_text",
-    proof: Proof::Catalog(DETECTION_QUERY),
+    proof: Proof::Catalog(Query::Columns(
+        "a.atttypid IN ('text'::regtype, 'varchar'::regtype) AND {named:json}",
+    )),
     slip: Slip::Typed {
         clean: "JSONB",
         slipped: "TEXT",
@@ -90,21 +71,5 @@ mod tests {
                 "public.webhook.raw_json",
             ]
         );
-    }
-
-    #[tokio::test]
-    async fn partitioned_tables_are_reported_once_and_ledger_is_ignored() {
-        let found = detect(
-            &KIND,
-            r#"
-            CREATE TABLE event (d date, data text) PARTITION BY RANGE (d);
-            CREATE TABLE event_2024 PARTITION OF event
-                FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-            CREATE SCHEMA engineer_sim;
-            CREATE TABLE engineer_sim.journal (payload text, details text);
-            "#,
-        )
-        .await;
-        assert_eq!(found, ["public.event.data"]);
     }
 }

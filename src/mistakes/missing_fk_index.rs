@@ -25,54 +25,37 @@
 //! The index behind a PRIMARY KEY or UNIQUE constraint is an ordinary unique btree index and covers
 //! like any other.
 
-use super::{MistakeKind, Proof, Slip};
-
-// `conparentid = 0` keeps one row per key: a key on a partitioned table is copied onto each
-// partition, and a key referencing a partitioned table gets a hidden copy per referenced
-// partition on the same table, which would report the same object again.
-const DETECTION_QUERY: &str = r#"
-SELECT format('%s.%s(%s)', n.nspname, c.relname, cols.list) AS object
-FROM pg_constraint con
-JOIN pg_class c ON c.oid = con.conrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-CROSS JOIN LATERAL (
-    SELECT string_agg(a.attname, ',' ORDER BY k.ord) AS list
-    FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
-    JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
-) cols
-WHERE con.contype = 'f'
-  AND con.conparentid = 0
-  AND c.relkind IN ('r', 'p')
-  AND {user_schemas}
-  AND NOT EXISTS (
-      SELECT 1
-      FROM pg_index i
-      JOIN pg_class ic ON ic.oid = i.indexrelid
-      JOIN pg_am am ON am.oid = ic.relam
-      WHERE i.indrelid = con.conrelid
-        AND i.indisvalid
-        AND (i.indpred IS NULL OR (
-            cardinality(con.conkey) = 1
-            AND pg_get_expr(i.indpred, i.indrelid) = format('(%s IS NOT NULL)', quote_ident(
-                (SELECT attname FROM pg_attribute WHERE attrelid = con.conrelid AND attnum = con.conkey[1])))
-        ))
-        AND am.amname = 'btree'
-        AND i.indnkeyatts >= cardinality(con.conkey)
-        AND (SELECT array_agg(x ORDER BY x)
-             FROM unnest((i.indkey::int2[])[0:cardinality(con.conkey) - 1]) AS x)
-          = (SELECT array_agg(x ORDER BY x) FROM unnest(con.conkey) AS x)
-  )
-ORDER BY 1
-"#;
+use super::{MistakeKind, Proof, Query, Slip};
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "missing_fk_index",
     roadmap_code: Some("H002"),
     checkup_code: Some("H003"),
-    proof: Proof::Catalog(DETECTION_QUERY),
+    proof: Proof::Catalog(Query::ForeignKeys(DEFECTIVE)),
     slip: Slip::Omitted,
     ..MistakeKind::USUAL
 };
+
+const DEFECTIVE: &str = r#"
+NOT EXISTS (
+    SELECT 1
+    FROM pg_index i
+    JOIN pg_class ic ON ic.oid = i.indexrelid
+    JOIN pg_am am ON am.oid = ic.relam
+    WHERE i.indrelid = con.conrelid
+      AND i.indisvalid
+      AND (i.indpred IS NULL OR (
+          cardinality(con.conkey) = 1
+          AND pg_get_expr(i.indpred, i.indrelid) = format('(%s IS NOT NULL)', quote_ident(
+              (SELECT attname FROM pg_attribute WHERE attrelid = con.conrelid AND attnum = con.conkey[1])))
+      ))
+      AND am.amname = 'btree'
+      AND i.indnkeyatts >= cardinality(con.conkey)
+      AND (SELECT array_agg(x ORDER BY x)
+           FROM unnest((i.indkey::int2[])[0:cardinality(con.conkey) - 1]) AS x)
+        = (SELECT array_agg(x ORDER BY x) FROM unnest(con.conkey) AS x)
+)
+"#;
 
 #[cfg(test)]
 mod tests {

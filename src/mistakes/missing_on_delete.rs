@@ -14,32 +14,12 @@
 //! declared on the table itself count; a partition's copy of its parent's key is the parent's
 //! finding.
 
-use super::{MistakeKind, Proof, Slip};
-
-// `conparentid = 0`: partitions get copies of a partitioned table's keys, and a key that
-// references a partitioned table gets hidden copies on the same table; count each key once.
-const DETECTION_QUERY: &str = r#"
-SELECT format('%s.%s(%s)', n.nspname, c.relname, cols.list) AS object
-FROM pg_constraint con
-JOIN pg_class c ON c.oid = con.conrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-CROSS JOIN LATERAL (
-    SELECT string_agg(a.attname, ',' ORDER BY k.ord) AS list
-    FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
-    JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
-) cols
-WHERE con.contype = 'f'
-  AND con.confdeltype = 'a'
-  AND con.conparentid = 0
-  AND c.relkind IN ('r', 'p')
-  AND {user_schemas}
-ORDER BY 1
-"#;
+use super::{MistakeKind, Proof, Query, Slip};
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "missing_on_delete",
     roadmap_code: Some("B002"),
-    proof: Proof::Catalog(DETECTION_QUERY),
+    proof: Proof::Catalog(Query::ForeignKeys("con.confdeltype = 'a'")),
     slip: Slip::Clause {
         arg: "action",
         clean: " ON DELETE {}",
@@ -78,8 +58,6 @@ mod tests {
                 period_d date,
                 FOREIGN KEY (period_id, period_d) REFERENCES period(id, d)
             );
-            CREATE SCHEMA engineer_sim;
-            CREATE TABLE engineer_sim.finding (parent_id int REFERENCES parent(id));
             "#,
         )
         .await;

@@ -87,14 +87,11 @@ impl MistakeKind {
     };
 }
 
-/// How a finding is proven. A catalog query ignores the `engineer_sim` schema and the system
-/// schemas by writing `{user_schemas}` in its WHERE clause, on `pg_namespace n`.
+/// How a finding is proven.
 pub enum Proof {
-    /// A query on pg_catalog returning one row per defect present, with a single text column
-    /// `object`; the audit runs it before and after every change, and a finding closes when the
-    /// query no longer returns it. `{list_name}` stands for a word list ([`Words`]) as a SQL text
-    /// array, `{user_schemas}` for [`crate::pg::USER_SCHEMAS`].
-    Catalog(&'static str),
+    /// A query on pg_catalog; the audit runs it before and after every change, and a finding
+    /// closes when the query no longer returns it.
+    Catalog(Query),
     /// The apply step compares the catalog snapshots taken just before and just after the
     /// change's DDL: `observe` names the objects this change shows the mistake on. `closed_after`
     /// says whether an open finding is gone after a later change ([`never_closes`] for a fact of
@@ -111,6 +108,94 @@ pub enum Proof {
     Statistics {
         closed_after: fn(&str, &Snapshot) -> bool,
     },
+}
+
+/// A catalog detection query, returning one row per defect present with a single text column
+/// `object`, named the README way ("What lands in `state/`"). Every query keeps to the user's
+/// schemas. In its text, `{user_schemas}` stands for [`crate::pg::USER_SCHEMAS`] (on a
+/// `pg_namespace` aliased `n`), `{list}` for the word list `list` ([`Words`]) as a SQL text array,
+/// and `{named:x}` for "the column `a` is named by the lists `x_names` (the whole name) or
+/// `x_suffixes` (its ending)".
+pub enum Query {
+    /// The live columns of user tables (`schema.table.column`) for which this condition holds,
+    /// on `a` (the column's pg_attribute row), `c` (its table's pg_class row) and `n` (its
+    /// schema). A partition's columns are its partitioned table's and are reported there, once.
+    Columns(&'static str),
+    /// The indexes of user tables (`schema.index`) for which this condition holds, on `i` (the
+    /// pg_index row), `ic` (the index's pg_class row), `t` (the table's) and `am` (its access
+    /// method). A partition's index attached to an index of the partitioned table is that
+    /// index's, reported once.
+    Indexes(&'static str),
+    /// The foreign keys of user tables (`schema.table(col,...)`, the columns in declared order)
+    /// for which this condition holds, on `con` (the pg_constraint row), `c` (the table's
+    /// pg_class row) and `n`. A key on a partitioned table is that table's, reported once.
+    ForeignKeys(&'static str),
+    /// A query of its own, which applies `{user_schemas}` itself.
+    Sql(&'static str),
+}
+
+const COLUMNS: &str = r#"
+SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS object
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE a.attnum > 0
+  AND NOT a.attisdropped
+  AND c.relkind IN ('r', 'p')
+  AND NOT c.relispartition
+  AND {user_schemas}
+  AND ({condition})
+"#;
+
+const INDEXES: &str = r#"
+SELECT format('%s.%s', n.nspname, ic.relname) AS object
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = ic.relnamespace
+JOIN pg_am am ON am.oid = ic.relam
+WHERE t.relkind IN ('r', 'p')
+  AND NOT ic.relispartition
+  AND {user_schemas}
+  AND ({condition})
+"#;
+
+// `conparentid = 0` keeps one row per key: a key on a partitioned table is copied onto each
+// partition, and a key referencing a partitioned table gets a hidden copy per referenced
+// partition on the same table, which would name the same key again.
+const FOREIGN_KEYS: &str = r#"
+SELECT format('%s.%s(%s)', n.nspname, c.relname, cols.list) AS object
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL (
+    SELECT string_agg(a.attname, ',' ORDER BY k.ord) AS list
+    FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+    JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+) cols
+WHERE con.contype = 'f'
+  AND con.conparentid = 0
+  AND c.relkind IN ('r', 'p')
+  AND {user_schemas}
+  AND ({condition})
+"#;
+
+/// `{named:x}`: the name is one of `x_names` or ends with one of `x_suffixes`.
+const NAMED: &str = "(a.attname::text = ANY ({x_names}) OR EXISTS (
+    SELECT 1 FROM unnest({x_suffixes}) AS s(suffix)
+    WHERE right(a.attname::text, length(s.suffix)) = s.suffix))";
+
+impl Query {
+    /// The query as it runs, its placeholders filled in.
+    pub fn sql(&self, words: &Words) -> String {
+        let query = match self {
+            Query::Columns(condition) => COLUMNS.replace("{condition}", condition.trim()),
+            Query::Indexes(condition) => INDEXES.replace("{condition}", condition.trim()),
+            Query::ForeignKeys(condition) => FOREIGN_KEYS.replace("{condition}", condition.trim()),
+            Query::Sql(query) => query.to_string(),
+        };
+        fill_placeholders(&query, words)
+    }
 }
 
 /// How the presence of a finding of a kind is proven, as the journal names it.
@@ -168,8 +253,8 @@ impl MistakeKind {
 
     /// For catalog kinds: the detection query as it runs, its placeholders filled in.
     pub fn detection_query(&self, words: &Words) -> Option<String> {
-        match self.proof {
-            Proof::Catalog(query) => Some(fill_placeholders(query, words)),
+        match &self.proof {
+            Proof::Catalog(query) => Some(query.sql(words)),
             _ => None,
         }
     }
@@ -195,21 +280,27 @@ impl MistakeKind {
     }
 }
 
-/// `{user_schemas}` and `{list_name}` replaced; any other text in braces is left as written, so
-/// the query fails naming its kind rather than running with a guess.
+/// `{user_schemas}`, `{list}` and `{named:x}` replaced; any other text in braces is left as
+/// written, so the query fails naming its kind rather than running with a guess.
 fn fill_placeholders(query: &str, words: &Words) -> String {
     let mut out = String::with_capacity(query.len() + 256);
     let mut rest = query;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        let name = after
-            .find('}')
-            .map(|close| &after[..close])
-            .filter(|name| name.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        let name = after.find('}').map(|close| &after[..close]).filter(|name| {
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || "_:".contains(c))
+        });
         let filled = match name {
             Some("user_schemas") => Some(crate::pg::USER_SCHEMAS.to_string()),
-            Some(name) => words.get(name).map(sql_text_array),
+            Some(name) => match name.strip_prefix("named:") {
+                Some(x) => Some(fill_placeholders(
+                    &NAMED.replace("{x_", &format!("{{{x}_")),
+                    words,
+                )),
+                None => words.get(name).map(sql_text_array),
+            },
             None => None,
         };
         match (name, filled) {
@@ -291,6 +382,7 @@ pub fn code_for(kind: &str, codes: CodeSet) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mistakes::testing::detect;
 
     /// A kind file not listed in `all`, or a `KIND` named otherwise than its file, is a kind
     /// the templates cannot call by the name its documentation gives.
@@ -313,10 +405,12 @@ mod tests {
     fn catalog_queries_fill_every_placeholder_and_keep_to_user_schemas() {
         let words = Words::builtin();
         for kind in all() {
-            let Proof::Catalog(query) = kind.proof else {
+            let Proof::Catalog(query) = &kind.proof else {
                 continue;
             };
-            assert!(query.contains("{user_schemas}"), "{}", kind.name);
+            if let Query::Sql(sql) = query {
+                assert!(sql.contains("{user_schemas}"), "{}", kind.name);
+            }
             let filled = kind.detection_query(&words).unwrap();
             assert!(!filled.contains('{'), "{}: {filled}", kind.name);
         }
@@ -334,5 +428,51 @@ mod tests {
                 crate::pg::USER_SCHEMAS
             )
         );
+    }
+
+    /// What `Query::Columns`, `Indexes` and `ForeignKeys` look at before a kind's condition: the
+    /// columns, indexes and keys of tables, a partitioned table's once, no materialized view's.
+    #[tokio::test]
+    async fn family_queries_see_each_table_once() {
+        let fixture = "
+            CREATE TABLE p (id int PRIMARY KEY);
+            CREATE TABLE event (d date, v int REFERENCES p, PRIMARY KEY (v, d)) PARTITION BY RANGE (d);
+            CREATE TABLE event_2024 PARTITION OF event
+                FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+            CREATE INDEX event_v_idx ON event (v);
+            CREATE INDEX event_2024_d_idx ON event_2024 (d);
+            CREATE TABLE t (a int);
+            ALTER TABLE t DROP COLUMN a;
+            CREATE MATERIALIZED VIEW m AS SELECT 1 AS x;
+            CREATE INDEX m_x_idx ON m (x);
+            CREATE TABLE booking (ev int, ed date, FOREIGN KEY (ev, ed) REFERENCES event (v, d));";
+        let every = |query| MistakeKind {
+            name: "every",
+            proof: Proof::Catalog(query),
+            ..MistakeKind::USUAL
+        };
+        let columns = detect(&every(Query::Columns("true")), fixture).await;
+        assert_eq!(
+            columns,
+            [
+                "public.booking.ed",
+                "public.booking.ev",
+                "public.event.d",
+                "public.event.v",
+                "public.p.id"
+            ]
+        );
+        let indexes = detect(&every(Query::Indexes("true")), fixture).await;
+        assert_eq!(
+            indexes,
+            [
+                "public.event_2024_d_idx",
+                "public.event_pkey",
+                "public.event_v_idx",
+                "public.p_pkey"
+            ]
+        );
+        let keys = detect(&every(Query::ForeignKeys("true")), fixture).await;
+        assert_eq!(keys, ["public.booking(ev,ed)", "public.event(v)"]);
     }
 }

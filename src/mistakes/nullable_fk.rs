@@ -8,7 +8,18 @@
 //! is to null the link when the parent goes; a nullable key that blocks or cascades on delete is a
 //! required key missing its NOT NULL.
 
-use super::{MistakeKind, Proof, Slip};
+use super::{MistakeKind, Proof, Query, Slip};
+
+pub const KIND: MistakeKind = MistakeKind {
+    name: "nullable_fk",
+    roadmap_code: Some("B001"),
+    proof: Proof::Catalog(Query::Sql(DETECTION_QUERY)),
+    slip: Slip::Typed {
+        clean: " NOT NULL",
+        slipped: "",
+    },
+    ..MistakeKind::USUAL
+};
 
 const DETECTION_QUERY: &str = r#"
 SELECT DISTINCT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS object
@@ -23,17 +34,6 @@ WHERE con.contype = 'f'
   AND {user_schemas}
 ORDER BY 1
 "#;
-
-pub const KIND: MistakeKind = MistakeKind {
-    name: "nullable_fk",
-    roadmap_code: Some("B001"),
-    proof: Proof::Catalog(DETECTION_QUERY),
-    slip: Slip::Typed {
-        clean: " NOT NULL",
-        slipped: "",
-    },
-    ..MistakeKind::USUAL
-};
 
 #[cfg(test)]
 mod tests {
