@@ -11,7 +11,9 @@
 //! (CONCURRENTLY, outside the transaction) cannot be applied inside the change's transaction.
 //! The finding never closes: it is a fact of the migration history, which a linter reads.
 
-use super::{never_closes, MistakeKind, Proof, Slip, Snapshot};
+use super::kind::{never_closes, MistakeKind, Proof};
+use super::slip::Slip;
+use super::snapshot::Snapshot;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "blocking_index_build",

@@ -9,7 +9,9 @@
 //! slip) is journaled, never an undeclared one: a clean-up that drops a redundant index is no
 //! mistake. The finding closes when an index of that name exists again.
 
-use super::{MistakeKind, Proof, Slip, Snapshot};
+use super::kind::{MistakeKind, Proof};
+use super::slip::Slip;
+use super::snapshot::Snapshot;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "dropped_used_index",

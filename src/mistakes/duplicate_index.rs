@@ -38,7 +38,9 @@
 //! Indexes of partitions attached to an index of the partitioned table are never reported; the
 //! finding, if any, is the partitioned table's index, once.
 
-use super::{MistakeKind, Proof, Query, Slip};
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "duplicate_index",

@@ -24,7 +24,9 @@
 //! reported all the same: the catalog cannot tell how many rows a table will hold. Partitions are
 //! skipped (their columns are the partitioned table's, reported there once).
 
-use super::{MistakeKind, Proof, Query, Slip};
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "int_should_be_bigint",

@@ -15,7 +15,9 @@
 //! Detection: an index of a user table with `indisvalid` false. It closes when the index is
 //! rebuilt valid or dropped.
 
-use super::{MistakeKind, Proof, Query, Slip};
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "invalid_index",

@@ -16,7 +16,9 @@
 //! `details text` written by a person) is reported all the same. Partitions are skipped (their
 //! columns are the partitioned table's, reported there once).
 
-use super::{MistakeKind, Proof, Query, Slip};
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "json_as_text",

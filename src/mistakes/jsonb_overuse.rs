@@ -8,7 +8,8 @@
 //! judgement about how the application queries it, not something the catalog shows. The finding
 //! closes when the column is dropped.
 
-use super::{MistakeKind, Proof, Slip};
+use super::kind::{MistakeKind, Proof};
+use super::slip::Slip;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "jsonb_overuse",

@@ -24,7 +24,9 @@
 //! through. Indexes of partitions that are attached to an index of the partitioned table are
 //! skipped; the finding is the partitioned table's index, once.
 
-use super::{MistakeKind, Proof, Query, Slip};
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "low_cardinality_index",

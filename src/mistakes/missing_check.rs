@@ -21,7 +21,9 @@
 //! whether the condition is the right one. Partitions are skipped (they inherit the partitioned
 //! table's columns and CHECKs, and are reported there once).
 
-use super::{MistakeKind, Proof, Query, Slip};
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "missing_check",

@@ -25,7 +25,9 @@
 //! The index behind a PRIMARY KEY or UNIQUE constraint is an ordinary unique btree index and covers
 //! like any other.
 
-use super::{MistakeKind, Proof, Query, Slip};
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "missing_fk_index",

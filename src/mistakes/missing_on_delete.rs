@@ -14,7 +14,9 @@
 //! declared on the table itself count; a partition's copy of its parent's key is the parent's
 //! finding.
 
-use super::{MistakeKind, Proof, Query, Slip};
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "missing_on_delete",

@@ -14,7 +14,9 @@
 //! which columns the app filters on is the workload's knowledge, not the catalog's. The finding
 //! closes when an index leading with the column exists.
 
-use super::{MistakeKind, Proof, Slip, Snapshot};
+use super::kind::{MistakeKind, Proof};
+use super::slip::Slip;
+use super::snapshot::Snapshot;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "missing_query_index",

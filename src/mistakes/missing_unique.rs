@@ -25,7 +25,9 @@
 //! reported all the same: the name is the only evidence the catalog has. Partitions are skipped
 //! (their columns and indexes are the partitioned table's, reported there once).
 
-use super::{MistakeKind, Proof, Query, Slip};
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "missing_unique",

@@ -22,7 +22,9 @@
 //! `schema.table`. Partitions are skipped: a row trigger on a partitioned table is cloned onto
 //! every partition, and the finding is the partitioned table's, once.
 
-use super::{MistakeKind, Proof, Query, Slip};
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "missing_updated_at_trigger",

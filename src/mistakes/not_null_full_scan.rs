@@ -12,7 +12,9 @@
 //! change, before the SET NOT NULL, also spares the scan: the snapshot after the change shows it.
 //! The finding never closes: it is a fact of the migration history.
 
-use super::{never_closes, MistakeKind, Proof, Slip, Snapshot};
+use super::kind::{never_closes, MistakeKind, Proof};
+use super::slip::Slip;
+use super::snapshot::Snapshot;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "not_null_full_scan",

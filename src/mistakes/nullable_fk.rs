@@ -8,7 +8,9 @@
 //! is to null the link when the parent goes; a nullable key that blocks or cascades on delete is a
 //! required key missing its NOT NULL.
 
-use super::{MistakeKind, Proof, Query, Slip};
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "nullable_fk",

@@ -20,7 +20,9 @@
 
 use anyhow::{bail, Result};
 
-use super::{MistakeKind, Proof, Query, Slip, SlipArgs};
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::{Slip, SlipArgs};
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "oversized_varchar",

@@ -25,7 +25,9 @@
 //! in the type lists, so such pairs are not reported. Partitions are skipped (their columns and
 //! keys are the partitioned table's, reported there once).
 
-use super::{MistakeKind, Proof, Query, Slip};
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "polymorphic_reference",

@@ -24,7 +24,9 @@
 //! serial pattern spelled out and is reported. Partitions are skipped (their columns and defaults
 //! are the partitioned table's, reported there once).
 
-use super::{MistakeKind, Proof, Query, Slip};
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "serial_not_identity",

@@ -11,7 +11,8 @@
 //! (`n_dead_tup / (n_live_tup + n_dead_tup)` in pg_stat_user_tables) passes [`DEAD_SHARE`];
 //! pending before. It closes when the table is gone.
 
-use super::{closes_when_gone, MistakeKind, Proof, Slip};
+use super::kind::{closes_when_gone, MistakeKind, Proof};
+use super::slip::Slip;
 
 /// The dead-tuple share above which a table counts as bloated (autovacuum's own trigger is 20 %
 /// of the table plus 50 rows, after which it cleans up: a healthy table stays under it).

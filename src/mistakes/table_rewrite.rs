@@ -11,7 +11,9 @@
 //! so whether timestamp -> timestamptz rewrites does not depend on the machine (under UTC it does
 //! not). The finding never closes: it is a fact of the migration history.
 
-use super::{never_closes, MistakeKind, Proof, Slip, Snapshot};
+use super::kind::{never_closes, MistakeKind, Proof};
+use super::slip::Slip;
+use super::snapshot::Snapshot;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "table_rewrite",

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use super::{MistakeKind, SlipArgs, Snapshot};
+use super::kind::MistakeKind;
+use super::slip::SlipArgs;
+use super::snapshot::Snapshot;
 use crate::pg::scratch::ScratchDb;
 use crate::words::Words;
 

@@ -13,7 +13,9 @@
 //! not to each column using it. Partitions are skipped, since their columns are the partitioned
 //! table's and are reported there once.
 
-use super::{MistakeKind, Proof, Query, Slip};
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "timestamp_without_tz",

@@ -8,7 +8,8 @@
 //! after real traffic), which engineer-sim does not run, so the journal records the declaration and
 //! says so. The finding closes when the index is dropped.
 
-use super::{MistakeKind, Proof, Slip};
+use super::kind::{MistakeKind, Proof};
+use super::slip::Slip;
 
 pub const KIND: MistakeKind = MistakeKind {
     name: "unused_index",

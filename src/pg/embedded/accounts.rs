@@ -14,7 +14,6 @@ use std::process::{Command, Output, Stdio};
 use anyhow::{Context, Result};
 
 use super::binaries::is_executable;
-use super::EmbeddedCluster;
 use crate::error::environment;
 
 /// The account initdb/postgres run as when engineer-sim runs as root and no data directory exists.
@@ -39,94 +38,90 @@ pub(super) struct RunAs {
     pub(super) runner: Runner,
 }
 
-impl EmbeddedCluster {
-    /// `None` when engineer-sim runs as an ordinary user: server programs run directly.
-    pub(super) fn run_as(&self) -> Result<Option<RunAs>> {
-        if self.euid != 0 {
-            return Ok(None);
-        }
-        // A data directory that exists belongs to the account the server must run as (maybe an
-        // ordinary user who made it before running engineer-sim with sudo).
-        let account = match fs::metadata(self.data_dir()) {
-            Ok(meta) if meta.uid() != 0 => account_by_uid(meta.uid()).with_context(|| {
-                format!(
-                    "cannot find the account owning {}",
-                    self.data_dir().display()
-                )
-            })?,
-            Ok(_) => {
-                return Err(environment(format!(
-                    "the embedded cluster's data directory {} is owned by root, and PostgreSQL \
-                     will not run as root",
-                    self.data_dir().display()
-                ))
-                .with_hint(format!(
-                    "give it to an unprivileged account (chown -R postgres: {}) or remove {} \
-                     to start over (its data will be lost)",
-                    self.data_dir().display(),
-                    self.root.display()
-                ))
-                .into())
-            }
-            Err(_) => account_by_name(SERVER_ACCOUNT)?.ok_or_else(|| {
-                environment(
-                    "engineer-sim runs as root and there is no `postgres` account to run the \
-                     embedded PostgreSQL server as (initdb and postgres refuse to run as root)",
-                )
-                .with_hint(
-                    "create an unprivileged account for it (e.g. `useradd --system --user-group \
-                     postgres`), run engineer-sim as a normal user, or set DATABASE_URL / \
-                     --database-url to use an existing server",
-                )
-            })?,
-        };
-        let runner = find_program("runuser", &["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
-            .map(Runner::Runuser)
-            .or_else(|| find_program("su", &["/bin", "/usr/bin"]).map(Runner::Su))
-            .ok_or_else(|| {
-                environment(
-                    "engineer-sim runs as root and found neither `runuser` nor `su` to run the \
-                     embedded PostgreSQL server as an unprivileged account",
-                )
-                .with_hint("run engineer-sim as a normal user")
-            })?;
-        Ok(Some(RunAs { account, runner }))
+/// Who runs the server programs: `None` when engineer-sim runs as an ordinary user (`euid` is
+/// not 0) and they run directly. As root, the owner of `data_dir` when it exists, else the
+/// `postgres` account. `root` is the cluster's directory, for messages.
+pub(super) fn run_as(euid: u32, data_dir: &Path, root: &Path) -> Result<Option<RunAs>> {
+    if euid != 0 {
+        return Ok(None);
     }
+    // A data directory that exists belongs to the account the server must run as (maybe an
+    // ordinary user who made it before running engineer-sim with sudo).
+    let account = match fs::metadata(data_dir) {
+        Ok(meta) if meta.uid() != 0 => account_by_uid(meta.uid())
+            .with_context(|| format!("cannot find the account owning {}", data_dir.display()))?,
+        Ok(_) => {
+            return Err(environment(format!(
+                "the embedded cluster's data directory {} is owned by root, and PostgreSQL \
+                 will not run as root",
+                data_dir.display()
+            ))
+            .with_hint(format!(
+                "give it to an unprivileged account (chown -R postgres: {}) or remove {} \
+                 to start over (its data will be lost)",
+                data_dir.display(),
+                root.display()
+            ))
+            .into())
+        }
+        Err(_) => account_by_name(SERVER_ACCOUNT)?.ok_or_else(|| {
+            environment(
+                "engineer-sim runs as root and there is no `postgres` account to run the \
+                 embedded PostgreSQL server as (initdb and postgres refuse to run as root)",
+            )
+            .with_hint(
+                "create an unprivileged account for it (e.g. `useradd --system --user-group \
+                 postgres`), run engineer-sim as a normal user, or set DATABASE_URL / \
+                 --database-url to use an existing server",
+            )
+        })?,
+    };
+    let runner = find_program("runuser", &["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
+        .map(Runner::Runuser)
+        .or_else(|| find_program("su", &["/bin", "/usr/bin"]).map(Runner::Su))
+        .ok_or_else(|| {
+            environment(
+                "engineer-sim runs as root and found neither `runuser` nor `su` to run the \
+                 embedded PostgreSQL server as an unprivileged account",
+            )
+            .with_hint("run engineer-sim as a normal user")
+        })?;
+    Ok(Some(RunAs { account, runner }))
+}
 
-    /// As root: the server account must be able to reach `<root>` (every parent directory
-    /// searchable). A 0700 home directory is the usual obstacle.
-    pub(super) fn check_reachable(&self, run_as: Option<&RunAs>) -> Result<()> {
-        let Some(run_as) = run_as else { return Ok(()) };
-        let can_enter = |dir: &Path| -> Result<bool> {
-            let out = run_program(Some(run_as), Path::new("test"), &["-x".into(), dir.into()])?;
-            Ok(out.status.success())
-        };
-        if can_enter(&self.root)? {
-            return Ok(());
-        }
-        let mut blocked = self.root.clone();
-        for dir in self.root.ancestors().collect::<Vec<_>>().into_iter().rev() {
-            if !can_enter(dir)? {
-                blocked = dir.to_path_buf();
-                break;
-            }
-        }
-        let mode = fs::metadata(&blocked).map(|m| format!(" (mode {:04o})", m.mode() & 0o7777));
-        Err(environment(format!(
-            "the `{}` account, which runs the embedded PostgreSQL server because engineer-sim \
-             runs as root, cannot enter {}{}, so it cannot reach {}",
-            run_as.account.name,
-            blocked.display(),
-            mode.unwrap_or_default(),
-            self.root.display()
-        ))
-        .with_hint(format!(
-            "make it searchable (chmod o+x {}), keep the state directory somewhere that account \
-             can reach, or run engineer-sim as a normal user",
-            blocked.display()
-        ))
-        .into())
+/// As root: the server account must be able to reach `<root>` (every parent directory
+/// searchable). A 0700 home directory is the usual obstacle.
+pub(super) fn check_reachable(root: &Path, run_as: Option<&RunAs>) -> Result<()> {
+    let Some(run_as) = run_as else { return Ok(()) };
+    let can_enter = |dir: &Path| -> Result<bool> {
+        let out = run_program(Some(run_as), Path::new("test"), &["-x".into(), dir.into()])?;
+        Ok(out.status.success())
+    };
+    if can_enter(root)? {
+        return Ok(());
     }
+    let mut blocked = root.to_path_buf();
+    for dir in root.ancestors().collect::<Vec<_>>().into_iter().rev() {
+        if !can_enter(dir)? {
+            blocked = dir.to_path_buf();
+            break;
+        }
+    }
+    let mode = fs::metadata(&blocked).map(|m| format!(" (mode {:04o})", m.mode() & 0o7777));
+    Err(environment(format!(
+        "the `{}` account, which runs the embedded PostgreSQL server because engineer-sim \
+         runs as root, cannot enter {}{}, so it cannot reach {}",
+        run_as.account.name,
+        blocked.display(),
+        mode.unwrap_or_default(),
+        root.display()
+    ))
+    .with_hint(format!(
+        "make it searchable (chmod o+x {}), keep the state directory somewhere that account \
+         can reach, or run engineer-sim as a normal user",
+        blocked.display()
+    ))
+    .into())
 }
 
 /// The effective uid, from /proc/self/status where there is one, else `id -u`.

@@ -48,12 +48,9 @@ use crate::error::environment;
 use accounts::{command_output, effective_uid, run_program, RunAs};
 pub use binaries::BINDIR_ENV;
 use binaries::{locate_bindir, pg_config_bindir, standard_places};
-use paths::{create_dir_all_mode, normalize_root, socket_dir_for, url_encode};
+use paths::{create_dir_all_mode, normalize_root, socket_dir_for, url_encode, PORT};
 use process::{parse_pid_file, postmaster_alive, Postmaster};
 
-/// The port in the socket file name. The socket directory is private, so it never clashes with
-/// another server on the machine.
-pub const PORT: u16 = 5432;
 /// The bootstrap superuser (`initdb -U postgres`): the same name whoever runs engineer-sim.
 pub const SUPERUSER: &str = "postgres";
 /// Seconds `pg_ctl -w` waits for the server to start or stop.
@@ -179,10 +176,10 @@ impl EmbeddedCluster {
         match self.postmaster()? {
             Postmaster::Alive { .. } => return self.wait_until_ready(),
             Postmaster::NoDataDir => {
-                self.check_reachable(run_as.as_ref())?;
+                accounts::check_reachable(&self.root, run_as.as_ref())?;
                 self.initdb(run_as.as_ref())?;
             }
-            Postmaster::Stopped => self.check_reachable(run_as.as_ref())?,
+            Postmaster::Stopped => accounts::check_reachable(&self.root, run_as.as_ref())?,
         }
         self.start(run_as.as_ref())
     }
@@ -310,6 +307,11 @@ impl EmbeddedCluster {
                 }
             }
         }
+    }
+
+    /// Who runs the server programs (see [`accounts::run_as`]).
+    fn run_as(&self) -> Result<Option<RunAs>> {
+        accounts::run_as(self.euid, &self.data_dir(), &self.root)
     }
 
     fn run(&self, run_as: Option<&RunAs>, program: &str, args: &[OsString]) -> Result<Output> {

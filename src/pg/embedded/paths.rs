@@ -7,7 +7,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-use super::PORT;
+/// The port in the socket file name. The socket directory is private, so it never clashes with
+/// another server on the machine.
+pub(super) const PORT: u16 = 5432;
 
 /// `sockaddr_un.sun_path` is 104 bytes on macOS/BSD and 108 on Linux, NUL included; PostgreSQL
 /// refuses a socket path that does not fit. Keep to the smaller one.

@@ -11,8 +11,9 @@ use anyhow::{Context, Result};
 
 use super::accounts::{chown_if_needed, create_owned_dir, run_program, write_if_changed, RunAs};
 use super::binaries::{major_version, BINDIR_ENV};
+use super::paths::PORT;
 use super::process::{parse_pid_file, proc_stat_state, Postmaster};
-use super::{command_output, EmbeddedCluster, PG_CTL_TIMEOUT_SECS, PORT, SUPERUSER};
+use super::{command_output, EmbeddedCluster, PG_CTL_TIMEOUT_SECS, SUPERUSER};
 use crate::error::environment;
 
 /// The settings file engineer-sim rewrites before every start, included from postgresql.conf.
