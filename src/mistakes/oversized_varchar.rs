@@ -135,8 +135,6 @@ mod tests {
                 statusline text,
                 tags varchar(255)[]
             );
-            CREATE TABLE log (d date, kind text) PARTITION BY RANGE (d);
-            CREATE TABLE log_2024 PARTITION OF log FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
             "#,
         )
         .await;
@@ -147,7 +145,6 @@ mod tests {
                 "public.account.name",
                 "public.account.notification_type",
                 "public.account.status",
-                "public.log.kind",
             ]
         );
     }

@@ -36,8 +36,6 @@ WHERE a.attnum > 0
   AND NOT a.attisdropped
   AND c.relkind IN ('r', 'p')
   AND NOT c.relispartition
-  AND {user_schemas}
-  AND ({condition})
 "#;
 
 const INDEXES: &str = r#"
@@ -49,8 +47,6 @@ JOIN pg_namespace n ON n.oid = ic.relnamespace
 JOIN pg_am am ON am.oid = ic.relam
 WHERE t.relkind IN ('r', 'p')
   AND NOT ic.relispartition
-  AND {user_schemas}
-  AND ({condition})
 "#;
 
 // `conparentid = 0` keeps one row per key: a key on a partitioned table is copied onto each
@@ -69,8 +65,6 @@ CROSS JOIN LATERAL (
 WHERE con.contype = 'f'
   AND con.conparentid = 0
   AND c.relkind IN ('r', 'p')
-  AND {user_schemas}
-  AND ({condition})
 "#;
 
 /// `{named:x}`: the name is one of `x_names` or ends with one of `x_suffixes`.
@@ -82,13 +76,21 @@ impl Query {
     /// The query as it runs, its placeholders filled in.
     pub fn sql(&self, words: &Words) -> String {
         let query = match self {
-            Query::Columns(condition) => COLUMNS.replace("{condition}", condition.trim()),
-            Query::Indexes(condition) => INDEXES.replace("{condition}", condition.trim()),
-            Query::ForeignKeys(condition) => FOREIGN_KEYS.replace("{condition}", condition.trim()),
+            Query::Columns(condition) => scan(COLUMNS, condition),
+            Query::Indexes(condition) => scan(INDEXES, condition),
+            Query::ForeignKeys(condition) => scan(FOREIGN_KEYS, condition),
             Query::Sql(query) => query.to_string(),
         };
         fill_placeholders(&query, words)
     }
+}
+
+/// A shared scan kept to the user's schemas and narrowed by a kind's condition.
+fn scan(from: &str, condition: &str) -> String {
+    format!(
+        "{from}  AND {{user_schemas}}\n  AND ({})\n",
+        condition.trim()
+    )
 }
 
 /// `{user_schemas}`, `{list}` and `{named:x}` replaced; any other text in braces is left as

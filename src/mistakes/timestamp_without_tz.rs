@@ -52,8 +52,6 @@ mod tests {
             );
             ALTER TABLE event DROP COLUMN gone_at;
             CREATE VIEW recent AS SELECT created_at AS at FROM event;
-            CREATE TABLE log (at timestamp, d date) PARTITION BY RANGE (d);
-            CREATE TABLE log_2024 PARTITION OF log FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
             "#,
         )
         .await;
@@ -63,7 +61,6 @@ mod tests {
                 "public.event.created_at",
                 "public.event.history",
                 "public.event.precise_at",
-                "public.log.at",
             ]
         );
     }
