@@ -39,12 +39,27 @@ pub async fn detect(kind: &MistakeKind, fixture: &str) -> Vec<String> {
     detect_with(kind, &Words::builtin(), fixture).await
 }
 
-/// [`detect`] with the word lists `words`.
+/// [`detect`] with the word lists `words`. Unless the fixture makes the ledger's schema itself,
+/// it is first applied inside `engineer_sim`, where the detector must report nothing: every
+/// kind's own fixture shows that its query keeps to the user's schemas.
 pub async fn detect_with(kind: &MistakeKind, words: &Words, fixture: &str) -> Vec<String> {
     let query = kind
         .detection_query(words)
         .expect("catalog kind has a detection query");
-    let (db, mut conn) = scratch(kind, fixture).await;
+    let (db, mut conn) = scratch(kind, "").await;
+    if !fixture.contains("engineer_sim") {
+        let in_ledger = format!("CREATE SCHEMA engineer_sim; SET search_path TO engineer_sim;\n{fixture}\nRESET search_path;");
+        apply(&mut conn, &in_ledger).await;
+        let found = crate::pg::query_objects(&mut conn, &query)
+            .await
+            .expect("detection query runs");
+        assert!(
+            found.is_empty(),
+            "{} reports the ledger schema's {found:?}",
+            kind.name
+        );
+    }
+    apply(&mut conn, fixture).await;
     let found = crate::pg::query_objects(&mut conn, &query)
         .await
         .expect("detection query runs");
@@ -76,9 +91,13 @@ async fn scratch(kind: &MistakeKind, sql: &str) -> (ScratchDb, sqlx::PgConnectio
         .await
         .expect("scratch database");
     let mut conn = crate::pg::connect(&db.url).await.expect("connect");
+    apply(&mut conn, sql).await;
+    (db, conn)
+}
+
+async fn apply(conn: &mut sqlx::PgConnection, sql: &str) {
     sqlx::raw_sql(sql)
-        .execute(&mut conn)
+        .execute(&mut *conn)
         .await
         .expect("fixture applies");
-    (db, conn)
 }
