@@ -3,7 +3,8 @@
 //! One file per kind. Each describes itself with one value, its `KIND`: name and codes, how a
 //! finding of it is proven ([`Proof`], holding the detection query or the observation), and how a
 //! persona slips into it ([`Slip`]); beside it, the kind's documentation and its own tests.
-//! Adding a kind is adding a file and one line in [`all`].
+//! Adding a kind is adding a file, its `pub mod` line below and one line in [`all`]. The types a
+//! kind is made of live in `kind`, `query`, `slip` and `snapshot`; this file only lists the kinds.
 //!
 //! A slip point in a template is a call of a function named after its kind, for example
 //! `{{ nullable_fk(object="public.time_entries.issue_id") }}`. Every slip point names the object
