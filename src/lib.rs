@@ -36,3 +36,4 @@ pub mod sim;
 pub mod state;
 pub mod table;
 pub mod verify;
+pub mod words;

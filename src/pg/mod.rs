@@ -187,6 +187,12 @@ pub fn same_database(a: &str, b: &str) -> bool {
     }
 }
 
+/// The condition that keeps a catalog query to the user's schemas, on a `pg_namespace` aliased
+/// `n`: neither the system's (`pg_*`, `information_schema`) nor engineer-sim's ledger
+/// (`engineer_sim`). Every query that looks at "the user's objects" uses it.
+pub const USER_SCHEMAS: &str =
+    "n.nspname NOT IN ('engineer_sim', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
+
 /// Runs a query's text column `object`, sorted.
 pub async fn query_objects(conn: &mut PgConnection, sql: &str) -> Result<Vec<String>> {
     let mut objects: Vec<String> = sqlx::query_scalar(sql)
