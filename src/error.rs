@@ -1,6 +1,6 @@
 //! Errors shown to users, each with a documented exit code.
 //!
-//! Exit codes (also in README "Exit codes"):
+//! Exit codes (also in README "Commands", under the table):
 //! - 0: success
 //! - 1: a check of the database disagreed (e.g. `verify` found differences, `score` fell below
 //!   `--fail-under`) or an unexpected error

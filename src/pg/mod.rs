@@ -66,7 +66,7 @@ impl Target {
 
 /// How long a command's own connection waits for a lock held by another session (the ledger's
 /// tables, a table the audit reads) before it gives up with exit 3; a change's statements wait
-/// at most [`crate::apply::LOCK_TIMEOUT`].
+/// at most [`crate::session::LOCK_TIMEOUT`].
 pub const LOCK_WAIT: &str = "30s";
 
 /// A connection whose lock waits are bounded by [`LOCK_WAIT`].
