@@ -9,14 +9,12 @@ use anyhow::Result;
 use sqlx::PgConnection;
 
 use crate::error::{Exit, UserError};
+use crate::pg::USER_SCHEMAS;
 
 /// What the schema holds: `column schema.table.col`, `index schema.name`,
 /// `constraint schema.table.name` -> the definition.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Schema(pub BTreeMap<String, String>);
-
-const USER_SCHEMAS: &str =
-    "n.nspname NOT IN ('engineer_sim', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
 
 /// Where the ledger keeps each change's schema (added to ledgers that predate it on first use).
 const TABLE_SQL: &str = "CREATE TABLE IF NOT EXISTS engineer_sim.schema_snapshots (

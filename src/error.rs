@@ -1,6 +1,6 @@
 //! Errors shown to users, each with a documented exit code.
 //!
-//! Exit codes (also in README "Exit codes"):
+//! Exit codes (also in README "Commands", under the table):
 //! - 0: success
 //! - 1: a check of the database disagreed (e.g. `verify` found differences, `score` fell below
 //!   `--fail-under`) or an unexpected error
@@ -107,40 +107,4 @@ pub fn sqlx_trouble(err: &sqlx::Error) -> Option<Trouble> {
         }
         _ => None,
     }
-}
-
-/// What the user sees for an error: one line (two with a hint) and the exit code
-/// (README "Operating it").
-pub fn describe(err: &anyhow::Error) -> (i32, String) {
-    let code = exit_code_of(err);
-    let user = err.chain().find_map(|c| c.downcast_ref::<UserError>());
-    let text = match (user, trouble_of(err)) {
-        (None, Some(Trouble::Gone)) => format!(
-            "lost the database server: {}\n  hint: check that it runs (`engineer-sim db status` for the embedded cluster) and run the command again; a change in flight was rolled back",
-            chain_line(err)
-        ),
-        (None, Some(Trouble::Busy)) => format!(
-            "the database is busy: {}\n  hint: another session holds a lock engineer-sim needs (it waits {}); run again once it is released",
-            chain_line(err),
-            crate::pg::LOCK_WAIT
-        ),
-        _ => format!("{err:#}"),
-    };
-    (code, crate::pg::redact_text(&text))
-}
-
-/// The error chain on one line, leaving out a cause its parent already quotes.
-fn chain_line(err: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for cause in err.chain() {
-        let text = cause
-            .to_string()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        if !parts.last().is_some_and(|last| last.contains(&text)) {
-            parts.push(text);
-        }
-    }
-    parts.join(": ")
 }

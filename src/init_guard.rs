@@ -5,6 +5,7 @@ use anyhow::Result;
 use sqlx::PgConnection;
 
 use crate::error::environment;
+use crate::pg::USER_SCHEMAS;
 
 /// `template0` and `template1` are copied into every new database: never. `postgres` is where
 /// tools and people connect by default: only with `--force`.
@@ -49,10 +50,9 @@ pub async fn refuse_non_empty(conn: &mut PgConnection, force: bool) -> Result<()
 /// What a database holds outside the system schemas and the ledger (objects of extensions left
 /// out), as "3 tables, 1 sequence": `init` refuses a database that holds anything.
 pub async fn user_objects(conn: &mut PgConnection) -> Result<Vec<String>> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
+    let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
         "WITH user_ns AS (
-           SELECT oid, nspname FROM pg_namespace
-           WHERE nspname NOT IN ('engineer_sim', 'information_schema') AND nspname NOT LIKE 'pg\\_%'
+           SELECT oid, nspname FROM pg_namespace n WHERE {USER_SCHEMAS}
          ),
          ext AS (SELECT classid, objid FROM pg_depend WHERE deptype = 'e'),
          objects AS (
@@ -74,8 +74,8 @@ pub async fn user_objects(conn: &mut PgConnection) -> Result<Vec<String>> {
            WHERE n.nspname <> 'public'
              AND (n.oid, 'pg_namespace'::regclass) NOT IN (SELECT objid, classid FROM ext)
          )
-         SELECT kind, count(*) FROM objects GROUP BY kind ORDER BY kind",
-    )
+         SELECT kind, count(*) FROM objects GROUP BY kind ORDER BY kind"
+    ))
     .fetch_all(conn)
     .await?;
     Ok(rows

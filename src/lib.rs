@@ -37,3 +37,4 @@ pub mod sim;
 pub mod state;
 pub mod table;
 pub mod verify;
+pub mod words;

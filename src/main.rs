@@ -3,7 +3,8 @@ use std::io::IsTerminal;
 use clap::Parser;
 
 use engineer_sim::cli::Cli;
-use engineer_sim::error::describe;
+use engineer_sim::error::{exit_code_of, trouble_of, Trouble, UserError};
+use engineer_sim::pg::{redact_text, LOCK_WAIT};
 
 fn main() {
     exit_quietly_on_closed_stdout();
@@ -146,4 +147,40 @@ fn init_tracing(verbose: u8, quiet: bool) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal() && !no_color)
         .init();
+}
+
+/// What the user sees for an error: one line (two with a hint) and the exit code
+/// (README "Operating it").
+fn describe(err: &anyhow::Error) -> (i32, String) {
+    let code = exit_code_of(err);
+    let user = err.chain().find_map(|c| c.downcast_ref::<UserError>());
+    let text = match (user, trouble_of(err)) {
+        (None, Some(Trouble::Gone)) => format!(
+            "lost the database server: {}\n  hint: check that it runs (`engineer-sim db status` for the embedded cluster) and run the command again; a change in flight was rolled back",
+            chain_line(err)
+        ),
+        (None, Some(Trouble::Busy)) => format!(
+            "the database is busy: {}\n  hint: another session holds a lock engineer-sim needs (it waits {}); run again once it is released",
+            chain_line(err),
+            LOCK_WAIT
+        ),
+        _ => format!("{err:#}"),
+    };
+    (code, redact_text(&text))
+}
+
+/// The error chain on one line, leaving out a cause its parent already quotes.
+fn chain_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
 }

@@ -129,9 +129,9 @@ impl Renderer {
         let pass = Arc::new(Mutex::new(Pass::default()));
         for kind in mistakes::all() {
             tera.register_function(
-                kind.name(),
+                kind.name,
                 SlipFunction {
-                    kind: *kind,
+                    kind,
                     pass: pass.clone(),
                 },
             );
@@ -273,27 +273,27 @@ pub fn tera_error_chain(err: &tera::Error) -> String {
 }
 
 struct SlipFunction {
-    kind: &'static dyn MistakeKind,
+    kind: &'static MistakeKind,
     pass: Arc<Mutex<Pass>>,
 }
 
 impl tera::Function for SlipFunction {
     fn call(&self, args: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
         let slip_args = SlipArgs {
-            kind: self.kind.name(),
+            kind: self.kind.name,
             args,
         };
         let object = slip_args
             .object()
             .map_err(|e| tera::Error::msg(e.to_string()))?;
         // A failing call names its kind and object, so `check` can point at its line.
-        let named = format!("(slip point `{}` on \"{object}\")", self.kind.name());
+        let named = format!("(slip point `{}` on \"{object}\")", self.kind.name);
         let failed = |e: anyhow::Error| tera::Error::msg(format!("{e} {named}"));
         let mut pass = self
             .pass
             .lock()
             .map_err(|_| tera::Error::msg("render state poisoned"))?;
-        if self.kind.needs_data() && !pass.data {
+        if self.kind.needs_data && !pass.data {
             // Not offered without data: the careful text, as empty mode always rendered it.
             let text = self.kind.render(&slip_args, false).map_err(failed)?;
             return Ok(tera::Value::String(if text.is_empty() {
@@ -304,7 +304,7 @@ impl tera::Function for SlipFunction {
         }
         let slipped = pass.slipped.get(pass.seen.len()).copied().unwrap_or(false);
         pass.seen.push(SlipPoint {
-            kind: self.kind.name().to_string(),
+            kind: self.kind.name.to_string(),
             object,
         });
         let text = self.kind.render(&slip_args, slipped).map_err(failed)?;

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::error::bad_input;
+use crate::words::Words;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -29,6 +30,10 @@ pub struct Roadmap {
     /// Defects the base schema has on purpose (README "Data files").
     #[serde(default)]
     pub base_findings: Vec<Declared>,
+    /// The detectors' word lists: the built-in ones plus what the optional `words:` key adds
+    /// (README "Mistake kinds").
+    #[serde(default)]
+    pub words: Words,
     pub changes: Vec<Change>,
     /// Where the roadmap was read from, for messages.
     #[serde(skip)]

@@ -2,6 +2,7 @@
 //! audit can see against a fresh audit; on a database with data, the statistics kinds against
 //! the statistics; and the whole schema against the ledger's record after the last change.
 
+use crate::words::Words;
 use std::collections::BTreeSet;
 
 use anyhow::Result;
@@ -56,13 +57,16 @@ impl Comparison {
     }
 }
 
-pub async fn compare(conn: &mut PgConnection) -> Result<Comparison> {
-    let found = audit::audit(conn).await?;
+pub async fn compare(conn: &mut PgConnection, words: &Words) -> Result<Comparison> {
+    let found = audit::audit(conn, words).await?;
     let (seen, unseen): (Vec<_>, Vec<_>) = ledger::findings(conn, false)
         .await?
         .into_iter()
         .partition(|f| audit::audit_sees(&f.kind));
-    let journaled: BTreeSet<Key> = seen.into_iter().map(|f| (f.kind, f.object)).collect();
+    let journaled: BTreeSet<Key> = seen
+        .into_iter()
+        .map(|f| Key::new(f.kind, f.object))
+        .collect();
     let statistics = statistics(conn).await?;
     let drift = match crate::drift::Schema::last_recorded(conn).await? {
         Some((last, recorded)) => {
@@ -92,7 +96,7 @@ async fn statistics(conn: &mut PgConnection) -> Result<Option<Statistics>> {
     let now = crate::data::stats::Stats::read(conn).await?;
     let verdicts = judge::judge_all(&open, workload.as_ref().map(|(_, s)| s), &now)
         .into_iter()
-        .map(|((kind, object), verdict)| ((kind.to_string(), object.to_string()), verdict))
+        .map(|((kind, object), verdict)| (Key::new(kind, object), verdict))
         .collect();
     Ok(Some(Statistics {
         workload: workload.map(|(id, _)| id),

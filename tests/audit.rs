@@ -216,3 +216,43 @@ async fn declared_defect_the_audit_cannot_see_rolls_back_the_change() {
     drop(conn);
     db.drop_now().await.unwrap();
 }
+
+/// A roadmap's `words:` reach every detector run: `init` journals the column the added word
+/// names, and `audit` and `verify`, which read the same roadmap, agree with the journal.
+#[tokio::test]
+async fn words_a_roadmap_adds_reach_the_audit() {
+    let data = copy_data();
+    let roadmap = data.path().join("roadmap/taskpilot.yaml");
+    let text = std::fs::read_to_string(&roadmap).unwrap();
+    let text = text.replacen(
+        "base_findings: []",
+        "base_findings: []\nwords:\n  unique_names: [title]",
+        1,
+    );
+    std::fs::write(&roadmap, text).unwrap();
+    let db = ScratchDb::create("words").await.unwrap();
+    let state = temp_state();
+    let run = |args: &[&str]| {
+        let out = engineer_sim(state.path())
+            .env("ENGINEER_SIM_DATA", data.path())
+            .env("DATABASE_URL", &db.url)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_success(&out, args);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["init", "--seed", "3"]);
+    let events = events(state.path());
+    assert!(
+        events_named(&events, "finding_opened")
+            .iter()
+            .any(|e| e["kind"] == "missing_unique"
+                && e["object"] == "public.issues.title"
+                && e["origin"] == "incidental"),
+        "the added word opens a finding"
+    );
+    assert!(run(&["audit"]).contains("public.issues.title"));
+    assert!(run(&["verify"]).contains("verify: OK"));
+    db.drop_now().await.unwrap();
+}

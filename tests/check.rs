@@ -257,3 +257,18 @@ fn day_out_of_range() {
         "unknown variant `sat`",
     );
 }
+
+#[test]
+fn unknown_word_list() {
+    let b = Broken::new(
+        ROADMAP,
+        "base_findings: []",
+        "base_findings: []\nwords:\n  unique_names: [handle]\n  closed_set_sufixes: [_state]",
+    );
+    assert_reports(
+        &b.check(),
+        &b.path(ROADMAP),
+        b.line_of(ROADMAP, "closed_set_sufixes"),
+        "no word list `closed_set_sufixes`; the lists are: ",
+    );
+}

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::Result;
 use sqlx::PgConnection;
 
-use crate::audit::{Key, Snapshot};
+use crate::audit::Key;
 use crate::ledger::{self, By, Event, Origin};
+use crate::mistakes::Snapshot;
 use crate::mistakes::{self, code_for, CodeSet, Verification};
 
 /// Declared mistakes by key: their origin and excuse.
@@ -56,7 +57,7 @@ pub(super) fn observe_ledger_kinds(before: &Snapshot, after: &Snapshot) -> BTree
         .flat_map(|k| {
             k.observe(before, after)
                 .into_iter()
-                .map(|o| (k.name().to_string(), o))
+                .map(|o| Key::new(k.name, o))
         })
         .collect()
 }
@@ -71,7 +72,8 @@ pub(super) fn findings_delta(
     for (key, verification) in open_before {
         let closed = match verification {
             Verification::Catalog => !seen.audit.contains(key),
-            _ => mistakes::by_name(&key.0).is_some_and(|k| k.closed_after(&key.1, &seen.after)),
+            _ => mistakes::by_name(&key.kind)
+                .is_some_and(|k| k.closed_after(&key.object, &seen.after)),
         };
         if closed {
             delta.close.push(key.clone());
@@ -87,16 +89,16 @@ pub(super) fn findings_delta(
         if open_before.contains_key(key) || !opened.insert(key.clone()) {
             continue;
         }
-        let kind = mistakes::by_name(&key.0);
+        let kind = mistakes::by_name(&key.kind);
         let (origin, excuse) = match declared.get(key) {
             Some((origin, excuse)) => (*origin, excuse.clone()),
-            None if kind.is_some_and(|k| k.incidental_possible()) => (Origin::Incidental, None),
+            None if kind.is_some_and(|k| k.incidental) => (Origin::Incidental, None),
             None => continue,
         };
         delta.open.push(Opening {
             key: key.clone(),
             origin,
-            verification: verification_of(&key.0),
+            verification: verification_of(&key.kind),
             excuse,
         });
     }
@@ -114,7 +116,7 @@ pub(super) fn split_deferred(
     }
     let deferred_keys: Vec<Key> = declared
         .keys()
-        .filter(|(kind, _)| mistakes::by_name(kind).is_some_and(|k| k.outside_transaction()))
+        .filter(|key| mistakes::by_name(&key.kind).is_some_and(|k| k.outside_transaction()))
         .cloned()
         .collect();
     let deferred = deferred_keys
@@ -131,7 +133,7 @@ pub(super) async fn open_findings(tx: &mut PgConnection) -> Result<BTreeMap<Key,
         .into_iter()
         .map(|f| {
             let verification = verification_of(&f.kind);
-            ((f.kind, f.object), verification)
+            (Key::new(f.kind, f.object), verification)
         })
         .collect())
 }
@@ -150,7 +152,7 @@ pub(super) async fn record(
     delta: &Delta,
     codes: CodeSet,
 ) -> Result<()> {
-    for (kind, object) in &delta.close {
+    for Key { kind, object } in &delta.close {
         ledger::close_finding(tx, kind, object, &by.change_id).await?;
         let event = Event::FindingClosed {
             by: by.clone(),
@@ -161,7 +163,7 @@ pub(super) async fn record(
         ledger::record(tx, &event).await?;
     }
     for o in &delta.open {
-        let (kind, object) = &o.key;
+        let Key { kind, object } = &o.key;
         ledger::open_finding(
             tx,
             kind,

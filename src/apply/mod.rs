@@ -7,13 +7,15 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use sqlx::{Connection, PgConnection};
 
-use crate::audit::{self, Key, Snapshot};
+use crate::audit::{self, Key};
 use crate::error::{Exit, UserError};
 use crate::ledger::{self, By, ChangeRow, Event, Origin};
+use crate::mistakes::Snapshot;
 use crate::mistakes::{self, CodeSet, Verification};
 use crate::render::{Rendered, Slip};
 use crate::roadmap::Declared;
 use crate::session::LOCK_TIMEOUT;
+use crate::words::Words;
 
 mod delta;
 mod outside;
@@ -36,6 +38,8 @@ pub struct Unit<'a> {
     pub scripted: &'a [Declared],
     /// The origin of a declared mistake: scripted for changes, base for the base schema.
     pub declared_origin: Origin,
+    /// The detectors' word lists, the roadmap's.
+    pub words: &'a Words,
 }
 
 impl Unit<'_> {
@@ -62,7 +66,7 @@ pub struct Outcome {
 pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> Result<Outcome> {
     // A process killed between a change and its outside steps left them pending: finish them
     // first, so this change's audit starts from a database the ledger describes.
-    outside::finish(conn, codes).await?;
+    outside::finish(conn, codes, unit.words).await?;
     let mut tx = conn.begin().await?;
     // Another applier's turn is waited for under the connection's bounded lock wait
     // (crate::pg::LOCK_WAIT), before the change's own, shorter, lock_timeout applies.
@@ -79,7 +83,7 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
     let started = chrono::Utc::now();
     // A table locked by another session makes the audit wait past lock_timeout: the change
     // fails, is rolled back and journaled like a failing DDL statement.
-    let (open_before, audit_before) = match audit_before(&mut tx).await {
+    let (open_before, audit_before) = match audit_before(&mut tx, unit.words).await {
         Ok(before) => before,
         Err(err) => {
             drop(tx);
@@ -101,7 +105,7 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
         let before = Snapshot::take(&mut tx).await?;
         sqlx::raw_sql(inside_sql).execute(&mut *tx).await?;
         let after = Snapshot::take(&mut tx).await?;
-        let audit = audit::audit(&mut tx).await?;
+        let audit = audit::audit(&mut tx, unit.words).await?;
         let schema = crate::drift::Schema::read(&mut tx).await?;
         anyhow::Ok((before, after, audit, schema))
     }
@@ -152,7 +156,7 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
         closed,
     };
     if !outside_steps.is_empty() {
-        let (opened, closed) = outside::finish(conn, codes).await?;
+        let (opened, closed) = outside::finish(conn, codes, unit.words).await?;
         outcome.opened.extend(opened);
         outcome.closed.extend(closed);
     }
@@ -169,16 +173,10 @@ fn declared_mistakes(unit: &Unit<'_>) -> DeclaredMap {
         excuse,
     } in &unit.rendered.slips
     {
-        declared.insert(
-            (kind.clone(), object.clone()),
-            (Origin::Slip, Some(excuse.clone())),
-        );
+        declared.insert(Key::new(kind, object), (Origin::Slip, Some(excuse.clone())));
     }
     for d in unit.scripted {
-        declared.insert(
-            (d.kind.clone(), d.object.clone()),
-            (unit.declared_origin, None),
-        );
+        declared.insert(Key::new(&d.kind, &d.object), (unit.declared_origin, None));
     }
     declared
 }
@@ -189,15 +187,15 @@ fn ensure_declared_are_seen(unit: &Unit<'_>, declared: &DeclaredMap, seen: &Seen
     let unseen: Vec<String> = declared
         .iter()
         .filter(
-            |(key, _)| match mistakes::by_name(&key.0).map(|k| k.verification()) {
+            |(key, _)| match mistakes::by_name(&key.kind).map(|k| k.verification()) {
                 Some(Verification::Catalog) => {
-                    audit::audit_sees(&key.0) && !seen.audit.contains(*key)
+                    audit::audit_sees(&key.kind) && !seen.audit.contains(*key)
                 }
                 Some(Verification::Ledger) => !seen.observed.contains(*key),
                 _ => false,
             },
         )
-        .map(|((kind, object), (origin, _))| {
+        .map(|(Key { kind, object }, (origin, _))| {
             format!("{origin} {kind} on {object} (detector src/mistakes/{kind}.rs)")
         })
         .collect();
@@ -224,7 +222,7 @@ fn ensure_no_drift(unit: &Unit<'_>, before: &BTreeSet<Key>, open: &BTreeSet<Key>
     }
     let show = |set: BTreeSet<&Key>| {
         set.iter()
-            .map(|(k, o)| format!("{k} {o}"))
+            .map(|key| format!("{} {}", key.kind, key.object))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -278,8 +276,12 @@ async fn journal_failure(
 /// The ledger's open findings and the audit, before the change's DDL.
 async fn audit_before(
     tx: &mut PgConnection,
+    words: &Words,
 ) -> Result<(BTreeMap<Key, Verification>, BTreeSet<Key>)> {
-    Ok((delta::open_findings(tx).await?, audit::audit(tx).await?))
+    Ok((
+        delta::open_findings(tx).await?,
+        audit::audit(tx, words).await?,
+    ))
 }
 
 /// Journals a change that failed inside its transaction (its SQL, or the audit around it) and

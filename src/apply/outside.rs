@@ -15,9 +15,11 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
 use super::delta::{self, DeclaredMap, Seen};
-use crate::audit::{self, Key, Snapshot};
+use crate::audit::{self, Key};
 use crate::ledger::{self, By, Event, Origin};
 use crate::mistakes::CodeSet;
+use crate::mistakes::Snapshot;
+use crate::words::Words;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS engineer_sim.outside_steps (
@@ -45,7 +47,7 @@ pub(super) async fn record_pending(
     sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
     let deferred: Vec<serde_json::Value> = deferred
         .iter()
-        .map(|((kind, object), excuse)| json!([[kind, object], excuse]))
+        .map(|(key, excuse)| json!([key, excuse]))
         .collect();
     for (i, sql) in steps.iter().enumerate() {
         sqlx::query(
@@ -84,6 +86,7 @@ struct Pending {
 pub(super) async fn finish(
     conn: &mut PgConnection,
     codes: CodeSet,
+    words: &Words,
 ) -> Result<(Vec<Key>, Vec<Key>)> {
     let exists: bool =
         sqlx::query_scalar("SELECT to_regclass('engineer_sim.outside_steps') IS NOT NULL")
@@ -96,14 +99,18 @@ pub(super) async fn finish(
     sqlx::query("SELECT pg_advisory_lock(hashtext('engineer-sim apply'))")
         .execute(&mut *conn)
         .await?;
-    let result = finish_locked(conn, codes).await;
+    let result = finish_locked(conn, codes, words).await;
     sqlx::query("SELECT pg_advisory_unlock(hashtext('engineer-sim apply'))")
         .execute(&mut *conn)
         .await?;
     result
 }
 
-async fn finish_locked(conn: &mut PgConnection, codes: CodeSet) -> Result<(Vec<Key>, Vec<Key>)> {
+async fn finish_locked(
+    conn: &mut PgConnection,
+    codes: CodeSet,
+    words: &Words,
+) -> Result<(Vec<Key>, Vec<Key>)> {
     let mut pending: Vec<Pending> = sqlx::query_as(
         "SELECT s.change_id, s.step, s.week, s.sim_date, s.author, s.sql, s.deferred, s.ran,
                 s.sqlstate, s.message
@@ -125,7 +132,7 @@ async fn finish_locked(conn: &mut PgConnection, codes: CodeSet) -> Result<(Vec<K
     }
     let (mut opened, mut closed) = (Vec::new(), Vec::new());
     for steps in by_change {
-        let (o, c) = journal_steps(conn, &steps, codes).await?;
+        let (o, c) = journal_steps(conn, &steps, codes, words).await?;
         opened.extend(o);
         closed.extend(c);
     }
@@ -180,6 +187,7 @@ async fn journal_steps(
     conn: &mut PgConnection,
     steps: &[Pending],
     codes: CodeSet,
+    words: &Words,
 ) -> Result<(Vec<Key>, Vec<Key>)> {
     let first = &steps[0];
     let by = By {
@@ -192,7 +200,7 @@ async fn journal_steps(
     ledger::lock_for_apply(&mut tx).await?;
     let open_before = delta::open_findings(&mut tx).await?;
     let seen = Seen {
-        audit: audit::audit(&mut tx).await?,
+        audit: audit::audit(&mut tx, words).await?,
         observed: Default::default(),
         after: Snapshot::take(&mut tx).await?,
     };
@@ -239,6 +247,8 @@ mod tests {
     use crate::pg::scratch::ScratchDb;
     use crate::render::{Rendered, Slip};
 
+    static WORDS: std::sync::LazyLock<Words> = std::sync::LazyLock::new(Words::builtin);
+
     fn rendered(sql: String, slips: Vec<Slip>) -> Rendered {
         Rendered {
             clean_sql: String::new(),
@@ -261,6 +271,7 @@ mod tests {
             rendered,
             scripted: &[],
             declared_origin: Origin::Scripted,
+            words: &WORDS,
         }
     }
 
@@ -308,7 +319,7 @@ mod tests {
         let outcome = apply(&mut conn, &unit("c1", &first), CodeSet::Checkup)
             .await
             .expect("apply goes on past the failed step");
-        let key = ("invalid_index".to_string(), "public.u".to_string());
+        let key = Key::new("invalid_index", "public.u");
         assert!(outcome.opened.contains(&key), "{:?}", outcome.opened);
         let ran = events_named(&mut conn, "outside_step_ran").await;
         assert_eq!(ran.len(), 1);

@@ -104,7 +104,7 @@ pub(crate) fn yaml_problem(file: &Path, message: &str, hint: &str) -> Problem {
 pub(crate) fn known_kinds() -> String {
     mistakes::all()
         .iter()
-        .map(|k| k.name())
+        .map(|k| k.name)
         .collect::<Vec<_>>()
         .join(", ")
 }

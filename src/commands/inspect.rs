@@ -53,8 +53,9 @@ pub(super) async fn findings(
 }
 
 pub(super) async fn audit(ctx: &Context, format: Format) -> Result<()> {
+    let words = ctx.data.load_roadmap()?.words;
     let mut conn = ctx.target()?.connect().await?;
-    let found = audit::audit(&mut conn).await?;
+    let found = audit::audit(&mut conn, &words).await?;
     let codes = ctx.global.codes;
     print!(
         "{}",
@@ -68,8 +69,9 @@ pub(super) async fn audit(ctx: &Context, format: Format) -> Result<()> {
 }
 
 pub(super) async fn verify(ctx: &Context) -> Result<()> {
+    let words = ctx.data.load_roadmap()?.words;
     let mut conn = ctx.connect_existing().await?;
-    let comparison = crate::verify::compare(&mut conn).await?;
+    let comparison = crate::verify::compare(&mut conn, &words).await?;
     print!("{}", report::verify(&comparison));
     match comparison.differences() {
         0 => {
@@ -163,7 +165,10 @@ pub(super) async fn score(ctx: &Context, args: &ScoreArgs) -> Result<()> {
         // tool that skips small tables.
         let tables = crate::data::stats::object_tables(
             &mut conn,
-            truth.iter().chain(&parsed.found).map(|(_, o)| o.as_str()),
+            truth
+                .iter()
+                .chain(&parsed.found)
+                .map(|key| key.object.as_str()),
         )
         .await?;
         let big = |object: &str| {
@@ -172,8 +177,8 @@ pub(super) async fn score(ctx: &Context, args: &ScoreArgs) -> Result<()> {
                 .is_some_and(|(_, bytes, _)| *bytes as f64 >= min_mb * 1e6)
         };
         let before = truth.len();
-        truth.retain(|(_, o)| big(o));
-        parsed.found.retain(|(_, o)| big(o));
+        truth.retain(|key| big(&key.object));
+        parsed.found.retain(|key| big(&key.object));
         println!(
             "--min-table-mb {min_mb}: scoring {} of {before} findings (those on tables of at least {min_mb} MB)",
             truth.len()

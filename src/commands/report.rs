@@ -59,7 +59,7 @@ pub fn findings_table(doc: &ExpectedFindings) -> String {
 pub fn audit_json(found: &std::collections::BTreeSet<Key>, codes: CodeSet) -> String {
     let list: Vec<_> = found
         .iter()
-        .map(|(kind, object)| {
+        .map(|Key { kind, object }| {
             serde_json::json!({"kind": kind, "code": code_for(kind, codes), "object": object})
         })
         .collect();
@@ -71,7 +71,7 @@ pub fn audit_json(found: &std::collections::BTreeSet<Key>, codes: CodeSet) -> St
 /// `audit --format markdown`.
 pub fn audit_markdown(found: &std::collections::BTreeSet<Key>, codes: CodeSet) -> String {
     let mut md = String::from("| code | kind | object |\n|---|---|---|\n");
-    for (kind, object) in found {
+    for Key { kind, object } in found {
         let _ = writeln!(
             md,
             "| {} | {kind} | `{object}` |",
@@ -85,7 +85,7 @@ pub fn audit_markdown(found: &std::collections::BTreeSet<Key>, codes: CodeSet) -
 pub fn audit_table(found: &std::collections::BTreeSet<Key>, codes: CodeSet) -> String {
     let rows: Vec<[String; 3]> = found
         .iter()
-        .map(|(kind, object)| {
+        .map(|Key { kind, object }| {
             [
                 code_for(kind, codes).unwrap_or("-").to_string(),
                 kind.clone(),
@@ -112,7 +112,7 @@ pub fn verify(comparison: &Comparison) -> String {
     );
     if let Some(statistics) = &comparison.statistics {
         let (mut proven, mut pending, mut contradicted) = (0, 0, 0);
-        for ((kind, object), verdict) in &statistics.verdicts {
+        for (Key { kind, object }, verdict) in &statistics.verdicts {
             match verdict {
                 Verdict::Proven(_) => proven += 1,
                 Verdict::Pending(why) => {
@@ -142,10 +142,10 @@ pub fn verify(comparison: &Comparison) -> String {
             let _ = writeln!(out, "  changed outside engineer-sim since {last}: {d}");
         }
     }
-    for (kind, object) in &comparison.missing {
+    for Key { kind, object } in &comparison.missing {
         let _ = writeln!(out, "  in the database, not in the ledger: {kind} {object}");
     }
-    for (kind, object) in &comparison.stale {
+    for Key { kind, object } in &comparison.stale {
         let _ = writeln!(out, "  in the ledger, not in the database: {kind} {object}");
     }
     out

@@ -12,19 +12,23 @@ use anyhow::Result;
 use sqlx::{Connection, PgConnection};
 
 use super::run::{run_parallel, Runner};
+use crate::pg::USER_SCHEMAS;
 
 /// The plain indexes of some tables, as `pg_get_indexdef` gives them.
-const DEFERRABLE_INDEXES: &str = "
+fn deferrable_indexes() -> String {
+    format!(
+        "
     SELECT format('%I.%I', n.nspname, c.relname), pg_get_indexdef(i.indexrelid)
       FROM pg_index i
       JOIN pg_class c ON c.oid = i.indexrelid
       JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.relkind = 'i' AND NOT i.indisunique AND i.indisvalid
-       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'engineer_sim')
-       AND n.nspname NOT LIKE 'pg\\_%'
+       AND {USER_SCHEMAS}
        AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
        AND i.indrelid::regclass::text = ANY($1)
-     ORDER BY n.nspname, c.relname";
+     ORDER BY n.nspname, c.relname"
+    )
+}
 
 /// Drops the plain indexes of `tables` and records their definitions (a no-op when a killed seed
 /// did so already: its definitions are still recorded). Only the tables that grow are worth it:
@@ -32,7 +36,7 @@ const DEFERRABLE_INDEXES: &str = "
 /// planner the table's true size, which autovacuum never measures for a table that small.
 pub async fn drop_indexes(conn: &mut PgConnection, tables: &[String]) -> Result<()> {
     let mut tx = conn.begin().await?;
-    let indexes: Vec<(String, String)> = sqlx::query_as(DEFERRABLE_INDEXES)
+    let indexes: Vec<(String, String)> = sqlx::query_as(&deferrable_indexes())
         .bind(tables)
         .fetch_all(&mut *tx)
         .await?;

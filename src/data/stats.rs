@@ -2,6 +2,7 @@
 //! scans, live and dead tuples and size, read before and after the workload so the judgement is
 //! on what the workload itself did (the growth's own writes use indexes too).
 
+use crate::pg::USER_SCHEMAS;
 use std::collections::BTreeMap;
 
 use anyhow::Result;
@@ -153,13 +154,12 @@ pub async fn last_workload(conn: &mut PgConnection) -> Result<Option<(i32, Stats
 
 /// Size and rows of every user table now, for the findings (`schema.table` -> (bytes, rows)).
 pub async fn table_sizes(conn: &mut PgConnection) -> Result<BTreeMap<String, (i64, i64)>> {
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
         "SELECT format('%s.%s', n.nspname, c.relname), pg_total_relation_size(c.oid),
                 greatest(c.reltuples, 0)::bigint
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-           AND n.nspname NOT LIKE 'pg\\_%'",
-    )
+         WHERE c.relkind IN ('r', 'p') AND {USER_SCHEMAS}"
+    ))
     .fetch_all(conn)
     .await?;
     Ok(rows.into_iter().map(|(t, b, r)| (t, (b, r))).collect())

@@ -11,42 +11,31 @@
 //! (CONCURRENTLY, outside the transaction) cannot be applied inside the change's transaction.
 //! The finding never closes: it is a fact of the migration history, which a linter reads.
 
-use anyhow::{bail, Result};
+use super::kind::{never_closes, MistakeKind, Proof};
+use super::slip::Slip;
+use super::snapshot::Snapshot;
 
-use super::{MistakeKind, SlipArgs, Snapshot, Verification};
+pub const KIND: MistakeKind = MistakeKind {
+    name: "blocking_index_build",
+    proof: Proof::Ledger {
+        observe,
+        closed_after: never_closes,
+    },
+    slip: Slip::NotASlipPoint(
+        "the careful version (CREATE INDEX CONCURRENTLY) cannot run inside the change's transaction",
+    ),
+    ..MistakeKind::USUAL
+};
 
-pub struct BlockingIndexBuild;
-
-impl MistakeKind for BlockingIndexBuild {
-    fn name(&self) -> &'static str {
-        "blocking_index_build"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Ledger
-    }
-
-    fn render(&self, _args: &SlipArgs, _slipped: bool) -> Result<String> {
-        bail!(
-            "blocking_index_build is observed by the apply step, not a slip point: the careful \
-             version (CREATE INDEX CONCURRENTLY) cannot run inside the change's transaction"
-        )
-    }
-
-    fn observe(&self, before: &Snapshot, after: &Snapshot) -> Vec<String> {
-        after
-            .indexes
-            .iter()
-            .filter(|(name, table)| {
-                !before.indexes.contains_key(*name) && before.same_table(after, table)
-            })
-            .map(|(name, _)| name.clone())
-            .collect()
-    }
+fn observe(before: &Snapshot, after: &Snapshot) -> Vec<String> {
+    after
+        .indexes
+        .iter()
+        .filter(|(name, table)| {
+            !before.indexes.contains_key(*name) && before.same_table(after, table)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -57,7 +46,7 @@ mod tests {
     #[tokio::test]
     async fn indexes_on_existing_tables_block_new_tables_do_not() {
         let seen = observe(
-            &BlockingIndexBuild,
+            &KIND,
             "CREATE TABLE old (a int, b int); CREATE TABLE recreated (a int);",
             "DROP TABLE recreated; CREATE TABLE recreated (a int); CREATE INDEX recreated_a ON recreated(a);
              CREATE INDEX old_a ON old(a);

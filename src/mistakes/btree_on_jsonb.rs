@@ -22,108 +22,38 @@
 //! Indexes of partitions that are attached to an index of the partitioned table are skipped; the
 //! finding is the partitioned table's index, once.
 
-use anyhow::Result;
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
-use super::{swapped_when_slipped, MistakeKind, SlipArgs, Verification};
+pub const KIND: MistakeKind = MistakeKind {
+    name: "btree_on_jsonb",
+    proof: Proof::Catalog(Query::Indexes(DEFECTIVE)),
+    slip: Slip::Swapped,
+    ..MistakeKind::USUAL
+};
 
-pub struct BtreeOnJsonb;
-
-impl MistakeKind for BtreeOnJsonb {
-    fn name(&self) -> &'static str {
-        "btree_on_jsonb"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        swapped_when_slipped(args, slipped)
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        // The key part of `indkey` (0-based, 0 for an expression) joined to the table's columns.
-        Some(
-            r#"
-SELECT format('%s.%s', n.nspname, ic.relname) AS object
-FROM pg_index i
-JOIN pg_class ic ON ic.oid = i.indexrelid
-JOIN pg_class t ON t.oid = i.indrelid
-JOIN pg_namespace n ON n.oid = ic.relnamespace
-JOIN pg_am am ON am.oid = ic.relam
-WHERE am.amname = 'btree'
-  AND i.indisvalid
-  AND NOT ic.relispartition
-  AND t.relkind IN ('r', 'p')
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
-  AND EXISTS (
-      SELECT 1
-      FROM unnest((i.indkey::int2[])[0:i.indnkeyatts - 1]) AS k(attnum)
-      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-      WHERE a.atttypid = 'jsonb'::regtype
-  )
-ORDER BY 1
-"#,
-        )
-    }
-}
+// The key part of `indkey` (0-based, 0 for an expression) joined to the table's columns.
+const DEFECTIVE: &str = r#"
+am.amname = 'btree'
+AND i.indisvalid
+AND EXISTS (
+    SELECT 1
+    FROM unnest((i.indkey::int2[])[0:i.indnkeyatts - 1]) AS k(attnum)
+    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+    WHERE a.atttypid = 'jsonb'::regtype
+)
+"#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::{detect, render_both, to_values};
-
-    const SQL: &str = "CREATE INDEX t_doc_idx ON public.t USING gin (doc);";
-    const SLIPPED: &str = "CREATE INDEX t_doc_idx ON public.t (doc);";
-
-    #[test]
-    fn slip_uses_a_btree() {
-        let (clean, slipped) = render_both(
-            &BtreeOnJsonb,
-            &[
-                ("object", "public.t_doc_idx"),
-                ("sql", SQL),
-                ("slipped", SLIPPED),
-            ],
-        );
-        assert_eq!(clean, SQL);
-        assert_eq!(slipped, SLIPPED);
-    }
-
-    #[test]
-    fn render_needs_both_statements() {
-        for (args, missing) in [
-            (
-                &[("object", "public.t_doc_idx"), ("slipped", SLIPPED)],
-                "sql",
-            ),
-            (&[("object", "public.t_doc_idx"), ("sql", SQL)], "slipped"),
-        ] {
-            let values = to_values(args);
-            let slip_args = SlipArgs {
-                kind: "btree_on_jsonb",
-                args: &values,
-            };
-            let err = BtreeOnJsonb
-                .render(&slip_args, false)
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.contains(&format!("needs the argument `{missing}`")),
-                "{err}"
-            );
-        }
-    }
+    use crate::mistakes::testing::detect;
 
     #[tokio::test]
     async fn finds_btrees_over_whole_documents() {
         let found = detect(
-            &BtreeOnJsonb,
+            &KIND,
             r#"
             CREATE TABLE doc (
                 id int PRIMARY KEY,
@@ -146,23 +76,5 @@ mod tests {
         )
         .await;
         assert_eq!(found, ["public.doc_body_idx", "public.doc_id_meta_idx"]);
-    }
-
-    #[tokio::test]
-    async fn partitioned_indexes_are_reported_once_and_ledger_is_ignored() {
-        let found = detect(
-            &BtreeOnJsonb,
-            r#"
-            CREATE TABLE event (d date, payload jsonb) PARTITION BY RANGE (d);
-            CREATE TABLE event_2024 PARTITION OF event
-                FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-            CREATE INDEX event_payload_idx ON event (payload);
-            CREATE SCHEMA engineer_sim;
-            CREATE TABLE engineer_sim.journal (event jsonb);
-            CREATE INDEX ON engineer_sim.journal (event);
-            "#,
-        )
-        .await;
-        assert_eq!(found, ["public.event_payload_idx"]);
     }
 }

@@ -9,65 +9,44 @@
 //! slip) is journaled, never an undeclared one: a clean-up that drops a redundant index is no
 //! mistake. The finding closes when an index of that name exists again.
 
-use anyhow::Result;
+use super::kind::{MistakeKind, Proof};
+use super::slip::Slip;
+use super::snapshot::Snapshot;
 
-use super::{added_when_slipped, MistakeKind, SlipArgs, Snapshot, Verification};
+pub const KIND: MistakeKind = MistakeKind {
+    name: "dropped_used_index",
+    proof: Proof::Ledger {
+        observe,
+        closed_after,
+    },
+    slip: Slip::Added,
+    incidental: false,
+    ..MistakeKind::USUAL
+};
 
-pub struct DroppedUsedIndex;
+fn observe(before: &Snapshot, after: &Snapshot) -> Vec<String> {
+    before
+        .indexes
+        .keys()
+        .filter(|name| !after.indexes.contains_key(*name))
+        .cloned()
+        .collect()
+}
 
-impl MistakeKind for DroppedUsedIndex {
-    fn name(&self) -> &'static str {
-        "dropped_used_index"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Ledger
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        added_when_slipped(args, slipped)
-    }
-
-    fn observe(&self, before: &Snapshot, after: &Snapshot) -> Vec<String> {
-        before
-            .indexes
-            .keys()
-            .filter(|name| !after.indexes.contains_key(*name))
-            .cloned()
-            .collect()
-    }
-
-    fn incidental_possible(&self) -> bool {
-        false
-    }
-
-    fn closed_after(&self, object: &str, after: &Snapshot) -> bool {
-        after.indexes.contains_key(object)
-    }
+/// Closes when an index of that name exists again.
+fn closed_after(object: &str, after: &Snapshot) -> bool {
+    after.indexes.contains_key(object)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::{observe, render_both};
-
-    #[test]
-    fn slip_adds_the_drop() {
-        let (clean, slipped) = render_both(
-            &DroppedUsedIndex,
-            &[("object", "public.i"), ("sql", "DROP INDEX i;")],
-        );
-        assert_eq!((clean.as_str(), slipped.as_str()), ("", "DROP INDEX i;"));
-    }
+    use crate::mistakes::testing::observe;
 
     #[tokio::test]
     async fn sees_dropped_indexes_only() {
         let seen = observe(
-            &DroppedUsedIndex,
+            &KIND,
             "CREATE TABLE t (a int, b int); CREATE INDEX t_a ON t(a); CREATE INDEX t_b ON t(b);",
             "DROP INDEX t_a; CREATE INDEX t_ab ON t(a, b);",
         )
@@ -78,8 +57,8 @@ mod tests {
     #[test]
     fn closes_when_recreated() {
         let mut after = Snapshot::default();
-        assert!(!DroppedUsedIndex.closed_after("public.t_a", &after));
+        assert!(!KIND.closed_after("public.t_a", &after));
         after.indexes.insert("public.t_a".into(), "public.t".into());
-        assert!(DroppedUsedIndex.closed_after("public.t_a", &after));
+        assert!(KIND.closed_after("public.t_a", &after));
     }
 }

@@ -38,39 +38,23 @@
 //! Indexes of partitions attached to an index of the partitioned table are never reported; the
 //! finding, if any, is the partitioned table's index, once.
 
-use anyhow::Result;
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
-use super::{added_when_slipped, MistakeKind, SlipArgs, Verification};
+pub const KIND: MistakeKind = MistakeKind {
+    name: "duplicate_index",
+    roadmap_code: Some("H004"),
+    checkup_code: Some("H004"),
+    proof: Proof::Catalog(Query::Sql(DETECTION_QUERY)),
+    slip: Slip::Added,
+    ..MistakeKind::USUAL
+};
 
-pub struct DuplicateIndex;
-
-impl MistakeKind for DuplicateIndex {
-    fn name(&self) -> &'static str {
-        "duplicate_index"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        Some("H004")
-    }
-
-    fn checkup_code(&self) -> Option<&'static str> {
-        Some("H004")
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        added_when_slipped(args, slipped)
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        // `indkey` is a 0-based vector of key columns then INCLUDE columns (0 for an expression);
-        // `indclass` and `indcollation` hold the key columns only. `pinned`: the index cannot be
-        // dropped on its own without changing what the schema enforces or how partitions attach.
-        Some(
-            r#"
+// `indkey` is a 0-based vector of key columns then INCLUDE columns (0 for an expression);
+// `indclass` and `indcollation` hold the key columns only. `pinned`: the index cannot be
+// dropped on its own without changing what the schema enforces or how partitions attach.
+const DETECTION_QUERY: &str = r#"
 WITH idx AS (
     SELECT i.indexrelid,
            i.indrelid,
@@ -94,8 +78,7 @@ WITH idx AS (
     JOIN pg_class ic ON ic.oid = i.indexrelid
     JOIN pg_namespace n ON n.oid = ic.relnamespace
     WHERE i.indisvalid
-      AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-      AND n.nspname NOT LIKE 'pg\_%'
+      AND {user_schemas}
 )
 SELECT format('%s.%s', a.nspname, a.relname) AS object
 FROM idx a
@@ -118,43 +101,17 @@ WHERE t.relkind IN ('r', 'p')
              OR (b.pinned = a.pinned AND b.indexrelid < a.indexrelid))
   )
 ORDER BY 1
-"#,
-        )
-    }
-}
+"#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::{detect, render_both, to_values};
-
-    const SQL: &str = "CREATE INDEX t_a_again_idx ON public.t (a);";
-
-    #[test]
-    fn slip_adds_the_index() {
-        let (clean, slipped) = render_both(
-            &DuplicateIndex,
-            &[("object", "public.t_a_again_idx"), ("sql", SQL)],
-        );
-        assert_eq!(clean, "");
-        assert_eq!(slipped, SQL);
-    }
-
-    #[test]
-    fn render_needs_the_sql() {
-        let values = to_values(&[("object", "public.t_a_again_idx")]);
-        let args = SlipArgs {
-            kind: "duplicate_index",
-            args: &values,
-        };
-        let err = DuplicateIndex.render(&args, false).unwrap_err().to_string();
-        assert!(err.contains("needs the argument `sql`"), "{err}");
-    }
+    use crate::mistakes::testing::detect;
 
     #[tokio::test]
     async fn finds_the_newer_copy_of_the_same_definition() {
         let found = detect(
-            &DuplicateIndex,
+            &KIND,
             r#"
             CREATE TABLE dup (a int, b int, c text, x int);
             CREATE INDEX dup_a_idx ON dup (a);
@@ -195,7 +152,7 @@ mod tests {
     #[tokio::test]
     async fn keeps_the_index_that_enforces_something() {
         let found = detect(
-            &DuplicateIndex,
+            &KIND,
             r#"
             CREATE TABLE cons (a int);
             CREATE INDEX cons_a_idx ON cons (a);
@@ -224,7 +181,7 @@ mod tests {
     #[tokio::test]
     async fn different_definitions_are_not_duplicates() {
         let found = detect(
-            &DuplicateIndex,
+            &KIND,
             r#"
             CREATE TABLE t (a int, b int, c text, x int);
             CREATE INDEX t_a_idx ON t (a);
@@ -249,9 +206,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn partitioned_indexes_are_reported_once_and_ledger_is_ignored() {
+    async fn partitioned_indexes_are_reported_once() {
         let found = detect(
-            &DuplicateIndex,
+            &KIND,
             r#"
             CREATE TABLE event (a int, b int, d date) PARTITION BY RANGE (d);
             CREATE TABLE event_2024 PARTITION OF event
@@ -260,10 +217,6 @@ mod tests {
             CREATE INDEX event_a_again_idx ON event (a);
             CREATE INDEX event_b_idx ON event (b);
             CREATE INDEX event_2024_b_local_idx ON event_2024 (b);
-            CREATE SCHEMA engineer_sim;
-            CREATE TABLE engineer_sim.finding (a int);
-            CREATE INDEX ON engineer_sim.finding (a);
-            CREATE INDEX ON engineer_sim.finding (a);
             "#,
         )
         .await;

@@ -24,117 +24,45 @@
 //! reported all the same: the catalog cannot tell how many rows a table will hold. Partitions are
 //! skipped (their columns are the partitioned table's, reported there once).
 
-use std::sync::LazyLock;
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
-use anyhow::Result;
+pub const KIND: MistakeKind = MistakeKind {
+    name: "int_should_be_bigint",
+    roadmap_code: Some("P002"),
+    checkup_code: Some("L003"),
+    proof: Proof::Catalog(Query::Columns(DEFECTIVE)),
+    slip: Slip::Typed {
+        clean: "BIGINT",
+        slipped: "INTEGER",
+    },
+    ..MistakeKind::USUAL
+};
 
-use super::{sql_text_array, typed, MistakeKind, SlipArgs, Verification};
-
-/// Column names that hold an id.
-pub const ID_NAMES: &[&str] = &["id"];
-
-/// Name endings with the same meaning: `project_id`, `parent_id`.
-pub const ID_SUFFIXES: &[&str] = &["_id"];
-
-/// Column names that hold a size in bytes.
-pub const SIZE_NAMES: &[&str] = &["size", "file_size"];
-
-/// Name endings with the same meaning: `payload_bytes`, `attachment_size`.
-pub const SIZE_SUFFIXES: &[&str] = &["_bytes", "_size"];
-
-static DETECTION_QUERY: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        r#"
-SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS object
-FROM pg_attribute a
-JOIN pg_class c ON c.oid = a.attrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype)
-  AND a.attnum > 0
-  AND NOT a.attisdropped
-  AND c.relkind IN ('r', 'p')
-  AND NOT c.relispartition
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
-  AND (
-      EXISTS (
-          SELECT 1 FROM pg_constraint con
-          WHERE con.conrelid = a.attrelid
-            AND con.contype IN ('p', 'f')
-            AND a.attnum = ANY (con.conkey)
-      )
-      OR a.attname::text = ANY ({names})
-      OR EXISTS (
-          SELECT 1 FROM unnest({suffixes}) AS s(suffix)
-          WHERE right(a.attname::text, length(s.suffix)) = s.suffix
-      )
-  )
-ORDER BY 1
-"#,
-        names = sql_text_array(&[ID_NAMES, SIZE_NAMES].concat()),
-        suffixes = sql_text_array(&[ID_SUFFIXES, SIZE_SUFFIXES].concat()),
+const DEFECTIVE: &str = r#"
+a.atttypid IN ('int2'::regtype, 'int4'::regtype)
+AND (
+    EXISTS (
+        SELECT 1 FROM pg_constraint con
+        WHERE con.conrelid = a.attrelid
+          AND con.contype IN ('p', 'f')
+          AND a.attnum = ANY (con.conkey)
     )
-});
-
-pub struct IntShouldBeBigint;
-
-impl MistakeKind for IntShouldBeBigint {
-    fn name(&self) -> &'static str {
-        "int_should_be_bigint"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        Some("P002")
-    }
-
-    fn checkup_code(&self) -> Option<&'static str> {
-        Some("L003")
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        typed(args, slipped, "BIGINT", "INTEGER")
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        Some(DETECTION_QUERY.as_str())
-    }
-}
+    OR {named:id}
+    OR {named:size}
+)
+"#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::{detect, render_both, to_values};
-
-    #[test]
-    fn slip_uses_integer() {
-        let (clean, slipped) =
-            render_both(&IntShouldBeBigint, &[("object", "public.t.size_bytes")]);
-        assert_eq!(clean, "BIGINT");
-        assert_eq!(slipped, "INTEGER");
-    }
-
-    #[test]
-    fn render_needs_the_object() {
-        let values = to_values(&[]);
-        let args = SlipArgs {
-            kind: "int_should_be_bigint",
-            args: &values,
-        };
-        let err = IntShouldBeBigint
-            .render(&args, true)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("needs the argument `object`"), "{err}");
-    }
+    use crate::mistakes::testing::detect;
 
     #[tokio::test]
     async fn finds_ids_and_sizes_but_not_counters() {
         let found = detect(
-            &IntShouldBeBigint,
+            &KIND,
             r#"
             CREATE TABLE account (id int PRIMARY KEY, view_count int, duration_minutes int);
             CREATE TABLE region (code smallint, zone int, PRIMARY KEY (code, zone));
@@ -179,21 +107,5 @@ mod tests {
                 "public.upload.tiny_id",
             ]
         );
-    }
-
-    #[tokio::test]
-    async fn partitioned_tables_are_reported_once_and_ledger_is_ignored() {
-        let found = detect(
-            &IntShouldBeBigint,
-            r#"
-            CREATE TABLE event (d date, user_id int, attempts int) PARTITION BY RANGE (d);
-            CREATE TABLE event_2024 PARTITION OF event
-                FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-            CREATE SCHEMA engineer_sim;
-            CREATE TABLE engineer_sim.change (id int PRIMARY KEY, size_bytes int);
-            "#,
-        )
-        .await;
-        assert_eq!(found, ["public.event.user_id"]);
     }
 }

@@ -15,11 +15,18 @@
 //! Detection: an index of a user table with `indisvalid` false. It closes when the index is
 //! rebuilt valid or dropped.
 
-use anyhow::Result;
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
-use super::{MistakeKind, SlipArgs, Verification, OUTSIDE_TRANSACTION};
-
-pub struct InvalidIndex;
+pub const KIND: MistakeKind = MistakeKind {
+    name: "invalid_index",
+    checkup_code: Some("H001"),
+    proof: Proof::Catalog(Query::Sql(DETECTION_QUERY)),
+    slip: Slip::OutsideTransaction,
+    needs_data: true,
+    ..MistakeKind::USUAL
+};
 
 const DETECTION_QUERY: &str = r#"
 SELECT format('%s.%s', n.nspname, c.relname) AS object
@@ -27,77 +34,19 @@ FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT i.indisvalid
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
+  AND {user_schemas}
 "#;
-
-impl MistakeKind for InvalidIndex {
-    fn name(&self) -> &'static str {
-        "invalid_index"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn checkup_code(&self) -> Option<&'static str> {
-        Some("H001")
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn needs_data(&self) -> bool {
-        true
-    }
-
-    fn outside_transaction(&self) -> bool {
-        true
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        args.object()?;
-        let clean = args.string("sql")?;
-        let wrong = args.string("slipped")?;
-        Ok(if slipped {
-            format!("{OUTSIDE_TRANSACTION}\n{wrong}")
-        } else {
-            clean
-        })
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        Some(DETECTION_QUERY)
-    }
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::render_both;
     use crate::pg::scratch::ScratchDb;
-
-    #[test]
-    fn slip_builds_concurrently_outside_the_transaction() {
-        let (clean, slipped) = render_both(
-            &InvalidIndex,
-            &[
-                ("object", "public.u"),
-                ("sql", "DELETE FROM t; CREATE UNIQUE INDEX u ON t(a);"),
-                ("slipped", "CREATE UNIQUE INDEX CONCURRENTLY u ON t(a);"),
-            ],
-        );
-        assert_eq!(clean, "DELETE FROM t; CREATE UNIQUE INDEX u ON t(a);");
-        assert_eq!(
-            slipped,
-            format!("{OUTSIDE_TRANSACTION}\nCREATE UNIQUE INDEX CONCURRENTLY u ON t(a);")
-        );
-    }
+    use crate::words::Words;
 
     /// A real failed concurrent build over duplicates, as the slip makes it.
     #[tokio::test]
     async fn detects_the_index_a_failed_concurrent_build_leaves() {
+        let query = KIND.detection_query(&Words::builtin()).unwrap();
         let db = ScratchDb::create("invalid_index").await.expect("scratch");
         let mut conn = crate::pg::connect(&db.url).await.expect("connect");
         sqlx::raw_sql(
@@ -116,7 +65,7 @@ mod tests {
             .and_then(|e| e.code())
             .map(|c| c.to_string());
         assert_eq!(code.as_deref(), Some("23505"));
-        let found = crate::pg::query_objects(&mut conn, DETECTION_QUERY)
+        let found = crate::pg::query_objects(&mut conn, &query)
             .await
             .expect("detect");
         assert_eq!(found, vec!["public.dup_idx".to_string()]);
@@ -124,7 +73,7 @@ mod tests {
             .execute(&mut conn)
             .await
             .expect("drop");
-        let found = crate::pg::query_objects(&mut conn, DETECTION_QUERY)
+        let found = crate::pg::query_objects(&mut conn, &query)
             .await
             .expect("detect");
         assert!(found.is_empty(), "closed once dropped: {found:?}");

@@ -8,48 +8,13 @@
 //! judgement about how the application queries it, not something the catalog shows. The finding
 //! closes when the column is dropped.
 
-use anyhow::Result;
+use super::kind::{MistakeKind, Proof};
+use super::slip::Slip;
 
-use super::{swapped_when_slipped, MistakeKind, SlipArgs, Verification};
-
-pub struct JsonbOveruse;
-
-impl MistakeKind for JsonbOveruse {
-    fn name(&self) -> &'static str {
-        "jsonb_overuse"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        Some("P001")
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Declared
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        swapped_when_slipped(args, slipped)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::mistakes::testing::render_both;
-
-    #[test]
-    fn slip_swaps_columns_for_a_bag() {
-        let (clean, slipped) = render_both(
-            &JsonbOveruse,
-            &[
-                ("object", "public.t.settings"),
-                ("sql", "tz VARCHAR(50)"),
-                ("slipped", "settings JSONB"),
-            ],
-        );
-        assert_eq!(
-            (clean.as_str(), slipped.as_str()),
-            ("tz VARCHAR(50)", "settings JSONB")
-        );
-    }
-}
+pub const KIND: MistakeKind = MistakeKind {
+    name: "jsonb_overuse",
+    roadmap_code: Some("P001"),
+    proof: Proof::Declared,
+    slip: Slip::Swapped,
+    ..MistakeKind::USUAL
+};

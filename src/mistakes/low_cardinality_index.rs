@@ -24,91 +24,40 @@
 //! through. Indexes of partitions that are attached to an index of the partitioned table are
 //! skipped; the finding is the partitioned table's index, once.
 
-use anyhow::Result;
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
-use super::{added_when_slipped, MistakeKind, SlipArgs, Verification};
+pub const KIND: MistakeKind = MistakeKind {
+    name: "low_cardinality_index",
+    roadmap_code: Some("L002"),
+    proof: Proof::Catalog(Query::Indexes(DEFECTIVE)),
+    slip: Slip::Added,
+    ..MistakeKind::USUAL
+};
 
-pub struct LowCardinalityIndex;
-
-impl MistakeKind for LowCardinalityIndex {
-    fn name(&self) -> &'static str {
-        "low_cardinality_index"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        Some("L002")
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        added_when_slipped(args, slipped)
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        // `indkey[0]` is the first key column's attnum, 0 for an expression.
-        Some(
-            r#"
-SELECT format('%s.%s', n.nspname, ic.relname) AS object
-FROM pg_index i
-JOIN pg_class ic ON ic.oid = i.indexrelid
-JOIN pg_class t ON t.oid = i.indrelid
-JOIN pg_namespace n ON n.oid = ic.relnamespace
-JOIN pg_am am ON am.oid = ic.relam
-JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-WHERE am.amname = 'btree'
-  AND i.indisvalid
-  AND i.indpred IS NULL
-  AND i.indnkeyatts = 1
-  AND i.indkey[0] <> 0
-  AND a.atttypid = 'bool'::regtype
-  AND NOT ic.relispartition
-  AND t.relkind IN ('r', 'p')
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
-ORDER BY 1
-"#,
-        )
-    }
-}
+// `indkey[0]` is the first key column's attnum, 0 for an expression.
+const DEFECTIVE: &str = r#"
+am.amname = 'btree'
+AND i.indisvalid
+AND i.indpred IS NULL
+AND i.indnkeyatts = 1
+AND i.indkey[0] <> 0
+AND EXISTS (
+    SELECT 1 FROM pg_attribute a
+    WHERE a.attrelid = i.indrelid AND a.attnum = i.indkey[0] AND a.atttypid = 'bool'::regtype
+)
+"#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::{detect, render_both, to_values};
-
-    const SQL: &str = "CREATE INDEX t_flag_idx ON public.t (flag);";
-
-    #[test]
-    fn slip_adds_the_index() {
-        let (clean, slipped) = render_both(
-            &LowCardinalityIndex,
-            &[("object", "public.t_flag_idx"), ("sql", SQL)],
-        );
-        assert_eq!(clean, "");
-        assert_eq!(slipped, SQL);
-    }
-
-    #[test]
-    fn render_needs_the_sql() {
-        let values = to_values(&[("object", "public.t_flag_idx")]);
-        let args = SlipArgs {
-            kind: "low_cardinality_index",
-            args: &values,
-        };
-        let err = LowCardinalityIndex
-            .render(&args, false)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("needs the argument `sql`"), "{err}");
-    }
+    use crate::mistakes::testing::detect;
 
     #[tokio::test]
     async fn finds_full_btree_indexes_on_a_boolean_alone() {
         let found = detect(
-            &LowCardinalityIndex,
+            &KIND,
             r#"
             CREATE TABLE project (
                 id int PRIMARY KEY,
@@ -142,23 +91,5 @@ mod tests {
                 "public.project_is_default_key",
             ]
         );
-    }
-
-    #[tokio::test]
-    async fn partitioned_indexes_are_reported_once_and_ledger_is_ignored() {
-        let found = detect(
-            &LowCardinalityIndex,
-            r#"
-            CREATE TABLE event (d date, done bool) PARTITION BY RANGE (d);
-            CREATE TABLE event_2024 PARTITION OF event
-                FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-            CREATE INDEX event_done_idx ON event (done);
-            CREATE SCHEMA engineer_sim;
-            CREATE TABLE engineer_sim.change (applied bool);
-            CREATE INDEX ON engineer_sim.change (applied);
-            "#,
-        )
-        .await;
-        assert_eq!(found, ["public.event_done_idx"]);
     }
 }

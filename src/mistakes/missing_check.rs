@@ -21,142 +21,47 @@
 //! whether the condition is the right one. Partitions are skipped (they inherit the partitioned
 //! table's columns and CHECKs, and are reported there once).
 
-use std::sync::LazyLock;
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
-use anyhow::Result;
+pub const KIND: MistakeKind = MistakeKind {
+    name: "missing_check",
+    proof: Proof::Catalog(Query::Columns(DEFECTIVE)),
+    slip: Slip::Clause {
+        arg: "expr",
+        clean: " CHECK ({})",
+    },
+    ..MistakeKind::USUAL
+};
 
-use super::{sql_text_array, MistakeKind, SlipArgs, Verification};
-
-/// Text column names whose values come from a closed set the schema should list.
-pub const CLOSED_SET_NAMES: &[&str] = &["status", "kind", "role", "type"];
-
-/// Name endings with the same meaning: `order_status`, `member_role`.
-pub const CLOSED_SET_SUFFIXES: &[&str] = &["_status", "_kind", "_role", "_type"];
-
-/// Names ending in `_type` that hold open sets (any MIME type), so a CHECK cannot list them.
-pub const OPEN_SET_NAMES: &[&str] = &["content_type", "mime_type"];
-
-/// Numeric column names whose values cannot be negative or have a ceiling.
-pub const BOUNDED_NUMBER_NAMES: &[&str] = &[
-    "minutes",
-    "quantity",
-    "amount",
-    "price",
-    "rating",
-    "score",
-    "percent",
-    "percentage",
-];
-
-/// Name endings with the same meaning: `discount_percent`.
-pub const BOUNDED_NUMBER_SUFFIXES: &[&str] = &["_percent", "_percentage"];
-
-static DETECTION_QUERY: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        r#"
-SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS object
-FROM pg_attribute a
-JOIN pg_class c ON c.oid = a.attrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE a.attnum > 0
-  AND NOT a.attisdropped
-  AND c.relkind IN ('r', 'p')
-  AND NOT c.relispartition
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
-  AND (
-      (a.atttypid IN ('text'::regtype, 'varchar'::regtype)
-       AND (a.attname::text = ANY ({closed_names})
-            OR EXISTS (
-                SELECT 1 FROM unnest({closed_suffixes}) AS s(suffix)
-                WHERE right(a.attname::text, length(s.suffix)) = s.suffix
-            ))
-       AND a.attname::text <> ALL ({open_sets}))
-      OR
-      (a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype,
-                      'float4'::regtype, 'float8'::regtype)
-       AND (a.attname::text = ANY ({number_names})
-            OR EXISTS (
-                SELECT 1 FROM unnest({number_suffixes}) AS s(suffix)
-                WHERE right(a.attname::text, length(s.suffix)) = s.suffix
-            )))
-  )
-  AND NOT EXISTS (
-      SELECT 1 FROM pg_constraint k
-      WHERE k.conrelid = c.oid
-        AND k.contype = 'c'
-        AND a.attnum = ANY (k.conkey)
-  )
-ORDER BY 1
-"#,
-        closed_names = sql_text_array(CLOSED_SET_NAMES),
-        closed_suffixes = sql_text_array(CLOSED_SET_SUFFIXES),
-        open_sets = sql_text_array(OPEN_SET_NAMES),
-        number_names = sql_text_array(BOUNDED_NUMBER_NAMES),
-        number_suffixes = sql_text_array(BOUNDED_NUMBER_SUFFIXES),
-    )
-});
-
-pub struct MissingCheck;
-
-impl MistakeKind for MissingCheck {
-    fn name(&self) -> &'static str {
-        "missing_check"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        args.object()?;
-        let expr = args.string("expr")?;
-        Ok(if slipped {
-            String::new()
-        } else {
-            format!(" CHECK ({expr})")
-        })
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        Some(DETECTION_QUERY.as_str())
-    }
-}
+const DEFECTIVE: &str = r#"
+(
+    (a.atttypid IN ('text'::regtype, 'varchar'::regtype)
+     AND {named:closed_set}
+     AND a.attname::text <> ALL ({open_set_names}))
+    OR
+    (a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype,
+                    'float4'::regtype, 'float8'::regtype)
+     AND {named:bounded_number})
+)
+AND NOT EXISTS (
+    SELECT 1 FROM pg_constraint k
+    WHERE k.conrelid = c.oid
+      AND k.contype = 'c'
+      AND a.attnum = ANY (k.conkey)
+)
+"#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::{detect, render_both, to_values};
-
-    #[test]
-    fn slip_drops_the_check() {
-        let (clean, slipped) = render_both(
-            &MissingCheck,
-            &[("object", "public.t.minutes"), ("expr", "minutes > 0")],
-        );
-        assert_eq!(clean, " CHECK (minutes > 0)");
-        assert_eq!(slipped, "");
-    }
-
-    #[test]
-    fn render_needs_the_expression() {
-        let values = to_values(&[("object", "public.t.minutes")]);
-        let args = SlipArgs {
-            kind: "missing_check",
-            args: &values,
-        };
-        let err = MissingCheck.render(&args, false).unwrap_err().to_string();
-        assert!(err.contains("needs the argument `expr`"), "{err}");
-    }
+    use crate::mistakes::testing::{detect, detect_with};
 
     #[tokio::test]
     async fn finds_bounded_columns_without_a_check() {
         let found = detect(
-            &MissingCheck,
+            &KIND,
             r#"
             CREATE TYPE mood AS ENUM ('calm', 'busy');
             CREATE DOMAIN positive AS int CHECK (VALUE > 0);
@@ -193,10 +98,6 @@ mod tests {
                 shift_status text,
                 CONSTRAINT shift_sane CHECK (minutes > 0 AND shift_status <> '' AND starts < ends)
             );
-            CREATE TABLE part (d date, status text) PARTITION BY RANGE (d);
-            CREATE TABLE part_2024 PARTITION OF part FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-            CREATE SCHEMA engineer_sim;
-            CREATE TABLE engineer_sim.finding (status text);
             "#,
         )
         .await;
@@ -213,8 +114,18 @@ mod tests {
                 "public.log.minutes",
                 "public.log.percentage",
                 "public.log.status",
-                "public.part.status",
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_roadmap_can_add_closed_set_suffixes() {
+        let fixture = "CREATE TABLE job (run_state text, run_status text);";
+        assert_eq!(detect(&KIND, fixture).await, ["public.job.run_status"]);
+        let words = serde_yaml::from_str("closed_set_suffixes: [_state]").unwrap();
+        assert_eq!(
+            detect_with(&KIND, &words, fixture).await,
+            ["public.job.run_state", "public.job.run_status"]
         );
     }
 }

@@ -25,111 +25,49 @@
 //! The index behind a PRIMARY KEY or UNIQUE constraint is an ordinary unique btree index and covers
 //! like any other.
 
-use anyhow::Result;
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
-use super::{MistakeKind, SlipArgs, Verification};
+pub const KIND: MistakeKind = MistakeKind {
+    name: "missing_fk_index",
+    roadmap_code: Some("H002"),
+    checkup_code: Some("H003"),
+    proof: Proof::Catalog(Query::ForeignKeys(DEFECTIVE)),
+    slip: Slip::Omitted,
+    ..MistakeKind::USUAL
+};
 
-pub struct MissingFkIndex;
-
-impl MistakeKind for MissingFkIndex {
-    fn name(&self) -> &'static str {
-        "missing_fk_index"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        Some("H002")
-    }
-
-    fn checkup_code(&self) -> Option<&'static str> {
-        Some("H003")
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        args.object()?;
-        let sql = args.string("sql")?;
-        Ok(if slipped { String::new() } else { sql })
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        // `conparentid = 0` keeps one row per key: a key on a partitioned table is copied onto each
-        // partition, and a key referencing a partitioned table gets a hidden copy per referenced
-        // partition on the same table, which would report the same object again.
-        Some(
-            r#"
-SELECT format('%s.%s(%s)', n.nspname, c.relname, cols.list) AS object
-FROM pg_constraint con
-JOIN pg_class c ON c.oid = con.conrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-CROSS JOIN LATERAL (
-    SELECT string_agg(a.attname, ',' ORDER BY k.ord) AS list
-    FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
-    JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
-) cols
-WHERE con.contype = 'f'
-  AND con.conparentid = 0
-  AND c.relkind IN ('r', 'p')
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
-  AND NOT EXISTS (
-      SELECT 1
-      FROM pg_index i
-      JOIN pg_class ic ON ic.oid = i.indexrelid
-      JOIN pg_am am ON am.oid = ic.relam
-      WHERE i.indrelid = con.conrelid
-        AND i.indisvalid
-        AND (i.indpred IS NULL OR (
-            cardinality(con.conkey) = 1
-            AND pg_get_expr(i.indpred, i.indrelid) = format('(%s IS NOT NULL)', quote_ident(
-                (SELECT attname FROM pg_attribute WHERE attrelid = con.conrelid AND attnum = con.conkey[1])))
-        ))
-        AND am.amname = 'btree'
-        AND i.indnkeyatts >= cardinality(con.conkey)
-        AND (SELECT array_agg(x ORDER BY x)
-             FROM unnest((i.indkey::int2[])[0:cardinality(con.conkey) - 1]) AS x)
-          = (SELECT array_agg(x ORDER BY x) FROM unnest(con.conkey) AS x)
-  )
-ORDER BY 1
-"#,
-        )
-    }
-}
+const DEFECTIVE: &str = r#"
+NOT EXISTS (
+    SELECT 1
+    FROM pg_index i
+    JOIN pg_class ic ON ic.oid = i.indexrelid
+    JOIN pg_am am ON am.oid = ic.relam
+    WHERE i.indrelid = con.conrelid
+      AND i.indisvalid
+      AND (i.indpred IS NULL OR (
+          cardinality(con.conkey) = 1
+          AND pg_get_expr(i.indpred, i.indrelid) = format('(%s IS NOT NULL)', quote_ident(
+              (SELECT attname FROM pg_attribute WHERE attrelid = con.conrelid AND attnum = con.conkey[1])))
+      ))
+      AND am.amname = 'btree'
+      AND i.indnkeyatts >= cardinality(con.conkey)
+      AND (SELECT array_agg(x ORDER BY x)
+           FROM unnest((i.indkey::int2[])[0:cardinality(con.conkey) - 1]) AS x)
+        = (SELECT array_agg(x ORDER BY x) FROM unnest(con.conkey) AS x)
+)
+"#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::{detect, render_both, to_values};
-
-    const SQL: &str = "CREATE INDEX t_parent_id_idx ON public.t (parent_id);";
-
-    #[test]
-    fn slip_leaves_the_index_out() {
-        let (clean, slipped) = render_both(
-            &MissingFkIndex,
-            &[("object", "public.t(parent_id)"), ("sql", SQL)],
-        );
-        assert_eq!(clean, SQL);
-        assert_eq!(slipped, "");
-    }
-
-    #[test]
-    fn render_needs_the_sql() {
-        let values = to_values(&[("object", "public.t(parent_id)")]);
-        let args = SlipArgs {
-            kind: "missing_fk_index",
-            args: &values,
-        };
-        let err = MissingFkIndex.render(&args, true).unwrap_err().to_string();
-        assert!(err.contains("needs the argument `sql`"), "{err}");
-    }
+    use crate::mistakes::testing::detect;
 
     #[tokio::test]
     async fn covering_needs_a_valid_full_btree_led_by_the_key() {
         let found = detect(
-            &MissingFkIndex,
+            &KIND,
             r#"
             CREATE TABLE parent (id int PRIMARY KEY, a int, b int, UNIQUE (a, b));
             CREATE TABLE child (
@@ -195,7 +133,7 @@ mod tests {
     #[tokio::test]
     async fn partitioned_tables_report_each_key_once() {
         let found = detect(
-            &MissingFkIndex,
+            &KIND,
             r#"
             CREATE TABLE account (id int PRIMARY KEY);
             CREATE TABLE period (id int, d date, PRIMARY KEY (id, d)) PARTITION BY RANGE (d);
@@ -235,7 +173,7 @@ mod tests {
     #[tokio::test]
     async fn ignores_the_ledger_schema() {
         let found = detect(
-            &MissingFkIndex,
+            &KIND,
             r#"
             CREATE SCHEMA engineer_sim;
             CREATE TABLE engineer_sim.change (id int PRIMARY KEY);

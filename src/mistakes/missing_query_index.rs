@@ -14,70 +14,41 @@
 //! which columns the app filters on is the workload's knowledge, not the catalog's. The finding
 //! closes when an index leading with the column exists.
 
-use anyhow::Result;
+use super::kind::{MistakeKind, Proof};
+use super::slip::Slip;
+use super::snapshot::Snapshot;
 
-use super::{omitted_when_slipped, MistakeKind, SlipArgs, Snapshot, Verification};
+pub const KIND: MistakeKind = MistakeKind {
+    name: "missing_query_index",
+    proof: Proof::Statistics { closed_after },
+    slip: Slip::Omitted,
+    needs_data: true,
+    incidental: false,
+    ..MistakeKind::USUAL
+};
 
-pub struct MissingQueryIndex;
-
-impl MistakeKind for MissingQueryIndex {
-    fn name(&self) -> &'static str {
-        "missing_query_index"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Statistics
-    }
-
-    fn needs_data(&self) -> bool {
-        true
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        omitted_when_slipped(args, slipped)
-    }
-
-    fn incidental_possible(&self) -> bool {
-        false
-    }
-
-    fn closed_after(&self, object: &str, after: &Snapshot) -> bool {
-        after.leading.contains(object) || !after.has_object(object)
-    }
+/// Closes when an index leading with the column exists, or the column is gone.
+fn closed_after(object: &str, after: &Snapshot) -> bool {
+    after.leading.contains(object) || !after.has_object(object)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::render_both;
-
-    #[test]
-    fn slip_leaves_the_index_out() {
-        let sql = "CREATE INDEX idx_t_c ON t(c);";
-        let (clean, slipped) = render_both(
-            &MissingQueryIndex,
-            &[("object", "public.t(c)"), ("sql", sql)],
-        );
-        assert_eq!((clean.as_str(), slipped.as_str()), (sql, ""));
-    }
 
     #[test]
     fn closes_when_an_index_leads_with_the_column() {
         let mut after = Snapshot::default();
         after.tables.insert(
             "public.t".into(),
-            crate::audit::TableId {
+            crate::mistakes::TableId {
                 oid: 1,
                 relfilenode: 1,
             },
         );
         after.columns.insert("public.t.c".into(), false);
-        assert!(!MissingQueryIndex.closed_after("public.t(c)", &after));
+        assert!(!KIND.closed_after("public.t(c)", &after));
         after.leading.insert("public.t(c)".into());
-        assert!(MissingQueryIndex.closed_after("public.t(c)", &after));
+        assert!(KIND.closed_after("public.t(c)", &after));
     }
 }

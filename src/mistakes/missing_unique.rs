@@ -25,101 +25,42 @@
 //! reported all the same: the name is the only evidence the catalog has. Partitions are skipped
 //! (their columns and indexes are the partitioned table's, reported there once).
 
-use std::sync::LazyLock;
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
-use anyhow::Result;
+pub const KIND: MistakeKind = MistakeKind {
+    name: "missing_unique",
+    proof: Proof::Catalog(Query::Columns(DEFECTIVE)),
+    slip: Slip::Omitted,
+    ..MistakeKind::USUAL
+};
 
-use super::{omitted_when_slipped, sql_text_array, MistakeKind, SlipArgs, Verification};
-
-/// Column names whose values must not repeat within their table.
-pub const UNIQUE_NAMES: &[&str] = &["email", "slug", "token_hash", "key_hash", "api_key"];
-
-static DETECTION_QUERY: LazyLock<String> = LazyLock::new(|| {
-    // In the node tree of `indexprs`, a column reads as `{VAR :varno 1 :varattno <attnum> ...}`.
-    format!(
-        r#"
-SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS object
-FROM pg_attribute a
-JOIN pg_class c ON c.oid = a.attrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE a.attname::text = ANY ({names})
-  AND a.attnum > 0
-  AND NOT a.attisdropped
-  AND c.relkind IN ('r', 'p')
-  AND NOT c.relispartition
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
-  AND NOT EXISTS (
-      SELECT 1
-      FROM pg_index i
-      WHERE i.indrelid = a.attrelid
-        AND i.indisunique
-        AND i.indisvalid
-        AND (
-            a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])
-            OR i.indexprs::text ~ (':varattno ' || a.attnum || ' ')
-        )
-  )
-ORDER BY 1
-"#,
-        names = sql_text_array(UNIQUE_NAMES),
-    )
-});
-
-pub struct MissingUnique;
-
-impl MistakeKind for MissingUnique {
-    fn name(&self) -> &'static str {
-        "missing_unique"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        omitted_when_slipped(args, slipped)
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        Some(DETECTION_QUERY.as_str())
-    }
-}
+// In the node tree of `indexprs`, a column reads as `{VAR :varno 1 :varattno <attnum> ...}`.
+const DEFECTIVE: &str = r#"
+a.attname::text = ANY ({unique_names})
+AND NOT EXISTS (
+    SELECT 1
+    FROM pg_index i
+    WHERE i.indrelid = a.attrelid
+      AND i.indisunique
+      AND i.indisvalid
+      AND (
+          a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])
+          OR i.indexprs::text ~ (':varattno ' || a.attnum || ' ')
+      )
+)
+"#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::{detect, render_both, to_values};
-
-    #[test]
-    fn slip_leaves_the_unique_out() {
-        let (clean, slipped) = render_both(
-            &MissingUnique,
-            &[("object", "public.t.token_hash"), ("sql", " UNIQUE")],
-        );
-        assert_eq!(clean, " UNIQUE");
-        assert_eq!(slipped, "");
-    }
-
-    #[test]
-    fn render_needs_the_sql() {
-        let values = to_values(&[("object", "public.t.token_hash")]);
-        let args = SlipArgs {
-            kind: "missing_unique",
-            args: &values,
-        };
-        let err = MissingUnique.render(&args, true).unwrap_err().to_string();
-        assert!(err.contains("needs the argument `sql`"), "{err}");
-    }
+    use crate::mistakes::testing::detect;
 
     #[tokio::test]
     async fn finds_identifying_columns_without_a_unique_index() {
         let found = detect(
-            &MissingUnique,
+            &KIND,
             r#"
             CREATE TABLE person (id int PRIMARY KEY, email text, name text, billing_email text);
             CREATE INDEX person_email_idx ON person (email);
@@ -152,9 +93,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn partitioned_tables_are_reported_once_and_ledger_is_ignored() {
+    async fn partitioned_tables_are_reported_once() {
         let found = detect(
-            &MissingUnique,
+            &KIND,
             r#"
             CREATE TABLE account (d date, email text) PARTITION BY RANGE (d);
             CREATE TABLE account_2024 PARTITION OF account
@@ -162,8 +103,6 @@ mod tests {
             CREATE TABLE page (d date, slug text, UNIQUE (slug, d)) PARTITION BY RANGE (d);
             CREATE TABLE page_2024 PARTITION OF page
                 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-            CREATE SCHEMA engineer_sim;
-            CREATE TABLE engineer_sim.operator (email text);
             "#,
         )
         .await;

@@ -22,41 +22,26 @@
 //! `schema.table`. Partitions are skipped: a row trigger on a partitioned table is cloned onto
 //! every partition, and the finding is the partitioned table's, once.
 
-use anyhow::Result;
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
-use super::{omitted_when_slipped, MistakeKind, SlipArgs, Verification};
+pub const KIND: MistakeKind = MistakeKind {
+    name: "missing_updated_at_trigger",
+    proof: Proof::Catalog(Query::Sql(DETECTION_QUERY)),
+    slip: Slip::Omitted,
+    ..MistakeKind::USUAL
+};
 
-pub struct MissingUpdatedAtTrigger;
-
-impl MistakeKind for MissingUpdatedAtTrigger {
-    fn name(&self) -> &'static str {
-        "missing_updated_at_trigger"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        omitted_when_slipped(args, slipped)
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        // `tgtype` bits (src/include/catalog/pg_trigger.h): ROW = 1, BEFORE = 2, UPDATE = 16;
-        // 1 + 2 + 16 = 19.
-        Some(
-            r#"
+// `tgtype` bits (src/include/catalog/pg_trigger.h): ROW = 1, BEFORE = 2, UPDATE = 16;
+// 1 + 2 + 16 = 19.
+const DETECTION_QUERY: &str = r#"
 SELECT format('%s.%s', n.nspname, c.relname) AS object
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p')
   AND NOT c.relispartition
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
+  AND {user_schemas}
   AND EXISTS (
       SELECT 1 FROM pg_attribute a
       WHERE a.attrelid = c.oid
@@ -72,45 +57,15 @@ WHERE c.relkind IN ('r', 'p')
         AND (tg.tgtype::int & 19) = 19
   )
 ORDER BY 1
-"#,
-        )
-    }
-}
+"#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::{detect, render_both, to_values};
-
-    const SQL: &str = "CREATE TRIGGER t_touch BEFORE UPDATE ON public.t \
-                       FOR EACH ROW EXECUTE FUNCTION touch();";
+    use crate::mistakes::testing::detect;
 
     const TOUCH: &str = "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ \
                          BEGIN NEW.updated_at := now(); RETURN NEW; END $$;";
-
-    #[test]
-    fn slip_leaves_the_trigger_out() {
-        let (clean, slipped) = render_both(
-            &MissingUpdatedAtTrigger,
-            &[("object", "public.t"), ("sql", SQL)],
-        );
-        assert_eq!(clean, SQL);
-        assert_eq!(slipped, "");
-    }
-
-    #[test]
-    fn render_needs_the_sql() {
-        let values = to_values(&[("object", "public.t")]);
-        let args = SlipArgs {
-            kind: "missing_updated_at_trigger",
-            args: &values,
-        };
-        let err = MissingUpdatedAtTrigger
-            .render(&args, false)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("needs the argument `sql`"), "{err}");
-    }
 
     #[tokio::test]
     async fn finds_updated_at_without_a_before_update_row_trigger() {
@@ -142,7 +97,7 @@ mod tests {
             ALTER TABLE dropped DROP COLUMN updated_at;
             "#
         );
-        let found = detect(&MissingUpdatedAtTrigger, &fixture).await;
+        let found = detect(&KIND, &fixture).await;
         assert_eq!(
             found,
             [
@@ -156,7 +111,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn partitioned_tables_are_reported_once_and_ledger_is_ignored() {
+    async fn partitioned_tables_are_reported_once() {
         let fixture = format!(
             r#"
             {TOUCH}
@@ -168,11 +123,9 @@ mod tests {
                 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
             CREATE TRIGGER touched_touch BEFORE UPDATE ON touched
                 FOR EACH ROW EXECUTE FUNCTION touch();
-            CREATE SCHEMA engineer_sim;
-            CREATE TABLE engineer_sim.change (id int, updated_at timestamptz);
             "#
         );
-        let found = detect(&MissingUpdatedAtTrigger, &fixture).await;
+        let found = detect(&KIND, &fixture).await;
         assert_eq!(found, ["public.event"]);
     }
 }

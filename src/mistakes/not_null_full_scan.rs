@@ -12,46 +12,35 @@
 //! change, before the SET NOT NULL, also spares the scan: the snapshot after the change shows it.
 //! The finding never closes: it is a fact of the migration history.
 
-use anyhow::Result;
+use super::kind::{never_closes, MistakeKind, Proof};
+use super::slip::Slip;
+use super::snapshot::Snapshot;
 
-use super::{swapped_when_slipped, MistakeKind, SlipArgs, Snapshot, Verification};
+pub const KIND: MistakeKind = MistakeKind {
+    name: "not_null_full_scan",
+    proof: Proof::Ledger {
+        observe,
+        closed_after: never_closes,
+    },
+    slip: Slip::Swapped,
+    ..MistakeKind::USUAL
+};
 
-pub struct NotNullFullScan;
-
-impl MistakeKind for NotNullFullScan {
-    fn name(&self) -> &'static str {
-        "not_null_full_scan"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Ledger
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        swapped_when_slipped(args, slipped)
-    }
-
-    fn observe(&self, before: &Snapshot, after: &Snapshot) -> Vec<String> {
-        after
-            .columns
-            .iter()
-            .filter(|(column, not_null)| **not_null && before.columns.get(*column) == Some(&false))
-            .filter(|(column, _)| {
-                column
-                    .rsplit_once('.')
-                    .is_some_and(|(table, _)| before.same_table(after, table))
-            })
-            .filter(|(column, _)| {
-                !before.checked_not_null.contains(*column)
-                    && !after.checked_not_null.contains(*column)
-            })
-            .map(|(column, _)| column.clone())
-            .collect()
-    }
+fn observe(before: &Snapshot, after: &Snapshot) -> Vec<String> {
+    after
+        .columns
+        .iter()
+        .filter(|(column, not_null)| **not_null && before.columns.get(*column) == Some(&false))
+        .filter(|(column, _)| {
+            column
+                .rsplit_once('.')
+                .is_some_and(|(table, _)| before.same_table(after, table))
+        })
+        .filter(|(column, _)| {
+            !before.checked_not_null.contains(*column) && !after.checked_not_null.contains(*column)
+        })
+        .map(|(column, _)| column.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -62,7 +51,7 @@ mod tests {
     #[tokio::test]
     async fn set_not_null_without_a_validated_check_is_seen() {
         let seen = observe(
-            &NotNullFullScan,
+            &KIND,
             "CREATE TABLE t (scanned int, checked int, fresh int);",
             "ALTER TABLE t ALTER COLUMN scanned SET NOT NULL;
              ALTER TABLE t ADD CONSTRAINT t_checked_nn CHECK (checked IS NOT NULL) NOT VALID;

@@ -8,33 +8,22 @@
 //! is to null the link when the parent goes; a nullable key that blocks or cascades on delete is a
 //! required key missing its NOT NULL.
 
-use anyhow::Result;
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
-use super::{MistakeKind, SlipArgs, Verification};
+pub const KIND: MistakeKind = MistakeKind {
+    name: "nullable_fk",
+    roadmap_code: Some("B001"),
+    proof: Proof::Catalog(Query::Sql(DETECTION_QUERY)),
+    slip: Slip::Typed {
+        clean: " NOT NULL",
+        slipped: "",
+    },
+    ..MistakeKind::USUAL
+};
 
-pub struct NullableFk;
-
-impl MistakeKind for NullableFk {
-    fn name(&self) -> &'static str {
-        "nullable_fk"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        Some("B001")
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        args.object()?;
-        Ok(if slipped { "" } else { " NOT NULL" }.to_string())
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        Some(
-            r#"
+const DETECTION_QUERY: &str = r#"
 SELECT DISTINCT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS object
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
@@ -44,30 +33,19 @@ JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
 WHERE con.contype = 'f'
   AND NOT a.attnotnull
   AND con.confdeltype NOT IN ('n', 'd')
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
+  AND {user_schemas}
 ORDER BY 1
-"#,
-        )
-    }
-}
+"#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::{detect, render_both};
-
-    #[test]
-    fn slip_drops_not_null() {
-        let (clean, slipped) = render_both(&NullableFk, &[("object", "public.t.parent_id")]);
-        assert_eq!(clean, " NOT NULL");
-        assert_eq!(slipped, "");
-    }
+    use crate::mistakes::testing::detect;
 
     #[tokio::test]
     async fn finds_nullable_required_keys_but_not_optional_links() {
         let found = detect(
-            &NullableFk,
+            &KIND,
             r#"
             CREATE TABLE parent (id int PRIMARY KEY);
             CREATE TABLE child (

@@ -18,115 +18,52 @@
 //! Domains are not looked through, and partitions are skipped (their columns are the partitioned
 //! table's, reported there once).
 
-use std::sync::LazyLock;
-
 use anyhow::{bail, Result};
 
-use super::{sql_text_array, MistakeKind, SlipArgs, Verification};
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::{Slip, SlipArgs};
 
-/// Column names that hold a short value from a bounded set: a state, a category, a code from a
-/// standard list, a display name. A `text` or unbounded `varchar` column with one of these names is
-/// reported.
-pub const SHORT_VALUE_NAMES: &[&str] = &[
-    "status", "type", "kind", "method", "role", "code", "slug", "name", "color", "currency",
-    "locale", "timezone", "provider",
-];
+pub const KIND: MistakeKind = MistakeKind {
+    name: "oversized_varchar",
+    roadmap_code: Some("L003"),
+    proof: Proof::Catalog(Query::Columns(DEFECTIVE)),
+    slip: Slip::Custom(render),
+    ..MistakeKind::USUAL
+};
 
-/// Name endings with the same meaning: `order_status`, `notification_type`, `display_name`.
-pub const SHORT_VALUE_SUFFIXES: &[&str] = &[
-    "_status", "_type", "_kind", "_method", "_role", "_code", "_name",
-];
+// `varchar(n)` stores `n + 4` in `atttypmod`: 259 is `varchar(255)`.
+const DEFECTIVE: &str = r#"
+(a.atttypid = 'varchar'::regtype AND a.atttypmod = 259)
+OR (
+    (a.atttypid = 'text'::regtype OR (a.atttypid = 'varchar'::regtype AND a.atttypmod = -1))
+    AND {named:short_value}
+    AND a.attname::text <> ALL ({open_set_names})
+)
+"#;
 
-/// Names that look bounded but are open sets whose values can be long (a MIME type may carry
-/// parameters), so they are never reported when unbounded.
-pub const OPEN_SET_NAMES: &[&str] = &["content_type", "mime_type"];
-
-/// `varchar(n)` stores `n + 4` in `atttypmod`.
-const LAZY_DEFAULT_TYPMOD: i32 = 255 + 4;
-
-static DETECTION_QUERY: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        r#"
-SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS object
-FROM pg_attribute a
-JOIN pg_class c ON c.oid = a.attrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE a.attnum > 0
-  AND NOT a.attisdropped
-  AND c.relkind IN ('r', 'p')
-  AND NOT c.relispartition
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
-  AND (
-      (a.atttypid = 'varchar'::regtype AND a.atttypmod = {LAZY_DEFAULT_TYPMOD})
-      OR (
-          (a.atttypid = 'text'::regtype OR (a.atttypid = 'varchar'::regtype AND a.atttypmod = -1))
-          AND (
-              a.attname::text = ANY ({names})
-              OR EXISTS (
-                  SELECT 1 FROM unnest({suffixes}) AS s(suffix)
-                  WHERE right(a.attname::text, length(s.suffix)) = s.suffix
-              )
-          )
-          AND a.attname::text <> ALL ({open_sets})
-      )
-  )
-ORDER BY 1
-"#,
-        names = sql_text_array(SHORT_VALUE_NAMES),
-        suffixes = sql_text_array(SHORT_VALUE_SUFFIXES),
-        open_sets = sql_text_array(OPEN_SET_NAMES),
-    )
-});
-
-pub struct OversizedVarchar;
-
-impl OversizedVarchar {
-    fn slipped_type(args: &SlipArgs) -> Result<&'static str> {
-        match args.string_or("as", "varchar255")?.as_str() {
-            "varchar255" => Ok("VARCHAR(255)"),
-            "text" => Ok("TEXT"),
-            other => bail!(
-                "slip point `{}`: argument `as` must be \"varchar255\" or \"text\", got \"{other}\"",
-                args.kind
-            ),
-        }
+/// Clean `VARCHAR(<length>)`; the slip `VARCHAR(255)`, or `TEXT` with `as="text"`.
+fn render(args: &SlipArgs, slipped: bool) -> Result<String> {
+    let length = args.integer("length")?;
+    if length <= 0 {
+        bail!(
+            "slip point `{}`: argument `length` must be positive, got {length}",
+            args.kind
+        );
     }
-}
-
-impl MistakeKind for OversizedVarchar {
-    fn name(&self) -> &'static str {
-        "oversized_varchar"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        Some("L003")
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        args.object()?;
-        let length = args.integer("length")?;
-        if length <= 0 {
-            bail!(
-                "slip point `{}`: argument `length` must be positive, got {length}",
-                args.kind
-            );
-        }
-        let slipped_type = Self::slipped_type(args)?;
-        Ok(if slipped {
-            slipped_type.to_string()
-        } else {
-            format!("VARCHAR({length})")
-        })
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        Some(DETECTION_QUERY.as_str())
-    }
+    let slipped_type = match args.string_or("as", "varchar255")?.as_str() {
+        "varchar255" => "VARCHAR(255)",
+        "text" => "TEXT",
+        other => bail!(
+            "slip point `{}`: argument `as` must be \"varchar255\" or \"text\", got \"{other}\"",
+            args.kind
+        ),
+    };
+    Ok(if slipped {
+        slipped_type.to_string()
+    } else {
+        format!("VARCHAR({length})")
+    })
 }
 
 #[cfg(test)]
@@ -135,19 +72,9 @@ mod tests {
     use crate::mistakes::testing::{detect, render_both, to_values};
 
     #[test]
-    fn slip_uses_varchar_255_by_default() {
-        let (clean, slipped) = render_both(
-            &OversizedVarchar,
-            &[("object", "public.t.code"), ("length", "3")],
-        );
-        assert_eq!(clean, "VARCHAR(3)");
-        assert_eq!(slipped, "VARCHAR(255)");
-    }
-
-    #[test]
     fn slip_can_use_text() {
         let (clean, slipped) = render_both(
-            &OversizedVarchar,
+            &KIND,
             &[
                 ("object", "public.t.status"),
                 ("length", "20"),
@@ -184,10 +111,7 @@ mod tests {
                 kind: "oversized_varchar",
                 args: &values,
             };
-            let err = OversizedVarchar
-                .render(&slip_args, false)
-                .unwrap_err()
-                .to_string();
+            let err = KIND.render(&slip_args, false).unwrap_err().to_string();
             assert!(err.contains(expected), "{args:?}: {err}");
         }
     }
@@ -195,7 +119,7 @@ mod tests {
     #[tokio::test]
     async fn finds_lazy_lengths_and_unbounded_short_values() {
         let found = detect(
-            &OversizedVarchar,
+            &KIND,
             r#"
             CREATE TABLE account (
                 email varchar(255),
@@ -211,10 +135,6 @@ mod tests {
                 statusline text,
                 tags varchar(255)[]
             );
-            CREATE TABLE log (d date, kind text) PARTITION BY RANGE (d);
-            CREATE TABLE log_2024 PARTITION OF log FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-            CREATE SCHEMA engineer_sim;
-            CREATE TABLE engineer_sim.finding (kind text, object varchar(255));
             "#,
         )
         .await;
@@ -225,7 +145,6 @@ mod tests {
                 "public.account.name",
                 "public.account.notification_type",
                 "public.account.status",
-                "public.log.kind",
             ]
         );
     }

@@ -25,22 +25,20 @@
 //! in the type lists, so such pairs are not reported. Partitions are skipped (their columns and
 //! keys are the partitioned table's, reported there once).
 
-use std::sync::LazyLock;
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
-use anyhow::Result;
+pub const KIND: MistakeKind = MistakeKind {
+    name: "polymorphic_reference",
+    proof: Proof::Catalog(Query::Sql(DETECTION_QUERY)),
+    slip: Slip::Swapped,
+    ..MistakeKind::USUAL
+};
 
-use super::{swapped_when_slipped, MistakeKind, SlipArgs, Verification};
-
-/// Types of the `<p>_type` column: the name of the target stored as a string.
-pub const DISCRIMINATOR_TYPES: &[&str] = &["text", "varchar"];
-
-/// Types of the `<p>_id` column: what ids are stored as.
-pub const ID_TYPES: &[&str] = &["uuid", "int2", "int4", "int8"];
-
-static DETECTION_QUERY: LazyLock<String> = LazyLock::new(|| {
-    // `left(name, -5)` drops the `_type` suffix, leaving the prefix.
-    format!(
-        r#"
+// `left(name, -length('_type'))` drops the `_type` suffix, leaving the prefix. The
+// discriminator is a name stored as a string; the id is of a type ids are stored as.
+const DETECTION_QUERY: &str = r#"
 SELECT format('%s.%s(%s,%s)', n.nspname, c.relname, ty.attname, id.attname) AS object
 FROM pg_attribute ty
 JOIN pg_attribute id
@@ -50,16 +48,15 @@ JOIN pg_class c ON c.oid = ty.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE right(ty.attname::text, length('_type')) = '_type'
   AND length(ty.attname::text) > length('_type')
-  AND ty.atttypid IN ({discriminator_types})
-  AND id.atttypid IN ({id_types})
+  AND ty.atttypid IN ('text'::regtype, 'varchar'::regtype)
+  AND id.atttypid IN ('uuid'::regtype, 'int2'::regtype, 'int4'::regtype, 'int8'::regtype)
   AND ty.attnum > 0
   AND NOT ty.attisdropped
   AND id.attnum > 0
   AND NOT id.attisdropped
   AND c.relkind IN ('r', 'p')
   AND NOT c.relispartition
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
+  AND {user_schemas}
   AND NOT EXISTS (
       SELECT 1 FROM pg_constraint con
       WHERE con.conrelid = id.attrelid
@@ -67,98 +64,17 @@ WHERE right(ty.attname::text, length('_type')) = '_type'
         AND id.attnum = ANY (con.conkey)
   )
 ORDER BY 1
-"#,
-        discriminator_types = sql_regtypes(DISCRIMINATOR_TYPES),
-        id_types = sql_regtypes(ID_TYPES),
-    )
-});
-
-fn sql_regtypes(types: &[&str]) -> String {
-    let typed: Vec<String> = types.iter().map(|t| format!("'{t}'::regtype")).collect();
-    typed.join(", ")
-}
-
-pub struct PolymorphicReference;
-
-impl MistakeKind for PolymorphicReference {
-    fn name(&self) -> &'static str {
-        "polymorphic_reference"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        swapped_when_slipped(args, slipped)
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        Some(DETECTION_QUERY.as_str())
-    }
-}
+"#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::{detect, render_both, to_values};
-
-    const SQL: &str = "issue_id UUID NOT NULL REFERENCES issues(id) ON DELETE CASCADE";
-    const SLIPPED: &str = "entity_type VARCHAR(50) NOT NULL,\n    entity_id UUID NOT NULL";
-
-    #[test]
-    fn slip_writes_the_type_and_id_pair() {
-        let (clean, slipped) = render_both(
-            &PolymorphicReference,
-            &[
-                ("object", "public.t(entity_type,entity_id)"),
-                ("sql", SQL),
-                ("slipped", SLIPPED),
-            ],
-        );
-        assert_eq!(clean, SQL);
-        assert_eq!(slipped, SLIPPED);
-    }
-
-    #[test]
-    fn render_needs_both_texts() {
-        for (args, missing) in [
-            (
-                &[
-                    ("object", "public.t(entity_type,entity_id)"),
-                    ("slipped", SLIPPED),
-                ],
-                "sql",
-            ),
-            (
-                &[("object", "public.t(entity_type,entity_id)"), ("sql", SQL)],
-                "slipped",
-            ),
-        ] {
-            let values = to_values(args);
-            let slip_args = SlipArgs {
-                kind: "polymorphic_reference",
-                args: &values,
-            };
-            let err = PolymorphicReference
-                .render(&slip_args, true)
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.contains(&format!("needs the argument `{missing}`")),
-                "{err}"
-            );
-        }
-    }
+    use crate::mistakes::testing::detect;
 
     #[tokio::test]
     async fn finds_type_and_id_pairs_without_a_foreign_key() {
         let found = detect(
-            &PolymorphicReference,
+            &KIND,
             r#"
             CREATE TYPE subject_kind AS ENUM ('issue', 'project');
             CREATE TABLE target (id int PRIMARY KEY);
@@ -195,15 +111,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn partitioned_tables_are_reported_once_and_ledger_is_ignored() {
+    async fn partitioned_tables_are_reported_once() {
         let found = detect(
-            &PolymorphicReference,
+            &KIND,
             r#"
             CREATE TABLE event (d date, entity_type text, entity_id uuid) PARTITION BY RANGE (d);
             CREATE TABLE event_2024 PARTITION OF event
                 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-            CREATE SCHEMA engineer_sim;
-            CREATE TABLE engineer_sim.finding (object_type text, object_id int);
             "#,
         )
         .await;

@@ -27,110 +27,56 @@
 //! Indexes of partitions that are attached to an index of the partitioned table are skipped; the
 //! finding is the partitioned table's index, once.
 
-use anyhow::Result;
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
-use super::{MistakeKind, SlipArgs, Verification};
+pub const KIND: MistakeKind = MistakeKind {
+    name: "redundant_index",
+    roadmap_code: Some("H004"),
+    checkup_code: Some("H004"),
+    proof: Proof::Catalog(Query::Indexes(DEFECTIVE)),
+    slip: Slip::Added,
+    ..MistakeKind::USUAL
+};
 
-pub struct RedundantIndex;
-
-impl MistakeKind for RedundantIndex {
-    fn name(&self) -> &'static str {
-        "redundant_index"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        Some("H004")
-    }
-
-    fn checkup_code(&self) -> Option<&'static str> {
-        Some("H004")
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        args.object()?;
-        let sql = args.string("sql")?;
-        Ok(if slipped { sql } else { String::new() })
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        // `indkey` and `indclass` are 0-based vectors; a slice of each gives A's key positions.
-        Some(
-            r#"
-SELECT format('%s.%s', n.nspname, ac.relname) AS object
-FROM pg_index a
-JOIN pg_class ac ON ac.oid = a.indexrelid
-JOIN pg_class t ON t.oid = a.indrelid
-JOIN pg_namespace n ON n.oid = ac.relnamespace
-JOIN pg_am am ON am.oid = ac.relam
-WHERE am.amname = 'btree'
-  AND a.indisvalid
-  AND NOT a.indisunique
-  AND a.indexprs IS NULL
-  AND NOT ac.relispartition
-  AND t.relkind IN ('r', 'p')
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
-  AND NOT EXISTS (
-      SELECT 1 FROM pg_constraint con
-      WHERE con.conindid = a.indexrelid
-        AND con.conrelid = a.indrelid
-        AND con.contype IN ('p', 'u', 'x')
-  )
-  AND EXISTS (
-      SELECT 1
-      FROM pg_index b
-      JOIN pg_class bc ON bc.oid = b.indexrelid
-      WHERE b.indrelid = a.indrelid
-        AND b.indexrelid <> a.indexrelid
-        AND bc.relam = ac.relam
-        AND b.indisvalid
-        AND b.indnkeyatts > a.indnkeyatts
-        AND (b.indkey::int2[])[0:a.indnkeyatts - 1] = (a.indkey::int2[])[0:a.indnkeyatts - 1]
-        AND (b.indclass::oid[])[0:a.indnkeyatts - 1] = (a.indclass::oid[])[0:a.indnkeyatts - 1]
-        AND pg_get_expr(b.indpred, b.indrelid) IS NOT DISTINCT FROM pg_get_expr(a.indpred, a.indrelid)
-  )
-ORDER BY 1
-"#,
-        )
-    }
-}
+// `i` is A, `b` the longer index. `indkey` and `indclass` are 0-based vectors; a slice of each
+// gives A's key positions.
+const DEFECTIVE: &str = r#"
+am.amname = 'btree'
+AND i.indisvalid
+AND NOT i.indisunique
+AND i.indexprs IS NULL
+AND NOT EXISTS (
+    SELECT 1 FROM pg_constraint con
+    WHERE con.conindid = i.indexrelid
+      AND con.conrelid = i.indrelid
+      AND con.contype IN ('p', 'u', 'x')
+)
+AND EXISTS (
+    SELECT 1
+    FROM pg_index b
+    JOIN pg_class bc ON bc.oid = b.indexrelid
+    WHERE b.indrelid = i.indrelid
+      AND b.indexrelid <> i.indexrelid
+      AND bc.relam = ic.relam
+      AND b.indisvalid
+      AND b.indnkeyatts > i.indnkeyatts
+      AND (b.indkey::int2[])[0:i.indnkeyatts - 1] = (i.indkey::int2[])[0:i.indnkeyatts - 1]
+      AND (b.indclass::oid[])[0:i.indnkeyatts - 1] = (i.indclass::oid[])[0:i.indnkeyatts - 1]
+      AND pg_get_expr(b.indpred, b.indrelid) IS NOT DISTINCT FROM pg_get_expr(i.indpred, i.indrelid)
+)
+"#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::{detect, render_both, to_values};
-
-    const SQL: &str = "CREATE INDEX t_a_idx ON public.t (a);";
-
-    #[test]
-    fn slip_adds_the_index() {
-        let (clean, slipped) = render_both(
-            &RedundantIndex,
-            &[("object", "public.t_a_idx"), ("sql", SQL)],
-        );
-        assert_eq!(clean, "");
-        assert_eq!(slipped, SQL);
-    }
-
-    #[test]
-    fn render_needs_the_sql() {
-        let values = to_values(&[("object", "public.t_a_idx")]);
-        let args = SlipArgs {
-            kind: "redundant_index",
-            args: &values,
-        };
-        let err = RedundantIndex.render(&args, false).unwrap_err().to_string();
-        assert!(err.contains("needs the argument `sql`"), "{err}");
-    }
+    use crate::mistakes::testing::detect;
 
     #[tokio::test]
     async fn finds_strict_prefixes_of_matching_indexes() {
         let found = detect(
-            &RedundantIndex,
+            &KIND,
             r#"
             CREATE TABLE uniq (a int, b int, UNIQUE (a, b));
             CREATE INDEX uniq_a_idx ON uniq (a);
@@ -165,7 +111,7 @@ mod tests {
     #[tokio::test]
     async fn leaves_duplicates_constraints_and_other_methods_alone() {
         let found = detect(
-            &RedundantIndex,
+            &KIND,
             r#"
             CREATE TABLE dup (a int, b int);
             CREATE INDEX dup_a_idx ON dup (a);
@@ -186,7 +132,7 @@ mod tests {
     #[tokio::test]
     async fn predicates_must_match() {
         let found = detect(
-            &RedundantIndex,
+            &KIND,
             r#"
             CREATE TABLE full_b (a int, b int, x bool);
             CREATE INDEX full_b_a_b_idx ON full_b (a, b);
@@ -203,9 +149,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn partitioned_indexes_are_reported_once_and_ledger_is_ignored() {
+    async fn partitioned_indexes_are_reported_once() {
         let found = detect(
-            &RedundantIndex,
+            &KIND,
             r#"
             CREATE TABLE event (a int, b int, d date) PARTITION BY RANGE (d);
             CREATE TABLE event_2024 PARTITION OF event
@@ -214,10 +160,6 @@ mod tests {
             CREATE INDEX event_a_idx ON event (a);
             CREATE INDEX event_2024_b_idx ON event_2024 (b);
             CREATE INDEX event_2024_b_a_idx ON event_2024 (b, a);
-            CREATE SCHEMA engineer_sim;
-            CREATE TABLE engineer_sim.finding (a int, b int);
-            CREATE INDEX ON engineer_sim.finding (a, b);
-            CREATE INDEX ON engineer_sim.finding (a);
             "#,
         )
         .await;

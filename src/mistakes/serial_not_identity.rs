@@ -24,103 +24,54 @@
 //! serial pattern spelled out and is reported. Partitions are skipped (their columns and defaults
 //! are the partitioned table's, reported there once).
 
-use anyhow::Result;
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
-use super::{typed, MistakeKind, SlipArgs, Verification};
+pub const KIND: MistakeKind = MistakeKind {
+    name: "serial_not_identity",
+    proof: Proof::Catalog(Query::Columns(DEFECTIVE)),
+    slip: Slip::Typed {
+        clean: "BIGINT GENERATED ALWAYS AS IDENTITY",
+        slipped: "BIGSERIAL",
+    },
+    ..MistakeKind::USUAL
+};
 
-pub struct SerialNotIdentity;
-
-impl MistakeKind for SerialNotIdentity {
-    fn name(&self) -> &'static str {
-        "serial_not_identity"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        typed(
-            args,
-            slipped,
-            "BIGINT GENERATED ALWAYS AS IDENTITY",
-            "BIGSERIAL",
-        )
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        // `uses`: the default expression references the sequence. `owned`: the sequence belongs
-        // to this column (`refobjsubid` is the column's attnum).
-        Some(
-            r#"
-SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS object
-FROM pg_attribute a
-JOIN pg_class c ON c.oid = a.attrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-WHERE a.attnum > 0
-  AND NOT a.attisdropped
-  AND a.attidentity = ''
-  AND pg_get_expr(ad.adbin, ad.adrelid) LIKE 'nextval(%'
-  AND c.relkind IN ('r', 'p')
-  AND NOT c.relispartition
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
-  AND EXISTS (
-      SELECT 1
-      FROM pg_depend uses
-      JOIN pg_class seq ON seq.oid = uses.refobjid AND seq.relkind = 'S'
-      JOIN pg_depend owned
-        ON owned.classid = 'pg_class'::regclass
-       AND owned.objid = seq.oid
-       AND owned.refclassid = 'pg_class'::regclass
-       AND owned.refobjid = a.attrelid
-       AND owned.refobjsubid = a.attnum
-       AND owned.deptype = 'a'
-      WHERE uses.classid = 'pg_attrdef'::regclass
-        AND uses.objid = ad.oid
-        AND uses.refclassid = 'pg_class'::regclass
-  )
-ORDER BY 1
-"#,
-        )
-    }
-}
+// `ad`: the column's default. `uses`: the default expression references the sequence. `owned`:
+// the sequence belongs to this column (`refobjsubid` is the column's attnum).
+const DEFECTIVE: &str = r#"
+a.attidentity = ''
+AND EXISTS (
+    SELECT 1
+    FROM pg_attrdef ad
+    JOIN pg_depend uses
+      ON uses.classid = 'pg_attrdef'::regclass
+     AND uses.objid = ad.oid
+     AND uses.refclassid = 'pg_class'::regclass
+    JOIN pg_class seq ON seq.oid = uses.refobjid AND seq.relkind = 'S'
+    JOIN pg_depend owned
+      ON owned.classid = 'pg_class'::regclass
+     AND owned.objid = seq.oid
+     AND owned.refclassid = 'pg_class'::regclass
+     AND owned.refobjid = a.attrelid
+     AND owned.refobjsubid = a.attnum
+     AND owned.deptype = 'a'
+    WHERE ad.adrelid = a.attrelid
+      AND ad.adnum = a.attnum
+      AND pg_get_expr(ad.adbin, ad.adrelid) LIKE 'nextval(%'
+)
+"#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::{detect, render_both, to_values};
-
-    #[test]
-    fn slip_uses_bigserial() {
-        let (clean, slipped) = render_both(&SerialNotIdentity, &[("object", "public.t.id")]);
-        assert_eq!(clean, "BIGINT GENERATED ALWAYS AS IDENTITY");
-        assert_eq!(slipped, "BIGSERIAL");
-    }
-
-    #[test]
-    fn render_needs_the_object() {
-        let values = to_values(&[]);
-        let args = SlipArgs {
-            kind: "serial_not_identity",
-            args: &values,
-        };
-        let err = SerialNotIdentity
-            .render(&args, true)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("needs the argument `object`"), "{err}");
-    }
+    use crate::mistakes::testing::detect;
 
     #[tokio::test]
     async fn finds_serial_columns_but_not_identity_or_shared_sequences() {
         let found = detect(
-            &SerialNotIdentity,
+            &KIND,
             r#"
             CREATE TABLE s (id serial PRIMARY KEY);
             CREATE TABLE bs (id bigserial PRIMARY KEY, line smallserial);
@@ -148,21 +99,5 @@ mod tests {
                 "public.s.id",
             ]
         );
-    }
-
-    #[tokio::test]
-    async fn partitioned_tables_are_reported_once_and_ledger_is_ignored() {
-        let found = detect(
-            &SerialNotIdentity,
-            r#"
-            CREATE TABLE event (id bigserial, d date) PARTITION BY RANGE (d);
-            CREATE TABLE event_2024 PARTITION OF event
-                FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-            CREATE SCHEMA engineer_sim;
-            CREATE TABLE engineer_sim.change (id serial PRIMARY KEY);
-            "#,
-        )
-        .await;
-        assert_eq!(found, ["public.event.id"]);
     }
 }

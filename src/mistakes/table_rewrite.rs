@@ -11,42 +11,32 @@
 //! so whether timestamp -> timestamptz rewrites does not depend on the machine (under UTC it does
 //! not). The finding never closes: it is a fact of the migration history.
 
-use anyhow::Result;
+use super::kind::{never_closes, MistakeKind, Proof};
+use super::slip::Slip;
+use super::snapshot::Snapshot;
 
-use super::{swapped_when_slipped, MistakeKind, SlipArgs, Snapshot, Verification};
+pub const KIND: MistakeKind = MistakeKind {
+    name: "table_rewrite",
+    proof: Proof::Ledger {
+        observe,
+        closed_after: never_closes,
+    },
+    slip: Slip::Swapped,
+    ..MistakeKind::USUAL
+};
 
-pub struct TableRewrite;
-
-impl MistakeKind for TableRewrite {
-    fn name(&self) -> &'static str {
-        "table_rewrite"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Ledger
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        swapped_when_slipped(args, slipped)
-    }
-
-    fn observe(&self, before: &Snapshot, after: &Snapshot) -> Vec<String> {
-        before
-            .tables
-            .iter()
-            .filter(|(name, id)| {
-                after
-                    .tables
-                    .get(*name)
-                    .is_some_and(|now| now.oid == id.oid && now.relfilenode != id.relfilenode)
-            })
-            .map(|(name, _)| name.clone())
-            .collect()
-    }
+fn observe(before: &Snapshot, after: &Snapshot) -> Vec<String> {
+    before
+        .tables
+        .iter()
+        .filter(|(name, id)| {
+            after
+                .tables
+                .get(*name)
+                .is_some_and(|now| now.oid == id.oid && now.relfilenode != id.relfilenode)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -57,7 +47,7 @@ mod tests {
     #[tokio::test]
     async fn type_changes_that_rewrite_are_seen_and_binary_compatible_ones_are_not() {
         let seen = observe(
-            &TableRewrite,
+            &KIND,
             "CREATE TABLE widened (v varchar(20)); CREATE TABLE retyped (n int); CREATE TABLE generated (d date);
              CREATE TABLE recreated (n int);",
             "DROP TABLE recreated; CREATE TABLE recreated (n bigint);

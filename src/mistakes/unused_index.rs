@@ -8,55 +8,30 @@
 //! after real traffic), which engineer-sim does not run, so the journal records the declaration and
 //! says so. The finding closes when the index is dropped.
 
-use anyhow::Result;
+use super::kind::{MistakeKind, Proof};
+use super::slip::Slip;
 
-use super::{added_when_slipped, MistakeKind, SlipArgs, Verification};
-
-pub struct UnusedIndex;
-
-impl MistakeKind for UnusedIndex {
-    fn name(&self) -> &'static str {
-        "unused_index"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        Some("L001")
-    }
-
-    fn checkup_code(&self) -> Option<&'static str> {
-        Some("H002")
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Declared
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        added_when_slipped(args, slipped)
-    }
-}
+pub const KIND: MistakeKind = MistakeKind {
+    name: "unused_index",
+    roadmap_code: Some("L001"),
+    checkup_code: Some("H002"),
+    proof: Proof::Declared,
+    slip: Slip::Added,
+    ..MistakeKind::USUAL
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::Snapshot;
-    use crate::mistakes::testing::render_both;
-
-    #[test]
-    fn slip_adds_the_index() {
-        let sql = "CREATE INDEX idx_t_c ON t(c);";
-        let (clean, slipped) =
-            render_both(&UnusedIndex, &[("object", "public.idx_t_c"), ("sql", sql)]);
-        assert_eq!((clean.as_str(), slipped.as_str()), ("", sql));
-    }
+    use crate::mistakes::Snapshot;
 
     #[test]
     fn closes_when_the_index_is_gone() {
         let mut after = Snapshot::default();
-        assert!(UnusedIndex.closed_after("public.idx_t_c", &after));
+        assert!(KIND.closed_after("public.idx_t_c", &after));
         after
             .indexes
             .insert("public.idx_t_c".into(), "public.t".into());
-        assert!(!UnusedIndex.closed_after("public.idx_t_c", &after));
+        assert!(!KIND.closed_after("public.idx_t_c", &after));
     }
 }

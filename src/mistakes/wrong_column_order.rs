@@ -22,110 +22,47 @@
 //! partitions that are attached to an index of the partitioned table are skipped; the finding is
 //! the partitioned table's index, once.
 
-use anyhow::Result;
+use super::kind::{MistakeKind, Proof};
+use super::query::Query;
+use super::slip::Slip;
 
-use super::{swapped_when_slipped, MistakeKind, SlipArgs, Verification};
+pub const KIND: MistakeKind = MistakeKind {
+    name: "wrong_column_order",
+    proof: Proof::Catalog(Query::Indexes(DEFECTIVE)),
+    slip: Slip::Swapped,
+    ..MistakeKind::USUAL
+};
 
-pub struct WrongColumnOrder;
-
-impl MistakeKind for WrongColumnOrder {
-    fn name(&self) -> &'static str {
-        "wrong_column_order"
-    }
-
-    fn roadmap_code(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn verification(&self) -> Verification {
-        Verification::Catalog
-    }
-
-    fn render(&self, args: &SlipArgs, slipped: bool) -> Result<String> {
-        swapped_when_slipped(args, slipped)
-    }
-
-    fn detection_query(&self) -> Option<&'static str> {
-        // `indkey[0]` is the first key column's attnum (0 for an expression). The index's own
-        // attributes 1..indnkeyatts carry the type of each key, expressions included.
-        Some(
-            r#"
-SELECT format('%s.%s', n.nspname, ic.relname) AS object
-FROM pg_index i
-JOIN pg_class ic ON ic.oid = i.indexrelid
-JOIN pg_class t ON t.oid = i.indrelid
-JOIN pg_namespace n ON n.oid = ic.relnamespace
-JOIN pg_am am ON am.oid = ic.relam
-JOIN pg_attribute first_col ON first_col.attrelid = i.indrelid AND first_col.attnum = i.indkey[0]
-WHERE am.amname = 'btree'
-  AND i.indisvalid
-  AND i.indnkeyatts >= 2
-  AND i.indkey[0] <> 0
-  AND first_col.atttypid = 'bool'::regtype
-  AND EXISTS (
-      SELECT 1 FROM pg_attribute k
-      WHERE k.attrelid = i.indexrelid
-        AND k.attnum BETWEEN 2 AND i.indnkeyatts
-        AND k.atttypid <> 'bool'::regtype
-  )
-  AND NOT ic.relispartition
-  AND t.relkind IN ('r', 'p')
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
-ORDER BY 1
-"#,
-        )
-    }
-}
+// `indkey[0]` is the first key column's attnum (0 for an expression). The index's own
+// attributes 1..indnkeyatts carry the type of each key, expressions included.
+const DEFECTIVE: &str = r#"
+am.amname = 'btree'
+AND i.indisvalid
+AND i.indnkeyatts >= 2
+AND i.indkey[0] <> 0
+AND EXISTS (
+    SELECT 1 FROM pg_attribute first_col
+    WHERE first_col.attrelid = i.indrelid
+      AND first_col.attnum = i.indkey[0]
+      AND first_col.atttypid = 'bool'::regtype
+)
+AND EXISTS (
+    SELECT 1 FROM pg_attribute k
+    WHERE k.attrelid = i.indexrelid
+      AND k.attnum BETWEEN 2 AND i.indnkeyatts
+      AND k.atttypid <> 'bool'::regtype
+)
+"#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mistakes::testing::{detect, render_both, to_values};
-
-    const SQL: &str = "CREATE INDEX t_idx ON public.t (project_id, is_active);";
-    const SLIPPED: &str = "CREATE INDEX t_idx ON public.t (is_active, project_id);";
-
-    #[test]
-    fn slip_swaps_the_columns() {
-        let (clean, slipped) = render_both(
-            &WrongColumnOrder,
-            &[
-                ("object", "public.t_idx"),
-                ("sql", SQL),
-                ("slipped", SLIPPED),
-            ],
-        );
-        assert_eq!(clean, SQL);
-        assert_eq!(slipped, SLIPPED);
-    }
-
-    #[test]
-    fn render_needs_both_statements() {
-        for (args, missing) in [
-            (&[("object", "public.t_idx"), ("slipped", SLIPPED)], "sql"),
-            (&[("object", "public.t_idx"), ("sql", SQL)], "slipped"),
-        ] {
-            let values = to_values(args);
-            let slip_args = SlipArgs {
-                kind: "wrong_column_order",
-                args: &values,
-            };
-            let err = WrongColumnOrder
-                .render(&slip_args, true)
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.contains(&format!("needs the argument `{missing}`")),
-                "{err}"
-            );
-        }
-    }
+    use crate::mistakes::testing::detect;
 
     #[tokio::test]
     async fn finds_composite_indexes_led_by_a_flag() {
         let found = detect(
-            &WrongColumnOrder,
+            &KIND,
             r#"
             CREATE TABLE task (
                 id int PRIMARY KEY,
@@ -156,23 +93,5 @@ mod tests {
                 "public.task_done_lower_title_idx",
             ]
         );
-    }
-
-    #[tokio::test]
-    async fn partitioned_indexes_are_reported_once_and_ledger_is_ignored() {
-        let found = detect(
-            &WrongColumnOrder,
-            r#"
-            CREATE TABLE event (d date, done bool, project_id int) PARTITION BY RANGE (d);
-            CREATE TABLE event_2024 PARTITION OF event
-                FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-            CREATE INDEX event_done_project_idx ON event (done, project_id);
-            CREATE SCHEMA engineer_sim;
-            CREATE TABLE engineer_sim.change (applied bool, id int);
-            CREATE INDEX ON engineer_sim.change (applied, id);
-            "#,
-        )
-        .await;
-        assert_eq!(found, ["public.event_done_project_idx"]);
     }
 }

@@ -72,7 +72,7 @@ impl Target {
 
 /// How long a command's own connection waits for a lock held by another session (the ledger's
 /// tables, a table the audit reads) before it gives up with exit 3; a change's statements wait
-/// at most [`crate::apply::LOCK_TIMEOUT`].
+/// at most [`crate::session::LOCK_TIMEOUT`].
 pub const LOCK_WAIT: &str = "30s";
 
 /// A connection whose lock waits are bounded by [`LOCK_WAIT`].
@@ -192,6 +192,12 @@ pub fn same_database(a: &str, b: &str) -> bool {
         _ => a == b,
     }
 }
+
+/// The condition that keeps a catalog query to the user's schemas, on a `pg_namespace` aliased
+/// `n`: neither the system's (`pg_*`, `information_schema`) nor engineer-sim's ledger
+/// (`engineer_sim`). Every query that looks at "the user's objects" uses it.
+pub const USER_SCHEMAS: &str =
+    "n.nspname NOT IN ('engineer_sim', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
 
 /// Runs a query's text column `object`, sorted.
 pub async fn query_objects(conn: &mut PgConnection, sql: &str) -> Result<Vec<String>> {

@@ -21,8 +21,8 @@ pub fn kinds_for(name: &str, codes: CodeSet) -> Vec<String> {
     }
     let kinds: Vec<String> = mistakes::all()
         .iter()
-        .filter(|k| code_for(k.name(), codes) == Some(name))
-        .map(|k| k.name().to_string())
+        .filter(|k| code_for(k.name, codes) == Some(name))
+        .map(|k| k.name.to_string())
         .collect();
     if !kinds.is_empty() || codes != CodeSet::Checkup {
         return kinds;
@@ -44,7 +44,7 @@ pub fn markdown_table() -> String {
     for (set, label) in [(CodeSet::Roadmap, "roadmap"), (CodeSet::Checkup, "checkup")] {
         let mut codes: Vec<&str> = mistakes::all()
             .iter()
-            .filter_map(|k| code_for(k.name(), set))
+            .filter_map(|k| code_for(k.name, set))
             .collect();
         codes.sort();
         codes.dedup();
@@ -73,7 +73,7 @@ pub fn markdown_table() -> String {
     }
     let uncoded: Vec<&str> = mistakes::all()
         .iter()
-        .map(|k| k.name())
+        .map(|k| k.name)
         .filter(|k| {
             code_for(k, CodeSet::Roadmap).is_none() && code_for(k, CodeSet::Checkup).is_none()
         })

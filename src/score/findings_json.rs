@@ -156,7 +156,7 @@ pub fn read(
             let named = kinds.iter().find_map(|kind| {
                 names
                     .iter()
-                    .map(|name| (kind.clone(), name.clone()))
+                    .map(|name| Key::new(kind, name))
                     .find(|key| truth.contains(key))
             });
             if let Some(key) = named {
@@ -165,9 +165,7 @@ pub fn read(
             }
         }
         if !credited {
-            report
-                .found
-                .insert((kinds[0].clone(), members[0][0].clone()));
+            report.found.insert(Key::new(&kinds[0], &members[0][0]));
         }
     }
     if !ledger.is_empty() {

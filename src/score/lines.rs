@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::rules::{self, Target};
 use super::Report;
+use crate::audit::Key;
 use crate::ledger::ChangeRow;
 
 /// Migration file name -> the change it holds.
@@ -70,7 +71,7 @@ impl<'a> Mapper<'a> {
         let sql_line = line.checked_sub(crate::migrations::HEADER_LINES);
         match sql_line.and_then(|l| object_at(&change.applied_sql, l, rule.target)) {
             Some(object) => {
-                self.report.found.insert((kind.to_string(), object));
+                self.report.found.insert(Key::new(kind, object));
             }
             None => self.report.unmapped.push(format!(
                 "{file}:{} {rule_id}: no object on that line",

@@ -71,10 +71,7 @@ pub struct Score {
 
 /// The kinds engineer-sim journals: every kind of the catalog.
 fn journaled_kinds() -> BTreeSet<String> {
-    mistakes::all()
-        .iter()
-        .map(|k| k.name().to_string())
-        .collect()
+    mistakes::all().iter().map(|k| k.name.to_string()).collect()
 }
 
 /// A finding where reasonable tools disagree, and whether the tool reported it.
@@ -103,7 +100,7 @@ impl JudgementCall {
 pub fn judgements(truth: &BTreeSet<Key>, history: &[ChangeRow]) -> BTreeMap<Key, &'static str> {
     truth
         .iter()
-        .filter_map(|key| judgement::of(&key.0, &key.1, history).map(|j| (key.clone(), j)))
+        .filter_map(|key| judgement::of(&key.kind, &key.object, history).map(|j| (key.clone(), j)))
         .collect()
 }
 
@@ -119,12 +116,12 @@ pub fn score(
     let judgement_calls: Vec<JudgementCall> = judged
         .iter()
         .filter(|(key, _)| truth.contains(*key))
-        .map(|((kind, object), label)| JudgementCall {
-            kind: kind.clone(),
-            object: object.clone(),
+        .map(|(key, label)| JudgementCall {
+            kind: key.kind.clone(),
+            object: key.object.clone(),
             judgement: label,
-            reported: report.found.contains(&(kind.clone(), object.clone())),
-            covered: report.covers.contains(kind),
+            reported: report.found.contains(key),
+            covered: report.covers.contains(&key.kind),
         })
         .collect();
     if !strict && !judgement_calls.is_empty() {
@@ -153,16 +150,16 @@ pub fn score(
 fn score_counted(truth: &BTreeSet<Key>, report: &Report, codes: CodeSet) -> Score {
     let journaled = journaled_kinds();
     let mut not_journaled = BTreeMap::new();
-    for (kind, _) in report.found.iter().filter(|(k, _)| !journaled.contains(k)) {
-        *not_journaled.entry(kind.clone()).or_default() += 1;
+    for key in report.found.iter().filter(|k| !journaled.contains(&k.kind)) {
+        *not_journaled.entry(key.kind.clone()).or_default() += 1;
     }
     let kinds: Vec<KindScore> = journaled
         .iter()
         .map(|kind| {
             let of = |set: &BTreeSet<Key>| -> BTreeSet<String> {
                 set.iter()
-                    .filter(|(k, _)| k == kind)
-                    .map(|(_, o)| o.clone())
+                    .filter(|k| &k.kind == kind)
+                    .map(|k| k.object.clone())
                     .collect()
             };
             tally(
@@ -185,15 +182,15 @@ fn score_counted(truth: &BTreeSet<Key>, report: &Report, codes: CodeSet) -> Scor
         entry.1.extend(
             truth
                 .iter()
-                .filter(|(k, _)| k == kind)
-                .map(|(k, o)| format!("{k} {o}")),
+                .filter(|k| &k.kind == kind)
+                .map(|k| format!("{} {}", k.kind, k.object)),
         );
         entry.2.extend(
             report
                 .found
                 .iter()
-                .filter(|(k, _)| k == kind)
-                .map(|(k, o)| format!("{k} {o}")),
+                .filter(|k| &k.kind == kind)
+                .map(|k| format!("{} {}", k.kind, k.object)),
         );
     }
     let codes = by_code
@@ -256,7 +253,7 @@ pub fn truth(findings: &[FindingRow], include_closed: bool) -> BTreeSet<Key> {
     findings
         .iter()
         .filter(|f| include_closed || f.closed_by.is_none())
-        .map(|f| (f.kind.clone(), f.object.clone()))
+        .map(|f| Key::new(&f.kind, &f.object))
         .collect()
 }
 

@@ -14,6 +14,7 @@ use anyhow::Result;
 use sqlx::PgConnection;
 
 use crate::audit::Key;
+use crate::pg::USER_SCHEMAS;
 
 pub const LEDGER_SCHEMA: &str = "engineer_sim";
 
@@ -39,7 +40,7 @@ impl Resolver {
     /// Default foreign-key names of the ledger's `table(cols)` objects.
     pub fn from_truth(truth: &BTreeSet<Key>) -> Resolver {
         let mut resolver = Resolver::default();
-        for (_, object) in truth {
+        for Key { object, .. } in truth {
             if let Some((table, cols)) = split_key(object) {
                 let (schema, name) = table.split_once('.').unwrap_or(("public", table));
                 let default = format!("{schema}.{name}_{}_fkey", cols.join("_"));
@@ -55,7 +56,7 @@ impl Resolver {
 
     /// Adds the catalog's constraints and column numbers (user schemas only).
     pub async fn add_catalog(&mut self, conn: &mut PgConnection) -> Result<()> {
-        let rows: Vec<(String, String, String, Vec<String>)> = sqlx::query_as(
+        let rows: Vec<(String, String, String, Vec<String>)> = sqlx::query_as(&format!(
             r#"
 SELECT n.nspname::text, co.conname::text, c.relname::text,
        array_agg(a.attname::text ORDER BY k.ord)
@@ -65,11 +66,10 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 CROSS JOIN LATERAL unnest(co.conkey) WITH ORDINALITY AS k(attnum, ord)
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
 WHERE co.contype IN ('f', 'u', 'p', 'c', 'x')
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
+  AND {USER_SCHEMAS}
 GROUP BY 1, 2, 3
-"#,
-        )
+"#
+        ))
         .fetch_all(&mut *conn)
         .await?;
         let mut from_catalog: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -83,17 +83,16 @@ GROUP BY 1, 2, 3
         for (name, objects) in from_catalog {
             self.constraints.entry(name).or_insert(objects);
         }
-        let rows: Vec<(String, String, i16, String)> = sqlx::query_as(
+        let rows: Vec<(String, String, i16, String)> = sqlx::query_as(&format!(
             r#"
 SELECT n.nspname::text, c.relname::text, a.attnum, a.attname::text
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p')
-  AND n.nspname NOT IN ('engineer_sim', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_%'
-"#,
-        )
+  AND {USER_SCHEMAS}
+"#
+        ))
         .fetch_all(&mut *conn)
         .await?;
         for (schema, table, attnum, name) in rows {
@@ -229,9 +228,9 @@ mod tests {
     use super::*;
 
     fn truth() -> BTreeSet<Key> {
-        [(
-            "missing_on_delete".to_string(),
-            "public.time_reports(user_id)".to_string(),
+        [Key::new(
+            "missing_on_delete",
+            "public.time_reports(user_id)",
         )]
         .into()
     }

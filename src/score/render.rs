@@ -305,7 +305,7 @@ mod tests {
     use crate::score::{score, Report};
 
     fn key(kind: &str, object: &str) -> Key {
-        (kind.to_string(), object.to_string())
+        Key::new(kind, object)
     }
 
     /// A linter that finds one of two blocking builds and flags a new table's index, reports a

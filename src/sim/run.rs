@@ -69,6 +69,7 @@ pub async fn init(
         rendered: &rendered,
         scripted: &project.roadmap.base_findings,
         declared_origin: Origin::Base,
+        words: &project.roadmap.words,
     };
     // Nested in the init's transaction: a failing base rolls the ledger back with it.
     let outcome = apply::apply(&mut tx, &unit, opts.codes).await?;
@@ -142,6 +143,7 @@ pub async fn apply_change(
         rendered: &assigned.rendered,
         scripted: &change.scripted,
         declared_origin: Origin::Scripted,
+        words: &project.roadmap.words,
     };
     apply::apply(conn, &unit, opts.codes).await
 }

@@ -1,0 +1,160 @@
+//! Catalog detection queries: the shared scans of columns, indexes and foreign keys a kind
+//! gives a condition to, and the placeholders every query may use.
+
+use crate::words::Words;
+
+/// A catalog detection query, returning one row per defect present with a single text column
+/// `object`, named the README way ("What lands in `state/`"). Every query keeps to the user's
+/// schemas. In its text, `{user_schemas}` stands for [`crate::pg::USER_SCHEMAS`] (on a
+/// `pg_namespace` aliased `n`), `{list}` for the word list `list` ([`Words`]) as a SQL text array,
+/// and `{named:x}` for "the column `a` is named by the lists `x_names` (the whole name) or
+/// `x_suffixes` (its ending)".
+pub enum Query {
+    /// The live columns of user tables (`schema.table.column`) for which this condition holds,
+    /// on `a` (the column's pg_attribute row), `c` (its table's pg_class row) and `n` (its
+    /// schema). A partition's columns are its partitioned table's and are reported there, once.
+    Columns(&'static str),
+    /// The indexes of user tables (`schema.index`) for which this condition holds, on `i` (the
+    /// pg_index row), `ic` (the index's pg_class row), `t` (the table's) and `am` (its access
+    /// method). A partition's index attached to an index of the partitioned table is that
+    /// index's, reported once.
+    Indexes(&'static str),
+    /// The foreign keys of user tables (`schema.table(col,...)`, the columns in declared order)
+    /// for which this condition holds, on `con` (the pg_constraint row), `c` (the table's
+    /// pg_class row) and `n`. A key on a partitioned table is that table's, reported once.
+    ForeignKeys(&'static str),
+    /// A query of its own, which applies `{user_schemas}` itself.
+    Sql(&'static str),
+}
+
+const COLUMNS: &str = r#"
+SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS object
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE a.attnum > 0
+  AND NOT a.attisdropped
+  AND c.relkind IN ('r', 'p')
+  AND NOT c.relispartition
+"#;
+
+const INDEXES: &str = r#"
+SELECT format('%s.%s', n.nspname, ic.relname) AS object
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = ic.relnamespace
+JOIN pg_am am ON am.oid = ic.relam
+WHERE t.relkind IN ('r', 'p')
+  AND NOT ic.relispartition
+"#;
+
+// `conparentid = 0` keeps one row per key: a key on a partitioned table is copied onto each
+// partition, and a key referencing a partitioned table gets a hidden copy per referenced
+// partition on the same table, which would name the same key again.
+const FOREIGN_KEYS: &str = r#"
+SELECT format('%s.%s(%s)', n.nspname, c.relname, cols.list) AS object
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL (
+    SELECT string_agg(a.attname, ',' ORDER BY k.ord) AS list
+    FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+    JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+) cols
+WHERE con.contype = 'f'
+  AND con.conparentid = 0
+  AND c.relkind IN ('r', 'p')
+"#;
+
+/// `{named:x}`: the name is one of `x_names` or ends with one of `x_suffixes`.
+const NAMED: &str = "(a.attname::text = ANY ({x_names}) OR EXISTS (
+    SELECT 1 FROM unnest({x_suffixes}) AS s(suffix)
+    WHERE right(a.attname::text, length(s.suffix)) = s.suffix))";
+
+impl Query {
+    /// The query as it runs, its placeholders filled in.
+    pub fn sql(&self, words: &Words) -> String {
+        let query = match self {
+            Query::Columns(condition) => scan(COLUMNS, condition),
+            Query::Indexes(condition) => scan(INDEXES, condition),
+            Query::ForeignKeys(condition) => scan(FOREIGN_KEYS, condition),
+            Query::Sql(query) => query.to_string(),
+        };
+        fill_placeholders(&query, words)
+    }
+}
+
+/// A shared scan kept to the user's schemas and narrowed by a kind's condition.
+fn scan(from: &str, condition: &str) -> String {
+    format!(
+        "{from}  AND {{user_schemas}}\n  AND ({})\n",
+        condition.trim()
+    )
+}
+
+/// `{user_schemas}`, `{list}` and `{named:x}` replaced; any other text in braces is left as
+/// written, so the query fails naming its kind rather than running with a guess.
+fn fill_placeholders(query: &str, words: &Words) -> String {
+    let mut out = String::with_capacity(query.len() + 256);
+    let mut rest = query;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let name = after.find('}').map(|close| &after[..close]).filter(|name| {
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || "_:".contains(c))
+        });
+        let filled = match name {
+            Some("user_schemas") => Some(crate::pg::USER_SCHEMAS.to_string()),
+            Some(name) => match name.strip_prefix("named:") {
+                Some(x) => Some(fill_placeholders(
+                    &NAMED.replace("{x_", &format!("{{{x}_")),
+                    words,
+                )),
+                None => words.get(name).map(sql_text_array),
+            },
+            None => None,
+        };
+        match (name, filled) {
+            (Some(name), Some(filled)) => {
+                out.push_str(&filled);
+                rest = &after[name.len() + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A word list as a SQL text array literal.
+fn sql_text_array(words: &[String]) -> String {
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|w| format!("'{}'", w.replace('\'', "''")))
+        .collect();
+    format!("ARRAY[{}]::text[]", quoted.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_become_the_schema_filter_and_quoted_word_arrays() {
+        let words: Words = serde_yaml::from_str("unique_names: [\"o'hara\"]").unwrap();
+        let filled = fill_placeholders("{user_schemas} {unique_names} {nope} '{}'", &words);
+        assert_eq!(
+            filled,
+            format!(
+                "{} ARRAY['email', 'slug', 'token_hash', 'key_hash', 'api_key', 'o''hara']::text[] \
+                 {{nope}} '{{}}'",
+                crate::pg::USER_SCHEMAS
+            )
+        );
+    }
+}
