@@ -3,10 +3,6 @@
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday as ChronoWeekday};
 
-/// Week 12 Friday: the shipped roadmap's last day, where the data growth stops (a roadmap's own
-/// last day is `Roadmap::last_sim_day`).
-pub const LAST_SIM_DAY: u32 = 60;
-
 /// The first working day on or after `date`: the start date of a run begun on a weekend.
 pub fn next_working_day(date: NaiveDate) -> NaiveDate {
     let mut d = date;

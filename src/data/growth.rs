@@ -90,7 +90,7 @@ pub fn validate_scale(scale: f64) -> Result<f64> {
         return Ok(scale);
     }
     Err(bad_input(format!(
-        "--scale must be a number above 0 and at most 100 (1 = the TaskPilot README's ~10 GiB), got {scale}"
+        "--scale must be a number above 0 and at most 100 (1 = the data files' full size), got {scale}"
     ))
     .with_hint("the playground is 0.01; 0.1 is about 1 GiB, 1 about 10 GiB")
     .into())
@@ -194,7 +194,7 @@ pub async fn grow_through(
     start_date: NaiveDate,
     mut report: impl FnMut(u32, &Written),
 ) -> Result<()> {
-    for d in last_grown_day(conn).await? + 1..=day.min(calendar::LAST_SIM_DAY) {
+    for d in last_grown_day(conn).await? + 1..=day {
         let live: Vec<(&String, &DataFile)> = plan
             .order
             .iter()

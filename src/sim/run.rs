@@ -240,6 +240,8 @@ pub async fn apply_due(
     }
     let finished = limit.is_none_or(|l| progress.applied.len() < l) && !progress.stopped;
     if let (Some(data), Some(day), true) = (&run.data, control.grow_to, finished) {
+        // Growth stops with the roadmap's last day, as the calendar does.
+        let day = day.min(run.project.roadmap.last_sim_day());
         data.grow(conn, &identity, day, report).await?;
     }
     Ok(progress)
