@@ -154,9 +154,36 @@ pub struct Run<'a> {
     pub data: Option<DataRun<'a>>,
 }
 
-/// Applies, in order, every change in `due` not yet applied, within `control`; the journal files
-/// follow the ledger after every change.
+/// Applies, in order, every change in `due` not yet applied, within `control`, then brings the
+/// journal files in line with the ledger: once per run, after its last change, failed or not.
+/// A run killed before that leaves them behind the ledger; the next run or tick writes them
+/// (README "Performance").
 pub async fn apply_due(
+    conn: &mut PgConnection,
+    run: &Run<'_>,
+    due: &[&Change],
+    control: Control<'_>,
+    report: &mut dyn FnMut(Happened<'_>),
+) -> Result<Progress> {
+    let applied = apply_pending(conn, run, due, control, report).await;
+    let synced =
+        crate::journal::sync_files(conn, run.state, run.opts.codes, &run.project.team).await;
+    match (applied, synced) {
+        (Ok(progress), Ok(synced)) => Ok(Progress {
+            open_findings: synced.open,
+            ..progress
+        }),
+        (Ok(_), Err(err)) => Err(err),
+        (Err(err), Ok(_)) => Err(err),
+        (Err(err), Err(sync_err)) => {
+            // The run's own failure is what to report; the files follow on the next command.
+            tracing::warn!("could not write the journal files: {sync_err:#}");
+            Err(err)
+        }
+    }
+}
+
+async fn apply_pending(
     conn: &mut PgConnection,
     run: &Run<'_>,
     due: &[&Change],
@@ -215,8 +242,6 @@ pub async fn apply_due(
                 data.backfill(conn, &identity, change, report).await?;
             }
         }
-        // The journal files follow the ledger after every change, failed or not.
-        crate::journal::sync_files(conn, run.state, opts.codes, &run.project.team).await?;
         match result {
             Ok(outcome) if outcome.already_applied => continue,
             Ok(outcome) => {
