@@ -127,6 +127,19 @@ pub async fn apply_change(
     opts: &Options,
     decide: Decide,
 ) -> Result<Outcome> {
+    apply_change_after(conn, project, identity, change, opts, decide, &mut None).await
+}
+
+/// [`apply_change`], starting from what the run's previous change left (`apply::Left`).
+async fn apply_change_after(
+    conn: &mut PgConnection,
+    project: &Project,
+    identity: &Identity,
+    change: &Change,
+    opts: &Options,
+    decide: Decide,
+    left: &mut Option<apply::Left>,
+) -> Result<Outcome> {
     let assigned = project.render(change, identity, opts, decide)?;
     let source = project.source_of(&change.template);
     let unit = Unit {
@@ -142,7 +155,7 @@ pub async fn apply_change(
         scripted: &change.scripted,
         declared_origin: Origin::Scripted,
     };
-    apply::apply(conn, &unit, opts.codes).await
+    apply::apply_after(conn, &unit, opts.codes, left).await
 }
 
 /// What one run works with: the project, where its journal goes, its knobs and, on a database
@@ -206,6 +219,9 @@ async fn apply_pending(
         data.resume_backfills(conn, run.project, &identity).await?;
     }
     let pending: Vec<&&Change> = due.iter().filter(|c| !applied.contains(&c.id)).collect();
+    // The first change of the run looks at the database afresh (drift check included); each
+    // next one starts from what the previous one left, unless something was journaled between.
+    let mut left = None;
     if let Some(first) = pending.first() {
         // Only runs that have something to do are journaled: a cron tick every minute stays quiet.
         let event = Event::RunStarted {
@@ -235,8 +251,16 @@ async fn apply_pending(
             // The day's growth comes before the day's changes.
             data.grow(conn, &identity, change.sim_day(), report).await?;
         }
-        let result =
-            apply_change(conn, run.project, &identity, change, opts, Decide::Persona).await;
+        let result = apply_change_after(
+            conn,
+            run.project,
+            &identity,
+            change,
+            opts,
+            Decide::Persona,
+            &mut left,
+        )
+        .await;
         if let (Some(data), Ok(outcome)) = (&run.data, &result) {
             if !outcome.already_applied {
                 data.backfill(conn, &identity, change, report).await?;
