@@ -69,8 +69,9 @@ pub fn contents(change: &ChangeRow, display_name: &str) -> String {
     )
 }
 
-/// Writes every applied change's migration file, removing files of changes no longer in the ledger.
-pub fn write_all(dir: &Path, changes: &[ChangeRow], team: &crate::persona::Team) -> Result<()> {
+/// Writes every applied change's migration file whose content changed, removing files of changes
+/// no longer in the ledger; returns how many it wrote or removed.
+pub fn write_all(dir: &Path, changes: &[ChangeRow], team: &crate::persona::Team) -> Result<usize> {
     std::fs::create_dir_all(dir)?;
     let initials: BTreeMap<String, String> = team
         .personas
@@ -79,11 +80,13 @@ pub fn write_all(dir: &Path, changes: &[ChangeRow], team: &crate::persona::Team)
         .collect();
     let named = file_names(changes, &initials);
     let keep: std::collections::BTreeSet<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
+    let mut written = 0;
     for entry in std::fs::read_dir(dir)?.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         // Only files engineer-sim wrote go: a user's own .sql file stays (README "Operating it").
         if name.ends_with(".sql") && !keep.contains(name.as_str()) && written_by_us(&entry.path()) {
             std::fs::remove_file(entry.path())?;
+            written += 1;
         }
     }
     for (name, change) in &named {
@@ -93,9 +96,10 @@ pub fn write_all(dir: &Path, changes: &[ChangeRow], team: &crate::persona::Team)
             .map(|p| p.display_name.as_str())
             .or(team.base_author.as_deref())
             .unwrap_or("the base's authors");
-        crate::state::write_atomically(&dir.join(name), &contents(change, display))?;
+        let text = contents(change, display);
+        written += usize::from(crate::state::write_if_changed(&dir.join(name), &text)?);
     }
-    Ok(())
+    Ok(written)
 }
 
 /// Whether a file has the shape [`contents`] gives: a name like ours and our header.

@@ -79,3 +79,43 @@ pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
+
+/// Writes a file whole, as [`write_atomically`], unless it already holds exactly `text`; returns
+/// whether it wrote. A file left as it was keeps its inode and modification time, so a run that
+/// changes nothing touches nothing and a reader watching the directory sees only real changes
+/// (README "Performance").
+pub fn write_if_changed(path: &Path, text: &str) -> anyhow::Result<bool> {
+    let same = match std::fs::metadata(path) {
+        // The length first: a file of another length differs without being read.
+        Ok(meta) if meta.is_file() && meta.len() == text.len() as u64 => {
+            std::fs::read(path).is_ok_and(|bytes| bytes == text.as_bytes())
+        }
+        _ => false,
+    };
+    if same {
+        return Ok(false);
+    }
+    write_atomically(path, text)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn a_file_holding_the_text_is_left_alone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("f.md");
+        assert!(write_if_changed(&path, "one\n").expect("new file"));
+        let inode = std::fs::metadata(&path).expect("meta").ino();
+        assert!(!write_if_changed(&path, "one\n").expect("same text"));
+        assert_eq!(std::fs::metadata(&path).expect("meta").ino(), inode);
+        // Same length, other bytes; then another length.
+        assert!(write_if_changed(&path, "two\n").expect("same length"));
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "two\n");
+        assert!(write_if_changed(&path, "three\n").expect("longer"));
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "three\n");
+    }
+}

@@ -92,6 +92,99 @@ async fn step_pace_advances_one_working_day_per_tick() {
     db.drop_now().await.unwrap();
 }
 
+/// Every file in the state directory (but the state lock) with its inode and bytes: a file
+/// written again, even with the same bytes, gets a new inode (each write is a create and rename).
+fn files_with_inodes(root: &Path) -> BTreeMap<String, (u64, Vec<u8>)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = BTreeMap::new();
+    for dir in ["", "migrations", "reports"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+            let meta = entry.metadata().unwrap();
+            if !meta.is_file() || entry.file_name() == "tick.lock" {
+                continue;
+            }
+            let name = Path::new(dir).join(entry.file_name());
+            let bytes = std::fs::read(entry.path()).unwrap();
+            out.insert(name.display().to_string(), (meta.ino(), bytes));
+        }
+    }
+    out
+}
+
+/// The journal files are views of the ledger written once per run or tick, and only those whose
+/// content changed (README "Performance"): a tick with nothing due writes nothing, a tick that
+/// applies one change leaves the files it does not change alone, and a file deleted since is
+/// written again by the next tick.
+#[tokio::test]
+async fn ticks_write_only_the_journal_files_that_changed() {
+    let db = ScratchDb::create("unchanged").await.unwrap();
+    let state = temp_state();
+    run_ok(
+        state.path(),
+        &db.url,
+        &["init", "--start-date", "2026-01-05"],
+    );
+    // Wednesday of week 1: three changes.
+    run_ok(state.path(), &db.url, &["tick", "--now", "2026-01-07"]);
+    let before = files_with_inodes(state.path());
+    assert!(
+        before.contains_key("reports/week-01.md"),
+        "{:?}",
+        before.keys()
+    );
+
+    let out = run_ok(state.path(), &db.url, &["tick", "--now", "2026-01-07"]);
+    assert!(out.contains("nothing new to apply"), "{out}");
+    assert_eq!(
+        files_with_inodes(state.path()),
+        before,
+        "a tick with nothing due wrote a file"
+    );
+
+    // Thursday: one change. Its migration file is new; the earlier ones are left alone.
+    run_ok(state.path(), &db.url, &["tick", "--now", "2026-01-08"]);
+    let after = files_with_inodes(state.path());
+    let migrations = |files: &BTreeMap<String, (u64, Vec<u8>)>| {
+        files
+            .keys()
+            .filter(|n| n.starts_with("migrations/"))
+            .count()
+    };
+    assert_eq!(migrations(&after), migrations(&before) + 1);
+    for (name, was) in &before {
+        let now = &after[name];
+        if name.starts_with("migrations/") || name == "settings.json" {
+            assert_eq!(now, was, "{name} was written again");
+        } else {
+            // The journal, the expected findings and week 1's report all tell of the change.
+            assert_ne!(now.1, was.1, "{name} does not tell of Thursday's change");
+        }
+    }
+
+    // Deleted files come back with the same bytes on the next tick, due or not.
+    std::fs::remove_file(state.path().join("expected-findings.md")).unwrap();
+    let first_migration = after
+        .keys()
+        .find(|n| n.starts_with("migrations/"))
+        .unwrap()
+        .clone();
+    std::fs::remove_file(state.path().join(&first_migration)).unwrap();
+    run_ok(state.path(), &db.url, &["tick", "--now", "2026-01-08"]);
+    let restored = files_with_inodes(state.path());
+    for name in ["expected-findings.md", first_migration.as_str()] {
+        assert_eq!(
+            restored[name].1, after[name].1,
+            "{name} was not written again"
+        );
+    }
+    for (name, was) in after.iter().filter(|(n, _)| *n != "expected-findings.md") {
+        if *name != first_migration {
+            assert_eq!(&restored[name], was, "{name} was written again");
+        }
+    }
+    db.drop_now().await.unwrap();
+}
+
 #[test]
 fn schedule_for_a_fixed_clock() {
     let state = temp_state();

@@ -41,6 +41,21 @@ impl Delta {
     pub fn into_keys(self) -> (Vec<Key>, Vec<Key>) {
         (self.open.into_iter().map(|o| o.key).collect(), self.close)
     }
+
+    /// The open findings once this delta is recorded over `open_before`, as the ledger will
+    /// hold them.
+    pub fn open_after(
+        &self,
+        mut open_before: BTreeMap<Key, Verification>,
+    ) -> BTreeMap<Key, Verification> {
+        for key in &self.close {
+            open_before.remove(key);
+        }
+        for o in &self.open {
+            open_before.insert(o.key.clone(), o.verification);
+        }
+        open_before
+    }
 }
 
 /// How a kind's findings are proven; a kind the catalog does not know is declared.

@@ -19,6 +19,8 @@ use crate::words::Words;
 
 mod delta;
 mod outside;
+#[cfg(test)]
+mod tests;
 
 use delta::{DeclaredMap, Seen};
 
@@ -57,13 +59,31 @@ impl Unit<'_> {
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub already_applied: bool,
+    /// Whether the change looked at the database afresh (drift check, audit, catalog snapshot)
+    /// rather than starting from what the run's previous change left.
+    pub looked_afresh: bool,
     /// Who did the change (the assignee).
     pub author: String,
     pub opened: Vec<Key>,
     pub closed: Vec<Key>,
 }
 
+/// Applies one unit on its own: the drift check, the audit and the catalog snapshot before it
+/// are taken afresh.
 pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> Result<Outcome> {
+    apply_after(conn, unit, codes, &mut None).await
+}
+
+/// Applies one unit starting from what the process's previous change `left`, when the ledger
+/// shows that nothing was journaled since; else as [`apply`]. Leaves this change's in its place
+/// (none when it failed or ran steps outside its transaction).
+pub async fn apply_after(
+    conn: &mut PgConnection,
+    unit: &Unit<'_>,
+    codes: CodeSet,
+    left: &mut Option<Left>,
+) -> Result<Outcome> {
+    let previous = left.take();
     // A process killed between a change and its outside steps left them pending: finish them
     // first, so this change's audit starts from a database the ledger describes.
     outside::finish(conn, codes, unit.words).await?;
@@ -81,36 +101,40 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
         });
     }
     let started = chrono::Utc::now();
-    // A table locked by another session makes the audit wait past lock_timeout: the change
-    // fails, is rolled back and journaled like a failing DDL statement.
-    let (open_before, audit_before) = match audit_before(&mut tx, unit.words).await {
-        Ok(before) => before,
-        Err(err) => {
-            drop(tx);
-            return Err(record_failure(conn, unit, err).await);
+    let previous = match previous {
+        Some(left) if left.events == ledger::events_mark(&mut tx).await? => Some(left.known),
+        _ => None,
+    };
+    let looked_afresh = previous.is_none();
+    let before = match previous {
+        Some(known) => known,
+        None => {
+            // A table locked by another session makes the audit wait past lock_timeout: the
+            // change fails, is rolled back and journaled like a failing DDL statement.
+            let (known, schema) = match look(&mut tx, unit.words).await {
+                Ok(looked) => looked,
+                Err(err) => {
+                    drop(tx);
+                    return Err(record_failure(conn, unit, err).await);
+                }
+            };
+            // The whole schema first: its difference names what was done behind engineer-sim's
+            // back.
+            crate::drift::ensure_as_recorded(&mut tx, unit.id, &schema).await?;
+            ensure_no_drift(unit, &known.audit, &delta::catalog_only(&known.open))?;
+            known
         }
     };
     let (inside_sql, outside_steps) = unit.rendered.steps();
-    let schema_before = match crate::drift::Schema::read(&mut tx).await {
-        Ok(schema) => schema,
-        Err(err) => {
-            drop(tx);
-            return Err(record_failure(conn, unit, err).await);
-        }
-    };
-    // The whole schema first: its difference names what was done behind engineer-sim's back.
-    crate::drift::ensure_as_recorded(&mut tx, unit.id, &schema_before).await?;
-    ensure_no_drift(unit, &audit_before, &delta::catalog_only(&open_before))?;
     let observed = async {
-        let before = Snapshot::take(&mut tx).await?;
         sqlx::raw_sql(inside_sql).execute(&mut *tx).await?;
         let after = Snapshot::take(&mut tx).await?;
         let audit = audit::audit(&mut tx, unit.words).await?;
         let schema = crate::drift::Schema::read(&mut tx).await?;
-        anyhow::Ok((before, after, audit, schema))
+        anyhow::Ok((after, audit, schema))
     }
     .await;
-    let (snapshot_before, snapshot_after, audit_after, schema_after) = match observed {
+    let (snapshot_after, audit_after, schema_after) = match observed {
         Ok(observed) => observed,
         Err(err) => {
             drop(tx);
@@ -119,7 +143,7 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
     };
     let seen = Seen {
         audit: audit_after,
-        observed: delta::observe_ledger_kinds(&snapshot_before, &snapshot_after),
+        observed: delta::observe_ledger_kinds(&before.snapshot, &snapshot_after),
         after: snapshot_after,
     };
     let (declared, deferred) =
@@ -129,7 +153,7 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
         journal_failure(conn, unit, None, &format!("{err:#}")).await;
         return Err(err);
     }
-    let delta = delta::findings_delta(&declared, &open_before, &seen);
+    let delta = delta::findings_delta(&declared, &before.open, &seen);
 
     let seq = ledger::next_seq(&mut tx).await?;
     ledger::insert_change(&mut tx, &change_row(unit, seq), started).await?;
@@ -147,10 +171,22 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
         outside::record_pending(&mut tx, &by, &outside_steps, &deferred).await?;
     }
     schema_after.record(&mut tx, unit.id).await?;
+    let events = ledger::events_mark(&mut tx).await?;
     tx.commit().await?;
+    if outside_steps.is_empty() {
+        *left = Some(Left {
+            events,
+            known: Known {
+                open: delta.open_after(before.open),
+                audit: seen.audit,
+                snapshot: seen.after,
+            },
+        });
+    }
     let (opened, closed) = delta.into_keys();
     let mut outcome = Outcome {
         already_applied: false,
+        looked_afresh,
         author: unit.author.to_string(),
         opened,
         closed,
@@ -161,6 +197,43 @@ pub async fn apply(conn: &mut PgConnection, unit: &Unit<'_>, codes: CodeSet) -> 
         outcome.closed.extend(closed);
     }
     Ok(outcome)
+}
+
+/// What a change left, as its own transaction saw it just before committing: the next change of
+/// the same run starts from it instead of reading the ledger's findings, auditing and taking a
+/// catalog snapshot again (README "Performance"). It holds while the ledger's events are as they
+/// were then; anything journaled since (another process's change, steps outside a transaction,
+/// the living database's growth) makes the next change look afresh, drift check included.
+pub struct Left {
+    /// [`ledger::events_mark`] with the change's own events in it.
+    events: (i64, i64),
+    known: Known,
+}
+
+/// The database as a change compares it before its DDL.
+struct Known {
+    /// The ledger's open findings and how each is proven.
+    open: BTreeMap<Key, Verification>,
+    /// The audit's findings.
+    audit: BTreeSet<Key>,
+    snapshot: Snapshot,
+}
+
+/// Looks at the database afresh: the ledger's open findings, the audit, the catalog snapshot,
+/// and the whole schema for the drift check.
+async fn look(tx: &mut PgConnection, words: &Words) -> Result<(Known, crate::drift::Schema)> {
+    let open = delta::open_findings(tx).await?;
+    let audit = audit::audit(tx, words).await?;
+    let schema = crate::drift::Schema::read(tx).await?;
+    let snapshot = Snapshot::take(tx).await?;
+    Ok((
+        Known {
+            open,
+            audit,
+            snapshot,
+        },
+        schema,
+    ))
 }
 
 /// Scripted mistakes and slips of this unit, with their origin and excuse. A slip on an object
@@ -271,17 +344,6 @@ async fn journal_failure(
     if let Err(log_err) = ledger::record(conn, &event).await {
         tracing::warn!("could not journal the failure of {}: {log_err}", unit.id);
     }
-}
-
-/// The ledger's open findings and the audit, before the change's DDL.
-async fn audit_before(
-    tx: &mut PgConnection,
-    words: &Words,
-) -> Result<(BTreeMap<Key, Verification>, BTreeSet<Key>)> {
-    Ok((
-        delta::open_findings(tx).await?,
-        audit::audit(tx, words).await?,
-    ))
 }
 
 /// Journals a change that failed inside its transaction (its SQL, or the audit around it) and

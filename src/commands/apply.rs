@@ -1,13 +1,11 @@
 //! `run --until-week N`, and what every command that applies changes prints after it.
 
 use anyhow::Result;
-use sqlx::PgConnection;
 
 use super::context::Context;
 use super::report;
 use crate::error::{Exit, UserError};
-use crate::ledger;
-use crate::sim::{self, Control, Happened, OnError, Options, Progress, Project, Run};
+use crate::sim::{self, Control, Happened, OnError, Options, Progress, Run};
 
 pub(super) async fn run_until(
     ctx: &Context,
@@ -34,7 +32,7 @@ pub(super) async fn run_until(
         ..Control::default()
     };
     let progress = sim::apply_due(&mut conn, &run, &due, control, &mut print_happened).await?;
-    report_progress(ctx, &project, &mut conn, &progress).await
+    report_progress(ctx, &progress)
 }
 
 /// Prints what a run did as it happens.
@@ -42,25 +40,18 @@ pub(crate) fn print_happened(what: Happened<'_>) {
     println!("{}", report::happened(&what));
 }
 
-/// After a run: what failed, the journal files brought up to date, how many findings are open;
-/// exit 4 when a change failed.
-pub(crate) async fn report_progress(
-    ctx: &Context,
-    project: &Project,
-    conn: &mut PgConnection,
-    progress: &Progress,
-) -> Result<()> {
+/// After a run (which brought the journal files up to date): what failed, how many findings are
+/// open; exit 4 when a change failed.
+pub(crate) fn report_progress(ctx: &Context, progress: &Progress) -> Result<()> {
     for (id, err) in &progress.failed {
         println!("FAILED {id}: {err}");
     }
     if progress.applied.is_empty() && progress.failed.is_empty() {
         println!("nothing new to apply");
     }
-    crate::journal::sync_files(conn, &ctx.state, ctx.global.codes, &project.team).await?;
-    let open = ledger::findings(conn, false).await?;
     println!(
         "{} open; journal in {}",
-        crate::plural::count(open.len(), "finding"),
+        crate::plural::count(progress.open_findings, "finding"),
         ctx.state.root().display()
     );
     if !progress.failed.is_empty() {

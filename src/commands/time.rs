@@ -32,7 +32,7 @@ pub async fn tick(ctx: &Context, args: TickArgs) -> Result<()> {
     let project = ctx.load_project()?;
     let mut conn = ctx.connect_initialised(&project, args.seed).await?;
     let progress = tick_once(ctx, &project, &mut conn, args, Control::default()).await?;
-    report_progress(ctx, &project, &mut conn, &progress).await
+    report_progress(ctx, &progress)
 }
 
 /// Applies what is due now: every change due by the sim day the clock reaches and not yet
@@ -174,7 +174,7 @@ async fn daemon_tick(ctx: &Context, project: &Project, control: Control<'_>) -> 
     if progress.stopped {
         println!("daemon: stop requested; stopping between changes");
     }
-    report_progress(ctx, project, &mut conn, &progress).await
+    report_progress(ctx, &progress)
 }
 
 fn listen_for_stop(stop: Arc<AtomicBool>, wake: Arc<tokio::sync::Notify>) -> Result<()> {

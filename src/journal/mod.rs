@@ -11,19 +11,31 @@ use sqlx::PgConnection;
 
 use crate::ledger::{self, FindingRow};
 use crate::mistakes::CodeSet;
-use crate::state::{write_atomically, StateDir};
+use crate::state::{write_if_changed, StateDir};
 
 pub use expected::{expected_findings, ExpectedFinding, ExpectedFindings};
 pub use week::week_report;
 
-/// Writes every journal file from the ledger: `journal.jsonl`, `expected-findings.json` and `.md`,
-/// `reports/week-NN.md`, `migrations/*.sql`.
+/// What [`sync_files`] found and did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Synced {
+    /// Findings open in the ledger.
+    pub open: usize,
+    /// Files written because their content changed (the others were left untouched).
+    pub written: usize,
+}
+
+/// Brings every journal file in line with the ledger: `journal.jsonl`, `expected-findings.json`
+/// and `.md`, `reports/week-NN.md`, `migrations/*.sql`. Each is rendered from the ledger and
+/// written only when it differs from what is on disk, so a run that changed nothing writes nothing;
+/// a file deleted or left behind by a killed run is written again (README "Performance").
+/// Callers sync once per run or tick, after its last change, failed or not.
 pub async fn sync_files(
     conn: &mut PgConnection,
     state: &StateDir,
     codes: CodeSet,
     team: &crate::persona::Team,
-) -> Result<()> {
+) -> Result<Synced> {
     let marker = ledger::marker(conn).await?;
     let changes = ledger::changes(conn).await?;
     let all = ledger::findings(conn, true).await?;
@@ -35,25 +47,32 @@ pub async fn sync_files(
     let events = ledger::events(conn).await?;
 
     state.create()?;
-    let mut jsonl = String::new();
-    for event in &events {
-        jsonl.push_str(&serde_json::to_string(event)?);
-        jsonl.push('\n');
-    }
-    write_atomically(&state.journal(), &jsonl)?;
-
+    let mut written = 0;
+    let mut write = |path: &std::path::Path, text: &str| -> Result<()> {
+        written += usize::from(write_if_changed(path, text)?);
+        Ok(())
+    };
     let doc = expected_findings(&marker, &changes, &open, codes);
-    write_atomically(&state.expected_findings_json(), &expected::to_json(&doc))?;
-    write_atomically(&state.expected_findings_md(), &expected::to_markdown(&doc))?;
-
-    crate::migrations::write_all(&state.migrations_dir(), &changes, team)?;
+    write(&state.expected_findings_json(), &expected::to_json(&doc))?;
+    write(&state.expected_findings_md(), &expected::to_markdown(&doc))?;
 
     let weeks: std::collections::BTreeSet<i32> =
         changes.iter().map(|c| c.week).filter(|w| *w > 0).collect();
     std::fs::create_dir_all(state.reports_dir())?;
     for week in weeks {
         let path = state.reports_dir().join(format!("week-{week:02}.md"));
-        write_atomically(&path, &week_report(week, &changes, &all, codes))?;
+        write(&path, &week_report(week, &changes, &all, codes))?;
     }
-    Ok(())
+
+    let mut jsonl = String::new();
+    for event in &events {
+        jsonl.push_str(&serde_json::to_string(event)?);
+        jsonl.push('\n');
+    }
+    write(&state.journal(), &jsonl)?;
+    written += crate::migrations::write_all(&state.migrations_dir(), &changes, team)?;
+    Ok(Synced {
+        open: open.len(),
+        written,
+    })
 }

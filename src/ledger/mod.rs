@@ -206,6 +206,16 @@ pub async fn events(conn: &mut PgConnection) -> Result<Vec<serde_json::Value>> {
     )
 }
 
+/// How many events the ledger holds and the last one's seq: anything journaled since (by this
+/// process or another) changes it, so a process can tell whether what it saw is still so.
+pub async fn events_mark(conn: &mut PgConnection) -> Result<(i64, i64)> {
+    Ok(
+        sqlx::query_as("SELECT count(*), coalesce(max(seq), 0) FROM engineer_sim.events")
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
 /// Whether the data seed finished: its event is journaled with its last chunk.
 pub async fn data_seeded(conn: &mut PgConnection) -> Result<bool> {
     Ok(sqlx::query_scalar(

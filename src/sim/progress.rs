@@ -13,6 +13,8 @@ pub struct Progress {
     pub failed: Vec<(String, String)>,
     /// A stop was requested and honoured between two changes.
     pub stopped: bool,
+    /// Findings open in the ledger once the run was over.
+    pub open_findings: usize,
 }
 
 /// What a run tells its caller as it happens, so a long catch-up shows progress and a stopped

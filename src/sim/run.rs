@@ -129,6 +129,19 @@ pub async fn apply_change(
     opts: &Options,
     decide: Decide,
 ) -> Result<Outcome> {
+    apply_change_after(conn, project, identity, change, opts, decide, &mut None).await
+}
+
+/// [`apply_change`], starting from what the run's previous change left (`apply::Left`).
+async fn apply_change_after(
+    conn: &mut PgConnection,
+    project: &Project,
+    identity: &Identity,
+    change: &Change,
+    opts: &Options,
+    decide: Decide,
+    left: &mut Option<apply::Left>,
+) -> Result<Outcome> {
     let assigned = project.render(change, identity, opts, decide)?;
     let source = project.source_of(&change.template);
     let unit = Unit {
@@ -145,7 +158,7 @@ pub async fn apply_change(
         declared_origin: Origin::Scripted,
         words: &project.roadmap.words,
     };
-    apply::apply(conn, &unit, opts.codes).await
+    apply::apply_after(conn, &unit, opts.codes, left).await
 }
 
 /// What one run works with: the project, where its journal goes, its knobs and, on a database
@@ -157,9 +170,36 @@ pub struct Run<'a> {
     pub data: Option<DataRun<'a>>,
 }
 
-/// Applies, in order, every change in `due` not yet applied, within `control`; the journal files
-/// follow the ledger after every change.
+/// Applies, in order, every change in `due` not yet applied, within `control`, then brings the
+/// journal files in line with the ledger: once per run, after its last change, failed or not.
+/// A run killed before that leaves them behind the ledger; the next run or tick writes them
+/// (README "Performance").
 pub async fn apply_due(
+    conn: &mut PgConnection,
+    run: &Run<'_>,
+    due: &[&Change],
+    control: Control<'_>,
+    report: &mut dyn FnMut(Happened<'_>),
+) -> Result<Progress> {
+    let applied = apply_pending(conn, run, due, control, report).await;
+    let synced =
+        crate::journal::sync_files(conn, run.state, run.opts.codes, &run.project.team).await;
+    match (applied, synced) {
+        (Ok(progress), Ok(synced)) => Ok(Progress {
+            open_findings: synced.open,
+            ..progress
+        }),
+        (Ok(_), Err(err)) => Err(err),
+        (Err(err), Ok(_)) => Err(err),
+        (Err(err), Err(sync_err)) => {
+            // The run's own failure is what to report; the files follow on the next command.
+            tracing::warn!("could not write the journal files: {sync_err:#}");
+            Err(err)
+        }
+    }
+}
+
+async fn apply_pending(
     conn: &mut PgConnection,
     run: &Run<'_>,
     due: &[&Change],
@@ -182,6 +222,9 @@ pub async fn apply_due(
         data.resume_backfills(conn, run.project, &identity).await?;
     }
     let pending: Vec<&&Change> = due.iter().filter(|c| !applied.contains(&c.id)).collect();
+    // The first change of the run looks at the database afresh (drift check included); each
+    // next one starts from what the previous one left, unless something was journaled between.
+    let mut left = None;
     if let Some(first) = pending.first() {
         // Only runs that have something to do are journaled: a cron tick every minute stays quiet.
         let event = Event::RunStarted {
@@ -211,15 +254,21 @@ pub async fn apply_due(
             // The day's growth comes before the day's changes.
             data.grow(conn, &identity, change.sim_day(), report).await?;
         }
-        let result =
-            apply_change(conn, run.project, &identity, change, opts, Decide::Persona).await;
+        let result = apply_change_after(
+            conn,
+            run.project,
+            &identity,
+            change,
+            opts,
+            Decide::Persona,
+            &mut left,
+        )
+        .await;
         if let (Some(data), Ok(outcome)) = (&run.data, &result) {
             if !outcome.already_applied {
                 data.backfill(conn, &identity, change, report).await?;
             }
         }
-        // The journal files follow the ledger after every change, failed or not.
-        crate::journal::sync_files(conn, run.state, opts.codes, &run.project.team).await?;
         match result {
             Ok(outcome) if outcome.already_applied => continue,
             Ok(outcome) => {
