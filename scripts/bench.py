@@ -99,7 +99,9 @@ class Bench:
         return url, state
 
     def es(self, state, url, *args):
-        return timed([BIN, "--state-dir", state, "--database-url", url, *args], self.env)
+        # Database options go after the command.
+        return timed([BIN, "--state-dir", state, args[0], "--database-url", url, *args[1:]],
+                     self.env)
 
     def full_run(self, extra):
         url, state = self.fresh(extra)
