@@ -71,8 +71,12 @@ async fn reset(state: &Path, admin_url: &str) {
 
 /// Starts a run and SIGKILLs it after `after`; false when it ended first.
 fn run_and_kill(state: &Path, after: Duration) -> bool {
-    let mut child = engineer_sim(state)
-        .args(RUN)
+    kill_after(engineer_sim(state).args(RUN), after)
+}
+
+/// Starts `command` and SIGKILLs it after `after`; false when it ended first.
+fn kill_after(command: &mut std::process::Command, after: Duration) -> bool {
+    let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -100,23 +104,10 @@ const RUN_DATA: &[&str] = &["run", "--until-week", "2"];
 
 /// Starts a living run (with data) and SIGKILLs it after `after`; false when it ended first.
 fn run_with_data_and_kill(state: &Path, after: Duration) -> bool {
-    let mut child = engineer_sim_with_data(state, DATA_SCALE)
-        .args(RUN_DATA)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + after;
-    while Instant::now() < deadline {
-        if child.try_wait().unwrap().is_some() {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let killed = child.try_wait().unwrap().is_none();
-    let _ = child.kill(); // SIGKILL
-    let _ = child.wait();
-    killed
+    kill_after(
+        engineer_sim_with_data(state, DATA_SCALE).args(RUN_DATA),
+        after,
+    )
 }
 
 fn run_with_data_ok(state: &Path, args: &[&str]) {
