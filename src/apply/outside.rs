@@ -241,13 +241,12 @@ async fn journal_steps(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apply::{apply, Unit};
+    use crate::apply::apply;
+    use crate::apply::tests::unit;
     use crate::ledger::Marker;
     use crate::mistakes::OUTSIDE_TRANSACTION;
     use crate::pg::scratch::ScratchDb;
     use crate::render::{Rendered, Slip};
-
-    static WORDS: std::sync::LazyLock<Words> = std::sync::LazyLock::new(Words::builtin);
 
     fn rendered(sql: String, slips: Vec<Slip>) -> Rendered {
         Rendered {
@@ -255,23 +254,6 @@ mod tests {
             applied_sql: sql,
             points: vec![],
             slips,
-        }
-    }
-
-    fn unit<'a>(id: &'a str, rendered: &'a Rendered) -> Unit<'a> {
-        Unit {
-            id,
-            week: 1,
-            day: "mon",
-            sim_day: 1,
-            sim_date: NaiveDate::from_ymd_opt(2026, 1, 5).expect("date"),
-            author: "alex",
-            title: id,
-            source: "test",
-            rendered,
-            scripted: &[],
-            declared_origin: Origin::Scripted,
-            words: &WORDS,
         }
     }
 
