@@ -105,6 +105,21 @@ async fn a_living_roadmap_verifies_and_proves_its_statistics_kinds() {
             let rows = scalar(&mut conn, &format!("SELECT count(*) FROM public.{table}")).await;
             assert!(rows > 0, "seed {seed}: table {table} is empty");
         }
+        // Every finding carries its table's size and rows: the configuration tables that
+        // autovacuum never analyzes (under 50 rows) too.
+        let findings: serde_json::Value = serde_json::from_str(&run(
+            state.path(),
+            &db.url,
+            &["findings", "--format", "json"],
+        ))
+        .unwrap();
+        for f in findings["findings"].as_array().unwrap() {
+            assert!(f["table_mb"].as_f64().is_some(), "seed {seed}: {f}");
+            assert!(
+                f["table_rows"].as_i64().is_some_and(|rows| rows > 0),
+                "seed {seed}: the rows of a finding's table are unknown: {f}"
+            );
+        }
         // Journaled unused indexes had no scans; most other indexes on read tables did.
         let unused_scanned = scalar(
             &mut conn,

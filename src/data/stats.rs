@@ -153,11 +153,16 @@ pub async fn last_workload(conn: &mut PgConnection) -> Result<Option<(i32, Stats
 }
 
 /// Size and rows of every user table now, for the findings (`schema.table` -> (bytes, rows)).
+/// Rows are the planner's estimate; a table never vacuumed or analyzed has none (-1), which
+/// autovacuum leaves so below 50 changed rows (most configuration tables), and then the
+/// statistics' live-row count, exact for tables only ever inserted into, stands in.
 pub async fn table_sizes(conn: &mut PgConnection) -> Result<BTreeMap<String, (i64, i64)>> {
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
         "SELECT format('%s.%s', n.nspname, c.relname), pg_total_relation_size(c.oid),
-                greatest(c.reltuples, 0)::bigint
+                CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint
+                     ELSE coalesce(s.n_live_tup, 0) END
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
          WHERE c.relkind IN ('r', 'p') AND {USER_SCHEMAS}"
     ))
     .fetch_all(conn)
