@@ -99,3 +99,39 @@ pub fn copy_data() -> tempfile::TempDir {
     assert!(status.success());
     dir
 }
+
+/// Runs an async step (a scratch database's creation or drop) from the blocking code of
+/// [`per_seed`].
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}
+
+/// `one(seed)` for every seed, `at_once` seeds at a time, results in seed order. Each run is
+/// other processes (engineer-sim, the server) that leave the test's own thread idle, so running
+/// a few at once keeps both cores of a CI runner busy instead of one.
+pub fn per_seed<T: Send>(
+    seeds: impl IntoIterator<Item = u64>,
+    at_once: usize,
+    one: impl Fn(u64) -> T + Sync,
+) -> Vec<(u64, T)> {
+    let queue = std::sync::Mutex::new(seeds.into_iter().collect::<std::collections::VecDeque<_>>());
+    let done = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..at_once.max(1) {
+            scope.spawn(|| loop {
+                let Some(seed) = queue.lock().unwrap().pop_front() else {
+                    break;
+                };
+                let result = one(seed);
+                done.lock().unwrap().push((seed, result));
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap();
+    done.sort_by_key(|(seed, _)| *seed);
+    done
+}
