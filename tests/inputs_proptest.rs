@@ -10,6 +10,7 @@ use engineer_sim::persona::{Persona, Team};
 use engineer_sim::roadmap::{DataDirs, Roadmap};
 use proptest::prelude::*;
 
+/// In all, over the two tests below.
 const CASES: u32 = 10_000;
 
 /// A float as YAML writes it, the awkward ones included.
@@ -232,17 +233,32 @@ fn check_all(root: &Path, roadmap: &str, personas: &[String]) {
     let _ = check::require_clean(&data);
 }
 
+/// One case: the generated documents through the loaders and `check`.
+fn one_case(roadmap: &str, personas: &[String]) {
+    thread_local! {
+        static DIR: tempfile::TempDir = data_dir();
+    }
+    DIR.with(|dir| check_all(dir.path(), roadmap, personas));
+}
+
+// The cases run as two tests of half each, side by side on two cores (proptest runs one test's
+// cases one after the other); each draws its own random cases.
 proptest! {
-    #![proptest_config(ProptestConfig { cases: CASES, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: CASES / 2, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn loaders_and_check_never_panic(
         roadmap in damaged(roadmap()),
         personas in proptest::collection::vec(damaged(persona()), 0..3),
     ) {
-        thread_local! {
-            static DIR: tempfile::TempDir = data_dir();
-        }
-        DIR.with(|dir| check_all(dir.path(), &roadmap, &personas));
+        one_case(&roadmap, &personas);
+    }
+
+    #[test]
+    fn loaders_and_check_never_panic_other_half(
+        roadmap in damaged(roadmap()),
+        personas in proptest::collection::vec(damaged(persona()), 0..3),
+    ) {
+        one_case(&roadmap, &personas);
     }
 }
