@@ -60,6 +60,7 @@ impl Context {
             runner: self.runner(&self.target()?, marker.identity.seed),
             scale,
             plan: &project.data_plan,
+            waits: None,
         }))
     }
 }

@@ -83,7 +83,8 @@ CREATE TABLE IF NOT EXISTS engineer_sim.table_usage (
     PRIMARY KEY (workload_id, table_name)
 );
 
--- Findings proven by statistics (README "Mistake kinds") need their own verification label.
+-- Findings proven by statistics or measured (README "Mistake kinds") need their own verification
+-- labels.
 ALTER TABLE engineer_sim.findings DROP CONSTRAINT IF EXISTS findings_verification_check;
 ALTER TABLE engineer_sim.findings ADD CONSTRAINT findings_verification_check
-    CHECK (verification IN ('catalog', 'ledger', 'declared', 'statistics'));
+    CHECK (verification IN ('catalog', 'ledger', 'declared', 'statistics', 'measured'));
