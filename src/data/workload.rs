@@ -11,6 +11,7 @@ use sqlx::PgConnection;
 
 use super::growth::DataPlan;
 use super::stats::Stats;
+use super::waits::APP_NAME;
 use super::{Compiled, Scope};
 use crate::error::{bad_input, environment, Exit, UserError};
 
@@ -95,35 +96,7 @@ pub fn find_pgbench(bin_dir: Option<&Path>) -> Result<PathBuf> {
 
 /// Runs every script once, then the mix; returns pgbench's figures.
 pub async fn run(pgbench: &Path, url: &str, scripts: &[Script], mix: &Mix) -> Result<Report> {
-    if scripts.is_empty() {
-        return Err(bad_input(
-            "no queries to run: the data files of the applied changes define none",
-        )
-        .with_hint("queries live in the `queries:` list of each data file (docs/data-files.md)")
-        .into());
-    }
-    for script in scripts {
-        let out = pgbench_command(pgbench)
-            .args(["-n", "-t", "1", "-c", "1", "-f"])
-            .arg(&script.path)
-            .arg(url)
-            .output()
-            .await
-            .with_context(|| format!("running {}", pgbench.display()))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() || failed(&stdout) > 0 {
-            return Err(UserError::new(
-                Exit::BadInput,
-                format!(
-                    "{}: the query failed under pgbench: {}",
-                    script.source,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-            )
-            .with_hint(format!("the rendered script is {}", script.path.display()))
-            .into());
-        }
-    }
+    check_scripts(pgbench, url, scripts).await?;
     let grouped;
     let scripts = if scripts.len() > MAX_SCRIPTS {
         grouped = group_by_feature(scripts)?;
@@ -132,25 +105,12 @@ pub async fn run(pgbench: &Path, url: &str, scripts: &[Script], mix: &Mix) -> Re
         scripts
     };
     let secs = mix.duration.as_secs_f64().ceil().max(1.0) as u64;
-    let threads = mix.clients.min(available_cores()).max(1);
-    let mut cmd = pgbench_command(pgbench);
-    cmd.args([
-        "-n",
-        "-c",
-        &mix.clients.to_string(),
-        "-j",
-        &threads.to_string(),
-    ])
-    .args(["-T", &secs.to_string()]);
+    let mut cmd = mix_command(pgbench, scripts, mix.clients, secs);
     if mix.progress {
         cmd.args(["-P", "1"]);
     }
     if let Some(rate) = mix.rate {
         cmd.args(["-R", &format!("{rate}")]);
-    }
-    for script in scripts {
-        cmd.arg("-f")
-            .arg(format!("{}@{}", script.path.display(), script.weight));
     }
     // pgbench wants the database last.
     cmd.arg(url);
@@ -189,7 +149,116 @@ pub async fn run(pgbench: &Path, url: &str, scripts: &[Script], mix: &Mix) -> Re
     })
 }
 
-/// pgbench with the workload's session settings; the caller adds the options, then the URL.
+/// Runs every script once on its own: a query that fails is reported with the data file it
+/// came from, before any load starts, and which indexes the mix uses never depends on chance.
+async fn check_scripts(pgbench: &Path, url: &str, scripts: &[Script]) -> Result<()> {
+    if scripts.is_empty() {
+        return Err(bad_input(
+            "no queries to run: the data files of the applied changes define none",
+        )
+        .with_hint("queries live in the `queries:` list of each data file (docs/data-files.md)")
+        .into());
+    }
+    for script in scripts {
+        let out = pgbench_command(pgbench)
+            .args(["-n", "-t", "1", "-c", "1", "-f"])
+            .arg(&script.path)
+            .arg(url)
+            .output()
+            .await
+            .with_context(|| format!("running {}", pgbench.display()))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() || failed(&stdout) > 0 {
+            return Err(UserError::new(
+                Exit::BadInput,
+                format!(
+                    "{}: the query failed under pgbench: {}",
+                    script.source,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            )
+            .with_hint(format!("the rendered script is {}", script.path.display()))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// pgbench running the weighted mix over `clients` for `secs`; the caller adds its options,
+/// then the URL.
+fn mix_command(
+    pgbench: &Path,
+    scripts: &[Script],
+    clients: u32,
+    secs: u64,
+) -> tokio::process::Command {
+    let threads = clients.min(available_cores()).max(1);
+    let mut cmd = pgbench_command(pgbench);
+    cmd.args(["-n", "-c", &clients.to_string(), "-j", &threads.to_string()])
+        .args(["-T", &secs.to_string()]);
+    for script in scripts {
+        cmd.arg("-f")
+            .arg(format!("{}@{}", script.path.display(), script.weight));
+    }
+    cmd
+}
+
+/// The app kept running by `daemon --workload`: pgbench with the live features' mix, until
+/// stopped or restarted with a new mix. Its errors go to `pgbench.log` beside its scripts.
+pub struct Live {
+    child: tokio::process::Child,
+    /// The scripts' names (`change/query`): a different list is a different mix.
+    pub mix: Vec<String>,
+}
+
+/// A year: the daemon's pgbench runs until it is stopped.
+const LIVE_SECS: u64 = 365 * 24 * 3600;
+
+impl Live {
+    pub async fn start(
+        pgbench: &Path,
+        url: &str,
+        scripts: &[Script],
+        clients: u32,
+        log: &Path,
+    ) -> Result<Live> {
+        check_scripts(pgbench, url, scripts).await?;
+        let grouped;
+        let run = if scripts.len() > MAX_SCRIPTS {
+            grouped = group_by_feature(scripts)?;
+            &grouped[..]
+        } else {
+            scripts
+        };
+        let log_file =
+            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let mut cmd = mix_command(pgbench, run, clients, LIVE_SECS);
+        // A deadlock with a change (both lock two tables) fails the app's transaction, not the
+        // client: it is retried, as an app would.
+        cmd.args(["--max-tries", "0"])
+            .arg(url)
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .kill_on_drop(true);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("running {}", pgbench.display()))?;
+        Ok(Live {
+            child,
+            mix: scripts.iter().map(|s| s.name.clone()).collect(),
+        })
+    }
+
+    /// Whether pgbench still runs (a client that hit an error other than a deadlock ends it).
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
 /// pgbench accepts at most 128 scripts.
 const MAX_SCRIPTS: usize = 128;
 
@@ -229,10 +298,11 @@ fn group_by_feature(scripts: &[Script]) -> Result<Vec<Script>> {
 /// target server's own setting (README "A living database").
 const APP_SESSION: &str = "-c TimeZone=UTC -c random_page_cost=1.1";
 
+/// pgbench with the workload's session settings; the caller adds the options, then the URL.
 fn pgbench_command(pgbench: &Path) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(pgbench);
     cmd.env("PGOPTIONS", APP_SESSION)
-        .env("PGAPPNAME", "engineer-sim-workload")
+        .env("PGAPPNAME", APP_NAME)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -264,11 +334,11 @@ fn number_after(text: &str, label: &str) -> Option<f64> {
 /// exits, and pgbench does not wait for that.
 pub async fn wait_for_clients(conn: &mut PgConnection) -> Result<()> {
     for _ in 0..100 {
-        let left: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'engineer-sim-workload'",
-        )
-        .fetch_one(&mut *conn)
-        .await?;
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+                .bind(APP_NAME)
+                .fetch_one(&mut *conn)
+                .await?;
         if left == 0 {
             return Ok(());
         }
