@@ -200,7 +200,7 @@ async fn tick_on_schedule(
             None => None,
         };
         let ticked = daemon_tick(ctx, project, control, waits.clone()).await;
-        if let Some(watch) = waits.and_then(|w| Arc::into_inner(w)) {
+        if let Some(watch) = waits.and_then(Arc::into_inner) {
             watch.stop().await;
         }
         if let Err(err) = ticked {
