@@ -169,10 +169,13 @@ pub async fn workload(
         rate,
         progress: std::io::stderr().is_terminal() && !ctx.global.quiet,
     };
-    let report = workload::run(&pgbench, &target.url, &scripts, &mix).await?;
+    let (report, per_query) =
+        workload::run(&mut conn, &pgbench, &target.url, &scripts, &mix).await?;
     workload::wait_for_clients(&mut conn).await?;
     let usage = Stats::read(&mut conn).await?.since(&before);
-    let id = workload::record(&mut conn, day, &report, &usage).await?;
+    // A database seeded by an older engineer-sim gets the data tables of now first.
+    crate::data::run::ensure_schema(&mut conn).await?;
+    let id = workload::record(&mut conn, day, &report, &usage, &per_query).await?;
     let event = Event::WorkloadRun {
         workload_id: id,
         sim_day: day,

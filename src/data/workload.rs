@@ -2,6 +2,7 @@
 //! script per query of the features live at the current sim day. Every query runs once first, so
 //! which indexes are used never depends on chance; then the weighted mix runs over N clients.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -94,9 +95,24 @@ pub fn find_pgbench(bin_dir: Option<&Path>) -> Result<PathBuf> {
     })
 }
 
-/// Runs every script once, then the mix; returns pgbench's figures.
-pub async fn run(pgbench: &Path, url: &str, scripts: &[Script], mix: &Mix) -> Result<Report> {
-    check_scripts(pgbench, url, scripts).await?;
+/// What one query did when it ran alone: the indexes it scanned and the tables it read
+/// sequentially.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryUsage {
+    pub indexes: BTreeSet<String>,
+    pub seq_tables: BTreeSet<String>,
+}
+
+/// Runs every script once (reading on `conn` what each did), then the mix; returns pgbench's
+/// figures and each query's usage by script name.
+pub async fn run(
+    conn: &mut PgConnection,
+    pgbench: &Path,
+    url: &str,
+    scripts: &[Script],
+    mix: &Mix,
+) -> Result<(Report, BTreeMap<String, QueryUsage>)> {
+    let per_query = check_scripts(pgbench, url, scripts, Some(conn)).await?;
     let grouped;
     let scripts = if scripts.len() > MAX_SCRIPTS {
         grouped = group_by_feature(scripts)?;
@@ -136,7 +152,7 @@ pub async fn run(pgbench: &Path, url: &str, scripts: &[Script], mix: &Mix) -> Re
         )
         .into());
     }
-    Ok(Report {
+    let report = Report {
         queries: scripts.len(),
         clients: mix.clients,
         duration_ms: started.elapsed().as_millis(),
@@ -146,12 +162,21 @@ pub async fn run(pgbench: &Path, url: &str, scripts: &[Script], mix: &Mix) -> Re
         tps: number_after(&stdout, "tps =").unwrap_or(0.0),
         latency_ms: number_after(&stdout, "latency average ="),
         latency_stddev_ms: number_after(&stdout, "latency stddev ="),
-    })
+    };
+    Ok((report, per_query))
 }
 
 /// Runs every script once on its own: a query that fails is reported with the data file it
 /// came from, before any load starts, and which indexes the mix uses never depends on chance.
-async fn check_scripts(pgbench: &Path, url: &str, scripts: &[Script]) -> Result<()> {
+/// With `usage_conn`, the statistics around each run say what that query did (nothing else runs
+/// meanwhile: the mix has not started).
+async fn check_scripts(
+    pgbench: &Path,
+    url: &str,
+    scripts: &[Script],
+    mut usage_conn: Option<&mut PgConnection>,
+) -> Result<BTreeMap<String, QueryUsage>> {
+    let mut usage = BTreeMap::new();
     if scripts.is_empty() {
         return Err(bad_input(
             "no queries to run: the data files of the applied changes define none",
@@ -160,6 +185,10 @@ async fn check_scripts(pgbench: &Path, url: &str, scripts: &[Script]) -> Result<
         .into());
     }
     for script in scripts {
+        let before = match usage_conn.as_deref_mut() {
+            Some(conn) => Some(Stats::read(conn).await?),
+            None => None,
+        };
         let out = pgbench_command(pgbench)
             .args(["-n", "-t", "1", "-c", "1", "-f"])
             .arg(&script.path)
@@ -180,8 +209,29 @@ async fn check_scripts(pgbench: &Path, url: &str, scripts: &[Script]) -> Result<
             .with_hint(format!("the rendered script is {}", script.path.display()))
             .into());
         }
+        if let (Some(conn), Some(before)) = (usage_conn.as_deref_mut(), before) {
+            wait_for_clients(conn).await?;
+            let did = Stats::read(conn).await?.since(&before);
+            usage.insert(
+                script.name.clone(),
+                QueryUsage {
+                    indexes: did
+                        .indexes
+                        .into_iter()
+                        .filter(|(_, (_, scans))| *scans > 0)
+                        .map(|(index, _)| index)
+                        .collect(),
+                    seq_tables: did
+                        .tables
+                        .into_iter()
+                        .filter(|(_, t)| t.seq_scan > 0)
+                        .map(|(table, _)| table)
+                        .collect(),
+                },
+            );
+        }
     }
-    Ok(())
+    Ok(usage)
 }
 
 /// pgbench running the weighted mix over `clients` for `secs`; the caller adds its options,
@@ -222,7 +272,7 @@ impl Live {
         clients: u32,
         log: &Path,
     ) -> Result<Live> {
-        check_scripts(pgbench, url, scripts).await?;
+        check_scripts(pgbench, url, scripts, None).await?;
         let grouped;
         let run = if scripts.len() > MAX_SCRIPTS {
             grouped = group_by_feature(scripts)?;
@@ -353,6 +403,7 @@ pub async fn record(
     sim_day: u32,
     report: &Report,
     usage: &Stats,
+    per_query: &BTreeMap<String, QueryUsage>,
 ) -> Result<i32> {
     let id: i32 = sqlx::query_scalar(
         "INSERT INTO engineer_sim.workloads
@@ -396,6 +447,25 @@ pub async fn record(
         .bind(t.total_bytes)
         .execute(&mut *conn)
         .await?;
+    }
+    for (query, did) in per_query {
+        let accesses = did
+            .indexes
+            .iter()
+            .map(|i| (i, "index"))
+            .chain(did.seq_tables.iter().map(|t| (t, "seq")));
+        for (relation, access) in accesses {
+            sqlx::query(
+                "INSERT INTO engineer_sim.query_usage (workload_id, query, relation, access)
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(query)
+            .bind(relation)
+            .bind(access)
+            .execute(&mut *conn)
+            .await?;
+        }
     }
     Ok(id)
 }
