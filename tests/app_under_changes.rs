@@ -12,6 +12,8 @@ use common::{assert_success, engineer_sim_with_data, events, events_named, temp_
 use serde_json::Value;
 
 const SCALE: &str = "0.001";
+/// Jordan drops the title trigram index in week 6 under this seed (dropped_used_index).
+const SEED: u64 = 3;
 
 fn run(state: &Path, url: &str, args: &[&str]) -> String {
     let out = engineer_sim_with_data(state, SCALE)
@@ -38,7 +40,13 @@ async fn blocking_changes_are_measured_and_block_a_running_app() {
     run(
         state.path(),
         &db.url,
-        &["init", "--seed", "7", "--start-date", "2024-01-01"],
+        &[
+            "init",
+            "--seed",
+            &SEED.to_string(),
+            "--start-date",
+            "2024-01-01",
+        ],
     );
     // Step pace: each tick is the next sim day. Days 1-6 (week 1, week 2's Monday) first.
     run(state.path(), &db.url, &["settings", "--pace", "step"]);
@@ -146,6 +154,68 @@ async fn blocking_changes_are_measured_and_block_a_running_app() {
     engineer_sim::data::workload::wait_for_clients(&mut conn)
         .await
         .unwrap();
+    drop(conn);
+    db.drop_now().await.unwrap();
+}
+
+/// dropped_used_index: a workload while the title trigram index exists (week 3 on), Jordan drops
+/// it in week 6, a workload after: the query that used it now reads issues sequentially, and
+/// `verify` says so.
+#[tokio::test]
+async fn a_dropped_index_is_proven_by_its_query_now_seq_scanning() {
+    let db = ScratchDb::create("dropped_used").await.unwrap();
+    let state = temp_state();
+    run(
+        state.path(),
+        &db.url,
+        &[
+            "init",
+            "--seed",
+            &SEED.to_string(),
+            "--start-date",
+            "2024-01-01",
+        ],
+    );
+    run(state.path(), &db.url, &["run", "--until-week", "3"]);
+    run(
+        state.path(),
+        &db.url,
+        &["workload", "--duration", "1s", "--clients", "2"],
+    );
+    run(state.path(), &db.url, &["run", "--until-week", "6"]);
+    run(
+        state.path(),
+        &db.url,
+        &["workload", "--duration", "1s", "--clients", "2"],
+    );
+    let mut conn = engineer_sim::pg::connect(&db.url).await.unwrap();
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM engineer_sim.findings WHERE kind = 'dropped_used_index'
+           AND object = 'public.idx_issues_title_trgm' AND closed_by IS NULL",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(open, 1, "seed {SEED} slips into the drop");
+    let usage: Vec<(i32, String, String)> = sqlx::query_as(
+        "SELECT workload_id, relation, access FROM engineer_sim.query_usage
+         WHERE query = 'w03-tue-trigram-indexes/quick_find_title' ORDER BY 1, 2",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        usage.contains(&(1, "public.idx_issues_title_trgm".into(), "index".into())),
+        "{usage:?}"
+    );
+    assert!(
+        usage.contains(&(2, "public.issues".into(), "seq".into())),
+        "{usage:?}"
+    );
+    let verified = run(state.path(), &db.url, &["verify"]);
+    assert!(verified.contains("verify: OK"), "{verified}");
+    assert!(verified.contains("0 contradicted"), "{verified}");
+
     drop(conn);
     db.drop_now().await.unwrap();
 }

@@ -184,11 +184,12 @@ async fn check_scripts(
         .with_hint("queries live in the `queries:` list of each data file (docs/data-files.md)")
         .into());
     }
+    // Nothing runs between two scripts: one script's "after" is the next one's "before".
+    let mut before = match usage_conn.as_deref_mut() {
+        Some(conn) => Some(scans(conn).await?),
+        None => None,
+    };
     for script in scripts {
-        let before = match usage_conn.as_deref_mut() {
-            Some(conn) => Some(Stats::read(conn).await?),
-            None => None,
-        };
         let out = pgbench_command(pgbench)
             .args(["-n", "-t", "1", "-c", "1", "-f"])
             .arg(&script.path)
@@ -209,29 +210,39 @@ async fn check_scripts(
             .with_hint(format!("the rendered script is {}", script.path.display()))
             .into());
         }
-        if let (Some(conn), Some(before)) = (usage_conn.as_deref_mut(), before) {
+        if let (Some(conn), Some(was)) = (usage_conn.as_deref_mut(), before.as_ref()) {
             wait_for_clients(conn).await?;
-            let did = Stats::read(conn).await?.since(&before);
-            usage.insert(
-                script.name.clone(),
-                QueryUsage {
-                    indexes: did
-                        .indexes
-                        .into_iter()
-                        .filter(|(_, (_, scans))| *scans > 0)
-                        .map(|(index, _)| index)
-                        .collect(),
-                    seq_tables: did
-                        .tables
-                        .into_iter()
-                        .filter(|(_, t)| t.seq_scan > 0)
-                        .map(|(table, _)| table)
-                        .collect(),
-                },
-            );
+            let now = scans(conn).await?;
+            let mut did = QueryUsage::default();
+            for (key, count) in &now {
+                if *count > was.get(key).copied().unwrap_or(0) {
+                    let (access, relation) = key;
+                    match access.as_str() {
+                        "index" => did.indexes.insert(relation.clone()),
+                        _ => did.seq_tables.insert(relation.clone()),
+                    };
+                }
+            }
+            usage.insert(script.name.clone(), did);
+            before = Some(now);
         }
     }
     Ok(usage)
+}
+
+/// The scan counters of every user index and table: ("index", index) -> idx_scan,
+/// ("seq", table) -> seq_scan. Lighter than [`Stats::read`]: no sizes.
+async fn scans(conn: &mut PgConnection) -> Result<BTreeMap<(String, String), i64>> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT 'index', format('%s.%s', schemaname, indexrelname), coalesce(idx_scan, 0)
+         FROM pg_stat_user_indexes WHERE schemaname <> 'engineer_sim'
+         UNION ALL
+         SELECT 'seq', format('%s.%s', schemaname, relname), coalesce(seq_scan, 0)
+         FROM pg_stat_user_tables WHERE schemaname <> 'engineer_sim'",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(a, r, n)| ((a, r), n)).collect())
 }
 
 /// pgbench running the weighted mix over `clients` for `secs`; the caller adds its options,
@@ -383,7 +394,7 @@ fn number_after(text: &str, label: &str) -> Option<f64> {
 /// Waits until the workload's connections are gone: a backend flushes its statistics as it
 /// exits, and pgbench does not wait for that.
 pub async fn wait_for_clients(conn: &mut PgConnection) -> Result<()> {
-    for _ in 0..100 {
+    for _ in 0..400 {
         let left: i64 =
             sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
                 .bind(APP_NAME)
@@ -392,7 +403,7 @@ pub async fn wait_for_clients(conn: &mut PgConnection) -> Result<()> {
         if left == 0 {
             return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     Ok(())
 }
