@@ -5,10 +5,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use common::{assert_success, engineer_sim_with_data, events, events_named, temp_state, ScratchDb};
+use common::{
+    engineer_sim_with_data, events, events_named, run_with_data, stop_daemon_when, temp_state,
+    ScratchDb,
+};
 use serde_json::Value;
 
 const SCALE: &str = "0.001";
@@ -16,14 +18,17 @@ const SCALE: &str = "0.001";
 const SEED: u64 = 3;
 
 fn run(state: &Path, url: &str, args: &[&str]) -> String {
-    let out = engineer_sim_with_data(state, SCALE)
-        .env("DATABASE_URL", url)
-        .env("ENGINEER_SIM_JOBS", "2")
-        .args(args)
-        .output()
-        .expect("spawn engineer-sim");
-    assert_success(&out, args);
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    run_with_data(state, url, SCALE, args)
+}
+
+/// A fresh database initialised with data under [`SEED`], and its state directory.
+async fn fresh(prefix: &str) -> (ScratchDb, tempfile::TempDir) {
+    let db = ScratchDb::create(prefix).await.unwrap();
+    let state = temp_state();
+    let seed = SEED.to_string();
+    let args = ["init", "--seed", &seed, "--start-date", "2024-01-01"];
+    run(state.path(), &db.url, &args);
+    (db, state)
 }
 
 fn measured_of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
@@ -35,19 +40,7 @@ fn measured_of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
 
 #[tokio::test]
 async fn blocking_changes_are_measured_and_block_a_running_app() {
-    let db = ScratchDb::create("app_under_changes").await.unwrap();
-    let state = temp_state();
-    run(
-        state.path(),
-        &db.url,
-        &[
-            "init",
-            "--seed",
-            &SEED.to_string(),
-            "--start-date",
-            "2024-01-01",
-        ],
-    );
+    let (db, state) = fresh("app_under_changes").await;
     // Step pace: each tick is the next sim day. Days 1-6 (week 1, week 2's Monday) first.
     run(state.path(), &db.url, &["settings", "--pace", "step"]);
     for _ in 1..=6 {
@@ -72,22 +65,7 @@ async fn blocking_changes_are_measured_and_block_a_running_app() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let waiting = line.starts_with("daemon: next tick at");
-        seen.push(line);
-        if waiting {
-            let kill = std::process::Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status()
-                .unwrap();
-            assert!(kill.success());
-            break;
-        }
-    }
-    seen.extend(lines.map(|l| l.unwrap()));
+    let seen = stop_daemon_when(&mut child, |line| line.starts_with("daemon: next tick at"));
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -163,19 +141,7 @@ async fn blocking_changes_are_measured_and_block_a_running_app() {
 /// `verify` says so.
 #[tokio::test]
 async fn a_dropped_index_is_proven_by_its_query_now_seq_scanning() {
-    let db = ScratchDb::create("dropped_used").await.unwrap();
-    let state = temp_state();
-    run(
-        state.path(),
-        &db.url,
-        &[
-            "init",
-            "--seed",
-            &SEED.to_string(),
-            "--start-date",
-            "2024-01-01",
-        ],
-    );
+    let (db, state) = fresh("dropped_used").await;
     run(state.path(), &db.url, &["run", "--until-week", "3"]);
     run(
         state.path(),

@@ -5,19 +5,12 @@ mod common;
 
 use std::path::Path;
 
-use common::{assert_success, engineer_sim_with_data, events_named, temp_state, ScratchDb};
+use common::{engineer_sim_with_data, events_named, temp_state, ScratchDb};
 
 const SCALE: &str = "0.002";
 
 fn run(state: &Path, url: &str, args: &[&str]) -> String {
-    let out = engineer_sim_with_data(state, SCALE)
-        .env("DATABASE_URL", url)
-        .env("ENGINEER_SIM_JOBS", "2")
-        .args(args)
-        .output()
-        .expect("spawn engineer-sim");
-    assert_success(&out, args);
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::run_with_data(state, url, SCALE, args)
 }
 
 async fn scalar(conn: &mut sqlx::PgConnection, sql: &str) -> i64 {
