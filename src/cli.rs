@@ -115,6 +115,10 @@ pub enum Command {
         /// Wait this many milliseconds between two changes of a tick (spreads a catch-up out).
         #[arg(long)]
         pause_ms: Option<u64>,
+        /// Keep N pgbench clients running the app's queries between and during changes (a
+        /// database with data only); the journal records the app queries each change blocked.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+        workload: Option<u32>,
         #[command(flatten)]
         write: WriteArgs,
     },

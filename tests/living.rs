@@ -5,21 +5,12 @@ mod common;
 
 use std::path::Path;
 
-use common::{
-    assert_success, block_on, engineer_sim_with_data, events_named, per_seed, temp_state, ScratchDb,
-};
+use common::{block_on, engineer_sim_with_data, events_named, per_seed, temp_state, ScratchDb};
 
 const SCALE: &str = "0.002";
 
 fn run(state: &Path, url: &str, args: &[&str]) -> String {
-    let out = engineer_sim_with_data(state, SCALE)
-        .env("DATABASE_URL", url)
-        .env("ENGINEER_SIM_JOBS", "2")
-        .args(args)
-        .output()
-        .expect("spawn engineer-sim");
-    assert_success(&out, args);
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::run_with_data(state, url, SCALE, args)
 }
 
 async fn scalar(conn: &mut sqlx::PgConnection, sql: &str) -> i64 {
@@ -191,9 +182,63 @@ async fn living_run(seed: u64, bloat: &[u64], query: &[u64], invalid: &[u64]) {
             assert_eq!(invalid_left, 1, "seed {seed}");
         }
         assert!(!events_named(&events, "day_grown").is_empty());
+        measured_and_dropped(&mut conn, &events, seed).await;
         drop(conn);
         db.drop_now().await.unwrap();
     }
+}
+
+/// The blocking changes were measured (week 12's scripted rewrite of activity_log always is), and
+/// each open dropped_used_index has a query reading its table sequentially after the drop.
+async fn measured_and_dropped(
+    conn: &mut sqlx::PgConnection,
+    events: &[serde_json::Value],
+    seed: u64,
+) {
+    let measured = events_named(events, "finding_measured");
+    let rewrite = measured
+        .iter()
+        .find(|e| e["kind"] == "table_rewrite" && e["object"] == "public.activity_log")
+        .unwrap_or_else(|| panic!("seed {seed}: the activity_log rewrite was not measured"));
+    assert!(
+        rewrite["rows"].as_i64().unwrap() > 0,
+        "seed {seed}: {rewrite}"
+    );
+    assert!(
+        rewrite["bytes"].as_i64().unwrap() > 0,
+        "seed {seed}: {rewrite}"
+    );
+    assert!(
+        rewrite["app_queries_waited"].is_null(),
+        "seed {seed}: no workload ran"
+    );
+    let unmeasured = scalar(
+        conn,
+        "SELECT count(*) FROM engineer_sim.findings
+         WHERE kind IN ('blocking_index_build', 'table_rewrite', 'not_null_full_scan')
+           AND closed_by IS NULL AND verification <> 'measured'",
+    )
+    .await;
+    assert_eq!(
+        unmeasured, 0,
+        "seed {seed}: blocking findings left unmeasured"
+    );
+    let unproven = scalar(
+        conn,
+        r"SELECT count(*) FROM engineer_sim.findings f
+          WHERE f.kind = 'dropped_used_index' AND f.closed_by IS NULL
+            AND NOT EXISTS (
+              SELECT 1 FROM engineer_sim.query_usage q, engineer_sim.schema_snapshots s,
+                            jsonb_each_text(s.objects) o
+              WHERE q.workload_id = (SELECT max(id) FROM engineer_sim.workloads)
+                AND q.access = 'seq' AND o.key = 'index ' || f.object
+                AND o.value LIKE '% ON ' || q.relation || ' USING %')",
+    )
+    .await;
+    assert_eq!(
+        unproven, 0,
+        "seed {seed}: a dropped used index's table is not seq-scanned"
+    );
 }
 
 /// (scanned, all) indexes on the tables the last workload read, besides the journaled unused ones

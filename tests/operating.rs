@@ -141,6 +141,7 @@ fn cases() -> Vec<Case> {
         // Item 8: CLI edges.
         case("cron that never fires (schedule)", &["schedule", "--cron", "0 9 31 2 *"], 2, "never fires"),
         case("cron that never fires (daemon)", &["daemon", "--cron", "0 9 30 2 *"], 2, "never fires"),
+        case("daemon --workload without data", &["daemon", "--cron", "0 9 * * 1-5", "--workload", "2"], 2, "daemon --workload needs a database with data"),
         case("cron minute 61", &["schedule", "--cron", "61 * * * *"], 2, "minute \"61\" is out of range 0-59"),
         case("cron hour 24", &["schedule", "--cron", "0 24 * * *"], 2, "hour \"24\" is out of range 0-23"),
         case("plan --week 99", &["plan", "--week", "99"], 2, "the roadmap has no week 99"),

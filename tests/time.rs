@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use common::*;
@@ -241,22 +240,7 @@ async fn the_daemon_stops_cleanly_between_changes_on_sigterm() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let first_applied = line.starts_with("applied ");
-        seen.push(line);
-        if first_applied {
-            let kill = std::process::Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status()
-                .unwrap();
-            assert!(kill.success());
-            break;
-        }
-    }
-    seen.extend(lines.map(|l| l.unwrap()));
+    let seen = stop_daemon_when(&mut child, |line| line.starts_with("applied "));
     let status = child.wait().unwrap();
     assert!(status.success(), "{seen:#?}");
     assert!(

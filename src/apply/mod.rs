@@ -66,6 +66,9 @@ pub struct Outcome {
     pub author: String,
     pub opened: Vec<Key>,
     pub closed: Vec<Key>,
+    /// How long the change's transaction held the locks its DDL took: from the DDL's start to
+    /// the commit (every lock is held to the commit).
+    pub locked: std::time::Duration,
 }
 
 /// Applies one unit on its own: the drift check, the audit and the catalog snapshot before it
@@ -126,6 +129,7 @@ pub async fn apply_after(
         }
     };
     let (inside_sql, outside_steps) = unit.rendered.steps();
+    let ddl_started = std::time::Instant::now();
     let observed = async {
         sqlx::raw_sql(inside_sql).execute(&mut *tx).await?;
         let after = Snapshot::take(&mut tx).await?;
@@ -173,6 +177,7 @@ pub async fn apply_after(
     schema_after.record(&mut tx, unit.id).await?;
     let events = ledger::events_mark(&mut tx).await?;
     tx.commit().await?;
+    let locked = ddl_started.elapsed();
     if outside_steps.is_empty() {
         *left = Some(Left {
             events,
@@ -190,6 +195,7 @@ pub async fn apply_after(
         author: unit.author.to_string(),
         opened,
         closed,
+        locked,
     };
     if !outside_steps.is_empty() {
         let (opened, closed) = outside::finish(conn, codes, unit.words).await?;

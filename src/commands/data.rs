@@ -60,6 +60,7 @@ impl Context {
             runner: self.runner(&self.target()?, marker.identity.seed),
             scale,
             plan: &project.data_plan,
+            waits: None,
         }))
     }
 }
@@ -150,40 +151,13 @@ pub async fn workload(
     }
     let target = ctx.target()?;
     let mut conn = ctx.connect_existing().await?;
-    let Some(scale) = growth::data_scale(&mut conn).await? else {
-        return Err(bad_input("this database has no data (it was initialised with --no-data)")
-            .with_hint("a workload needs data: `engineer-sim seed` before the first change, or a fresh database")
-            .into());
-    };
-    let marker = ledger::marker(&mut conn).await?;
-    let changes = ledger::changes(&mut conn).await?;
-    let applied: Vec<String> = changes.iter().map(|c| c.change_id.clone()).collect();
-    let day = growth::last_grown_day(&mut conn).await?.max(
-        changes
-            .iter()
-            .map(|c| c.sim_day.max(0) as u32)
-            .max()
-            .unwrap_or(0),
-    );
-    let scope = Scope {
-        scale,
-        seed: marker.identity.seed,
-        day,
-        date: crate::calendar::date_of(marker.identity.start_date, day.max(1)),
-        start_date: marker.identity.start_date,
-        counts: {
-            let mut counts = project.data_plan.names.clone();
-            counts.extend(crate::data::run::counters(&mut conn).await?);
-            counts
-        },
-    };
-    let dir = ctx.state.root().join("workload");
-    let scripts = workload::write_scripts(&project.data_plan, &applied, &scope, &dir)?;
+    let live = app_scripts(ctx, &project, &mut conn, "workload").await?;
+    let (scripts, day, applied) = (live.scripts, live.day, live.features);
     let pgbench = workload::find_pgbench(target.embedded.as_ref().map(|c| c.bin_dir()))?;
     println!(
         "workload: {} queries of {} features at sim day {day}, {clients} clients for {:.0?}{}",
         scripts.len(),
-        applied.len(),
+        applied,
         duration,
         rate.map(|r| format!(", at most {r} tps"))
             .unwrap_or_default()
@@ -195,10 +169,13 @@ pub async fn workload(
         rate,
         progress: std::io::stderr().is_terminal() && !ctx.global.quiet,
     };
-    let report = workload::run(&pgbench, &target.url, &scripts, &mix).await?;
+    let (report, per_query) =
+        workload::run(&mut conn, &pgbench, &target.url, &scripts, &mix).await?;
     workload::wait_for_clients(&mut conn).await?;
     let usage = Stats::read(&mut conn).await?.since(&before);
-    let id = workload::record(&mut conn, day, &report, &usage).await?;
+    // A database seeded by an older engineer-sim gets the data tables of now first.
+    crate::data::run::ensure_schema(&mut conn).await?;
+    let id = workload::record(&mut conn, day, &report, &usage, &per_query).await?;
     let event = Event::WorkloadRun {
         workload_id: id,
         sim_day: day,
@@ -236,4 +213,57 @@ pub async fn workload(
         on_read.len()
     );
     Ok(())
+}
+
+/// The queries of the features live now, written as pgbench scripts.
+pub(crate) struct AppScripts {
+    pub scripts: Vec<workload::Script>,
+    /// The sim day the database is at.
+    pub day: u32,
+    /// How many changes (the base included) are applied.
+    pub features: usize,
+}
+
+/// Renders the app's queries for the changes applied so far into `state/<dir>`; refuses a
+/// database without data.
+pub(crate) async fn app_scripts(
+    ctx: &Context,
+    project: &Project,
+    conn: &mut PgConnection,
+    dir: &str,
+) -> Result<AppScripts> {
+    let Some(scale) = growth::data_scale(conn).await? else {
+        return Err(bad_input("this database has no data (it was initialised with --no-data)")
+            .with_hint("a workload needs data: `engineer-sim seed` before the first change, or a fresh database")
+            .into());
+    };
+    let marker = ledger::marker(conn).await?;
+    let changes = ledger::changes(conn).await?;
+    let applied: Vec<String> = changes.iter().map(|c| c.change_id.clone()).collect();
+    let day = growth::last_grown_day(conn).await?.max(
+        changes
+            .iter()
+            .map(|c| c.sim_day.max(0) as u32)
+            .max()
+            .unwrap_or(0),
+    );
+    let scope = Scope {
+        scale,
+        seed: marker.identity.seed,
+        day,
+        date: crate::calendar::date_of(marker.identity.start_date, day.max(1)),
+        start_date: marker.identity.start_date,
+        counts: {
+            let mut counts = project.data_plan.names.clone();
+            counts.extend(crate::data::run::counters(conn).await?);
+            counts
+        },
+    };
+    let dir = ctx.state.root().join(dir);
+    let scripts = workload::write_scripts(&project.data_plan, &applied, &scope, &dir)?;
+    Ok(AppScripts {
+        scripts,
+        day,
+        features: applied.len(),
+    })
 }

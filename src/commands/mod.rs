@@ -63,10 +63,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             cron,
             run_now,
             pause_ms,
+            workload,
             ..
         } => {
             let pause = pause_ms.map(std::time::Duration::from_millis);
-            time::daemon(&ctx, &cron, run_now, pause).await
+            time::daemon(&ctx, &cron, run_now, pause, workload).await
         }
         Command::Settings {
             pace,

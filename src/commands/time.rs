@@ -7,9 +7,16 @@ use anyhow::Result;
 use chrono::{Local, NaiveDateTime, TimeZone};
 use sqlx::PgConnection;
 
+use std::path::PathBuf;
+
 use super::apply::{print_happened, report_progress};
 use super::context::Context;
+use super::data::app_scripts;
 use crate::calendar;
+use crate::data::growth;
+use crate::data::waits::WaitWatch;
+use crate::data::workload::{self, Live};
+use crate::error::bad_input;
 use crate::ledger;
 use crate::schedule::CronSchedule;
 use crate::settings::{Pace, Settings};
@@ -31,7 +38,7 @@ pub struct TickArgs {
 pub async fn tick(ctx: &Context, args: TickArgs) -> Result<()> {
     let project = ctx.load_project()?;
     let mut conn = ctx.connect_initialised(&project, args.seed).await?;
-    let progress = tick_once(ctx, &project, &mut conn, args, Control::default()).await?;
+    let progress = tick_once(ctx, &project, &mut conn, args, Control::default(), None).await?;
     report_progress(ctx, &progress)
 }
 
@@ -43,6 +50,7 @@ async fn tick_once(
     conn: &mut PgConnection,
     args: TickArgs,
     control: Control<'_>,
+    waits: Option<Arc<WaitWatch>>,
 ) -> Result<sim::Progress> {
     let mut settings = Settings::load(&ctx.state)?;
     let marker = ledger::marker(conn).await?;
@@ -67,11 +75,15 @@ async fn tick_once(
         );
     }
     let due = sim::due_by_sim_day(&project.roadmap, sim_day);
+    let mut data = ctx.data_run(conn, project).await?;
+    if let Some(data) = &mut data {
+        data.waits = waits;
+    }
     let run = Run {
         project,
         state: &ctx.state,
         opts: ctx.options(project)?,
-        data: ctx.data_run(conn, project).await?,
+        data,
     };
     let control = Control {
         limit,
@@ -125,15 +137,37 @@ pub async fn schedule(
 }
 
 /// `daemon`: ticks in-process on a cron schedule until SIGTERM or Ctrl-C, which it honours
-/// between changes, never in the middle of one.
+/// between changes, never in the middle of one. With `workload`, that many pgbench clients run
+/// the app's queries all along (README "The app under changes").
 pub async fn daemon(
     ctx: &Context,
     cron: &str,
     run_now: bool,
     pause: Option<std::time::Duration>,
+    workload: Option<u32>,
 ) -> Result<()> {
     let schedule = CronSchedule::parse(cron)?;
     let project = ctx.load_project()?;
+    let mut app = match workload {
+        Some(clients) => Some(App::prepare(ctx, &project, clients).await?),
+        None => None,
+    };
+    let result = tick_on_schedule(ctx, &project, &schedule, cron, run_now, pause, &mut app).await;
+    if let Some(app) = app {
+        app.stop().await;
+    }
+    result
+}
+
+async fn tick_on_schedule(
+    ctx: &Context,
+    project: &Project,
+    schedule: &CronSchedule,
+    cron: &str,
+    run_now: bool,
+    pause: Option<std::time::Duration>,
+    app: &mut Option<App>,
+) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(tokio::sync::Notify::new());
     listen_for_stop(stop.clone(), wake.clone())?;
@@ -158,24 +192,108 @@ pub async fn daemon(
             pause,
             ..Control::default()
         };
-        if let Err(err) = daemon_tick(ctx, &project, control).await {
+        if let Some(app) = app.as_mut() {
+            app.keep_running(ctx, project).await?;
+        }
+        let waits = match app {
+            Some(_) => Some(Arc::new(WaitWatch::start(&ctx.target()?.url).await?)),
+            None => None,
+        };
+        let ticked = daemon_tick(ctx, project, control, waits.clone()).await;
+        if let Some(watch) = waits.and_then(Arc::into_inner) {
+            watch.stop().await;
+        }
+        if let Err(err) = ticked {
             // One failed tick must not end the daemon; the failure is in the journal.
             eprintln!("daemon: tick failed: {err:#}");
+        }
+        if let Some(app) = app.as_mut() {
+            // A change that added queries changes the mix.
+            app.keep_running(ctx, project).await?;
         }
     }
     println!("daemon: stopped cleanly");
     Ok(())
 }
 
-async fn daemon_tick(ctx: &Context, project: &Project, control: Control<'_>) -> Result<()> {
+async fn daemon_tick(
+    ctx: &Context,
+    project: &Project,
+    control: Control<'_>,
+    waits: Option<Arc<WaitWatch>>,
+) -> Result<()> {
     let _lock = ctx.lock_state("daemon")?;
     let mut conn = ctx.connect_initialised(project, None).await?;
-    let progress = tick_once(ctx, project, &mut conn, TickArgs::default(), control).await?;
+    let progress = tick_once(ctx, project, &mut conn, TickArgs::default(), control, waits).await?;
     if progress.stopped {
         println!("daemon: stop requested; stopping between changes");
     }
     report_progress(ctx, &progress)
 }
+
+/// The app `daemon --workload` keeps running: pgbench with the mix of the features live now.
+struct App {
+    clients: u32,
+    pgbench: PathBuf,
+    live: Option<Live>,
+}
+
+impl App {
+    /// Refuses a database without data and a machine without pgbench, before the first tick.
+    async fn prepare(ctx: &Context, project: &Project, clients: u32) -> Result<App> {
+        let target = ctx.target()?;
+        let mut conn = ctx.connect_initialised(project, None).await?;
+        if growth::data_scale(&mut conn).await?.is_none() {
+            return Err(bad_input(
+                "daemon --workload needs a database with data; this one was initialised with --no-data",
+            )
+            .with_hint("drop --workload, or start a fresh database without --no-data (`engineer-sim seed` before the first change)")
+            .into());
+        }
+        let pgbench = workload::find_pgbench(target.embedded.as_ref().map(|c| c.bin_dir()))?;
+        Ok(App {
+            clients,
+            pgbench,
+            live: None,
+        })
+    }
+
+    /// Starts the mix of the features live now, or restarts it when the applied changes brought
+    /// queries (or pgbench ended).
+    async fn keep_running(&mut self, ctx: &Context, project: &Project) -> Result<()> {
+        let mut conn = ctx.connect_existing().await?;
+        let app = app_scripts(ctx, project, &mut conn, LIVE_DIR).await?;
+        let mix: Vec<String> = app.scripts.iter().map(|s| s.name.clone()).collect();
+        if let Some(live) = &mut self.live {
+            if live.running() && live.mix == mix {
+                return Ok(());
+            }
+        }
+        if let Some(live) = self.live.take() {
+            live.stop().await;
+            workload::wait_for_clients(&mut conn).await?;
+        }
+        let log = ctx.state.root().join(LIVE_DIR).join("pgbench.log");
+        let url = ctx.target()?.url;
+        self.live = Some(Live::start(&self.pgbench, &url, &app.scripts, self.clients, &log).await?);
+        println!(
+            "daemon: app workload: {} clients running {} queries of sim day {}",
+            self.clients,
+            mix.len(),
+            app.day
+        );
+        Ok(())
+    }
+
+    async fn stop(self) {
+        if let Some(live) = self.live {
+            live.stop().await;
+        }
+    }
+}
+
+/// Where the daemon's workload scripts and pgbench's log go, under the state directory.
+const LIVE_DIR: &str = "workload-live";
 
 fn listen_for_stop(stop: Arc<AtomicBool>, wake: Arc<tokio::sync::Notify>) -> Result<()> {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

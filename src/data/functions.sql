@@ -2,15 +2,22 @@
 -- schema, which the audit ignores, and are pure functions of (run seed, n, salt), so the same
 -- seed gives the same rows however the work is split across connections.
 
--- The run seed, written into the function as a constant when the seed first creates these
--- functions (engineer-sim sets engineer_sim.seed on that connection): the planner folds it into
--- every rand() call, where reading the setting on each call cost a fifth of the seed's time. A
--- database keeps the seed it was initialised with, so the constant never goes stale.
+-- The run seed. The seed creates these functions on a connection with engineer_sim.seed set and
+-- writes the seed into run_seed() as a constant, which the planner folds into every rand() call
+-- (reading the setting on each call cost a fifth of the seed's time); a database keeps the seed
+-- it was initialised with, so the constant never goes stale. Without the setting (a later schema
+-- upgrade), run_seed() is left as it is, or, on a database seeded before it existed, reads the
+-- setting, which every data connection sets.
 DO $$
 BEGIN
-  EXECUTE format('CREATE OR REPLACE FUNCTION engineer_sim.run_seed() RETURNS bigint '
-                 'LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
-                 'SELECT ' || coalesce(current_setting('engineer_sim.seed', true), '0')::bigint || '::bigint');
+  IF coalesce(current_setting('engineer_sim.seed', true), '') <> '' THEN
+    EXECUTE format('CREATE OR REPLACE FUNCTION engineer_sim.run_seed() RETURNS bigint '
+                   'LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
+                   'SELECT ' || current_setting('engineer_sim.seed')::bigint || '::bigint');
+  ELSIF to_regprocedure('engineer_sim.run_seed()') IS NULL THEN
+    CREATE FUNCTION engineer_sim.run_seed() RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE AS
+      'SELECT coalesce(current_setting(''engineer_sim.seed'', true), ''0'')::bigint';
+  END IF;
 END
 $$;
 

@@ -104,7 +104,8 @@ pub async fn seed(
     scale: f64,
     start_date: NaiveDate,
 ) -> Result<Written> {
-    run::ensure_schema(conn, runner.seed).await?;
+    run::set_seed(conn, runner.seed).await?;
+    run::ensure_schema(conn).await?;
     sqlx::query(
         "INSERT INTO engineer_sim.data_settings (scale) VALUES ($1) ON CONFLICT (singleton) DO NOTHING",
     )

@@ -1,6 +1,7 @@
 //! Judges the findings that statistics prove (README "Mistake kinds"): an unused index shows no
 //! scans in the last workload, a missing query index shows its table seq-scanned by it, a
-//! bloated table shows its dead tuples. `verify` reports a contradiction as a difference.
+//! bloated table shows its dead tuples, a dropped used index shows the queries that used it
+//! seq-scanning its table. `verify` reports a contradiction as a difference.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +20,10 @@ pub enum Verdict {
 
 /// The kinds judged here.
 pub fn judged(kind: &str) -> bool {
-    matches!(kind, "unused_index" | "missing_query_index" | "table_bloat")
+    matches!(
+        kind,
+        "unused_index" | "missing_query_index" | "table_bloat" | "dropped_used_index"
+    )
 }
 
 /// `workload`: the usage of the last workload; `now`: the statistics as they stand.
@@ -67,7 +71,59 @@ pub fn judge(finding: &FindingRow, workload: Option<&Stats>, now: &Stats) -> Ver
             )),
             None => Verdict::Pending("no statistics for the table yet".into()),
         },
+        "dropped_used_index" => match workload {
+            Some(usage) => dropped(&finding.object, usage),
+            None => Verdict::Pending("no workload has run yet".into()),
+        },
         _ => Verdict::Pending("not a statistics kind".into()),
+    }
+}
+
+/// A dropped index is proven used by the last workload's queries, each run alone: those that
+/// scanned it in an earlier workload now read its table sequentially; without an earlier
+/// workload, some query reads the table sequentially since the drop.
+fn dropped(index: &str, usage: &Stats) -> Verdict {
+    if usage.indexes.contains_key(index) {
+        return Verdict::Pending("no workload has run since the index was dropped".into());
+    }
+    let Some(table) = usage.index_tables.get(index) else {
+        return Verdict::Pending("the ledger's schema history does not show its table".into());
+    };
+    let seq: Vec<&str> = usage
+        .queries
+        .iter()
+        .filter(|(_, q)| q.seq_tables.contains(table))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let shown = |names: &[&str]| {
+        let mut text = names.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+        if names.len() > 3 {
+            text.push_str(&format!(" and {} more", names.len() - 3));
+        }
+        text
+    };
+    match usage.used_before.get(index) {
+        Some(users) => {
+            let now_seq: Vec<&str> = seq.iter().copied().filter(|q| users.contains(*q)).collect();
+            if now_seq.is_empty() {
+                Verdict::Contradicted(format!(
+                    "the queries that used it before ({}) do not read {table} sequentially since",
+                    shown(&users.iter().map(String::as_str).collect::<Vec<_>>())
+                ))
+            } else {
+                Verdict::Proven(format!(
+                    "queries that used it before now read {table} sequentially: {}",
+                    shown(&now_seq)
+                ))
+            }
+        }
+        None if seq.is_empty() => Verdict::Contradicted(format!(
+            "no query of the workload reads {table} sequentially since the drop"
+        )),
+        None => Verdict::Proven(format!(
+            "since the drop these queries read {table} sequentially: {}",
+            shown(&seq)
+        )),
     }
 }
 
@@ -162,6 +218,50 @@ mod tests {
         assert!(matches!(
             judge(&finding("table_bloat", "public.t"), None, &now),
             Verdict::Proven(_)
+        ));
+        // A dropped index: its queries seq-scan the table after the drop.
+        let mut after = usage.clone();
+        after
+            .index_tables
+            .insert("public.idx_gone".into(), "public.t".into());
+        let dropped = finding("dropped_used_index", "public.idx_gone");
+        assert!(matches!(
+            judge(&dropped, Some(&after), &now),
+            Verdict::Contradicted(_)
+        ));
+        after.queries.insert(
+            "c/by_c".into(),
+            crate::data::workload::QueryUsage {
+                seq_tables: ["public.t".to_string()].into(),
+                ..Default::default()
+            },
+        );
+        assert!(matches!(
+            judge(&dropped, Some(&after), &now),
+            Verdict::Proven(_)
+        ));
+        after
+            .used_before
+            .insert("public.idx_gone".into(), ["c/other".to_string()].into());
+        assert!(matches!(
+            judge(&dropped, Some(&after), &now),
+            Verdict::Contradicted(_)
+        ));
+        after
+            .used_before
+            .insert("public.idx_gone".into(), ["c/by_c".to_string()].into());
+        assert!(matches!(
+            judge(&dropped, Some(&after), &now),
+            Verdict::Proven(_)
+        ));
+        // Still there during the last workload: nothing to judge yet.
+        assert!(matches!(
+            judge(
+                &finding("dropped_used_index", "public.idx_a"),
+                Some(&after),
+                &now
+            ),
+            Verdict::Pending(_)
         ));
         assert_eq!(table_of("public.t.c"), "public.t");
         assert_eq!(table_of("public.t(a,b)"), "public.t");

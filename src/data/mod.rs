@@ -4,14 +4,17 @@
 //!
 //! This module holds the model and the rendering; [`run`] executes steps over several
 //! connections, [`growth`] decides what runs when, [`workload`] drives pgbench, [`stats`] reads
-//! the statistics the workload is judged against.
+//! the statistics the workload is judged against, [`measure`] what a blocking change cost and
+//! [`waits`] the app queries that waited on it.
 
 pub mod check;
 pub mod defer;
 pub mod growth;
 pub mod judge;
+pub mod measure;
 pub mod run;
 pub mod stats;
+pub mod waits;
 pub mod workload;
 
 use std::collections::BTreeMap;

@@ -56,15 +56,20 @@ impl Written {
     }
 }
 
-/// Creates the data tables and helper functions (idempotent). The functions take the run seed
-/// as a constant (data/functions.sql says why).
-pub async fn ensure_schema(conn: &mut PgConnection, seed: u64) -> Result<()> {
-    sqlx::query("SELECT set_config('engineer_sim.seed', $1, false)")
-        .bind(seed.to_string())
-        .execute(&mut *conn)
-        .await?;
+/// Creates the data tables and helper functions (idempotent). On a connection that has the run
+/// seed set ([`set_seed`]) the functions take it as a constant (data/functions.sql says why).
+pub async fn ensure_schema(conn: &mut PgConnection) -> Result<()> {
     sqlx::raw_sql(SCHEMA_SQL).execute(&mut *conn).await?;
     sqlx::raw_sql(FUNCTIONS_SQL).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Sets the run seed on this connection, for the helper functions.
+pub async fn set_seed(conn: &mut PgConnection, seed: u64) -> Result<()> {
+    sqlx::query("SELECT set_config('engineer_sim.seed', $1, false)")
+        .bind(seed.to_string())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -83,7 +83,18 @@ CREATE TABLE IF NOT EXISTS engineer_sim.table_usage (
     PRIMARY KEY (workload_id, table_name)
 );
 
--- Findings proven by statistics (README "Mistake kinds") need their own verification label.
+-- Findings proven by statistics or measured (README "Mistake kinds") need their own verification
+-- labels.
 ALTER TABLE engineer_sim.findings DROP CONSTRAINT IF EXISTS findings_verification_check;
 ALTER TABLE engineer_sim.findings ADD CONSTRAINT findings_verification_check
-    CHECK (verification IN ('catalog', 'ledger', 'declared', 'statistics'));
+    CHECK (verification IN ('catalog', 'ledger', 'declared', 'statistics', 'measured'));
+
+-- What each query of a workload did when it ran alone before the mix: the indexes it scanned
+-- and the tables it read sequentially (the proof of dropped_used_index, README "Mistake kinds").
+CREATE TABLE IF NOT EXISTS engineer_sim.query_usage (
+    workload_id integer NOT NULL REFERENCES engineer_sim.workloads(id) ON DELETE CASCADE,
+    query text NOT NULL,
+    relation text NOT NULL,
+    access varchar(5) NOT NULL CHECK (access IN ('index', 'seq')),
+    PRIMARY KEY (workload_id, query, relation, access)
+);

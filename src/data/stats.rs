@@ -3,7 +3,9 @@
 //! on what the workload itself did (the growth's own writes use indexes too).
 
 use crate::pg::USER_SCHEMAS;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::workload::QueryUsage;
 
 use anyhow::Result;
 use sqlx::PgConnection;
@@ -54,12 +56,19 @@ fn table_row(row: TableRow) -> (String, TableUsage) {
     )
 }
 
-/// Cumulative statistics at one moment.
+/// Cumulative statistics at one moment; for a recorded workload, also what each query did and
+/// the history the dropped indexes are judged against.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
     /// `schema.index` -> (`schema.table`, idx_scan).
     pub indexes: BTreeMap<String, (String, i64)>,
     pub tables: BTreeMap<String, TableUsage>,
+    /// A recorded workload's queries, by script name (`change/query`).
+    pub queries: BTreeMap<String, QueryUsage>,
+    /// Every index any change left, with its table (from the ledger's schema snapshots).
+    pub index_tables: BTreeMap<String, String>,
+    /// The queries that scanned each index in an earlier recorded workload.
+    pub used_before: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Stats {
@@ -84,6 +93,7 @@ impl Stats {
                 .map(|(index, table, scans)| (index, (table, scans)))
                 .collect(),
             tables: tables.into_iter().map(table_row).collect(),
+            ..Stats::default()
         })
     }
 
@@ -114,7 +124,11 @@ impl Stats {
                 )
             })
             .collect();
-        Stats { indexes, tables }
+        Stats {
+            indexes,
+            tables,
+            ..Stats::default()
+        }
     }
 }
 
@@ -143,13 +157,52 @@ pub async fn last_workload(conn: &mut PgConnection) -> Result<Option<(i32, Stats
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(Some((
-        id,
-        Stats {
-            indexes: indexes.into_iter().map(|(i, t, s)| (i, (t, s))).collect(),
-            tables: tables.into_iter().map(table_row).collect(),
-        },
-    )))
+    let mut stats = Stats {
+        indexes: indexes.into_iter().map(|(i, t, s)| (i, (t, s))).collect(),
+        tables: tables.into_iter().map(table_row).collect(),
+        index_tables: index_tables(conn).await?,
+        ..Stats::default()
+    };
+    if super::run::has_ledger_table(conn, "query_usage").await? {
+        let rows: Vec<(i32, String, String, String)> = sqlx::query_as(
+            "SELECT workload_id, query, relation, access FROM engineer_sim.query_usage
+             WHERE workload_id <= $1 ORDER BY workload_id",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (workload, query, relation, access) in rows {
+            if workload == id {
+                let did = stats.queries.entry(query).or_default();
+                match access.as_str() {
+                    "index" => did.indexes.insert(relation),
+                    _ => did.seq_tables.insert(relation),
+                };
+            } else if access == "index" {
+                stats.used_before.entry(relation).or_default().insert(query);
+            }
+        }
+    }
+    Ok(Some((id, stats)))
+}
+
+/// Every index in the ledger's schema snapshots, with the table it is on: a dropped index's
+/// table is known from the snapshot of a change before the drop.
+async fn index_tables(conn: &mut PgConnection) -> Result<BTreeMap<String, String>> {
+    if !super::run::has_ledger_table(conn, "schema_snapshots").await? {
+        return Ok(BTreeMap::new());
+    }
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        r"SELECT DISTINCT substr(o.key, 7), substring(o.value FROM ' ON (?:ONLY )?(\S+) USING ')
+          FROM engineer_sim.schema_snapshots s, jsonb_each_text(s.objects) o
+          WHERE o.key LIKE 'index %'",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(index, table)| Some((index, table?)))
+        .collect())
 }
 
 /// Size and rows of every user table now, for the findings (`schema.table` -> (bytes, rows)).

@@ -2,6 +2,7 @@
 //! script per query of the features live at the current sim day. Every query runs once first, so
 //! which indexes are used never depends on chance; then the weighted mix runs over N clients.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -11,6 +12,7 @@ use sqlx::PgConnection;
 
 use super::growth::DataPlan;
 use super::stats::Stats;
+use super::waits::APP_NAME;
 use super::{Compiled, Scope};
 use crate::error::{bad_input, environment, Exit, UserError};
 
@@ -93,37 +95,24 @@ pub fn find_pgbench(bin_dir: Option<&Path>) -> Result<PathBuf> {
     })
 }
 
-/// Runs every script once, then the mix; returns pgbench's figures.
-pub async fn run(pgbench: &Path, url: &str, scripts: &[Script], mix: &Mix) -> Result<Report> {
-    if scripts.is_empty() {
-        return Err(bad_input(
-            "no queries to run: the data files of the applied changes define none",
-        )
-        .with_hint("queries live in the `queries:` list of each data file (docs/data-files.md)")
-        .into());
-    }
-    for script in scripts {
-        let out = pgbench_command(pgbench)
-            .args(["-n", "-t", "1", "-c", "1", "-f"])
-            .arg(&script.path)
-            .arg(url)
-            .output()
-            .await
-            .with_context(|| format!("running {}", pgbench.display()))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() || failed(&stdout) > 0 {
-            return Err(UserError::new(
-                Exit::BadInput,
-                format!(
-                    "{}: the query failed under pgbench: {}",
-                    script.source,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-            )
-            .with_hint(format!("the rendered script is {}", script.path.display()))
-            .into());
-        }
-    }
+/// What one query did when it ran alone: the indexes it scanned and the tables it read
+/// sequentially.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryUsage {
+    pub indexes: BTreeSet<String>,
+    pub seq_tables: BTreeSet<String>,
+}
+
+/// Runs every script once (reading on `conn` what each did), then the mix; returns pgbench's
+/// figures and each query's usage by script name.
+pub async fn run(
+    conn: &mut PgConnection,
+    pgbench: &Path,
+    url: &str,
+    scripts: &[Script],
+    mix: &Mix,
+) -> Result<(Report, BTreeMap<String, QueryUsage>)> {
+    let per_query = check_scripts(pgbench, url, scripts, Some(conn)).await?;
     let grouped;
     let scripts = if scripts.len() > MAX_SCRIPTS {
         grouped = group_by_feature(scripts)?;
@@ -132,25 +121,12 @@ pub async fn run(pgbench: &Path, url: &str, scripts: &[Script], mix: &Mix) -> Re
         scripts
     };
     let secs = mix.duration.as_secs_f64().ceil().max(1.0) as u64;
-    let threads = mix.clients.min(available_cores()).max(1);
-    let mut cmd = pgbench_command(pgbench);
-    cmd.args([
-        "-n",
-        "-c",
-        &mix.clients.to_string(),
-        "-j",
-        &threads.to_string(),
-    ])
-    .args(["-T", &secs.to_string()]);
+    let mut cmd = mix_command(pgbench, scripts, mix.clients, secs);
     if mix.progress {
         cmd.args(["-P", "1"]);
     }
     if let Some(rate) = mix.rate {
         cmd.args(["-R", &format!("{rate}")]);
-    }
-    for script in scripts {
-        cmd.arg("-f")
-            .arg(format!("{}@{}", script.path.display(), script.weight));
     }
     // pgbench wants the database last.
     cmd.arg(url);
@@ -176,7 +152,7 @@ pub async fn run(pgbench: &Path, url: &str, scripts: &[Script], mix: &Mix) -> Re
         )
         .into());
     }
-    Ok(Report {
+    let report = Report {
         queries: scripts.len(),
         clients: mix.clients,
         duration_ms: started.elapsed().as_millis(),
@@ -186,10 +162,164 @@ pub async fn run(pgbench: &Path, url: &str, scripts: &[Script], mix: &Mix) -> Re
         tps: number_after(&stdout, "tps =").unwrap_or(0.0),
         latency_ms: number_after(&stdout, "latency average ="),
         latency_stddev_ms: number_after(&stdout, "latency stddev ="),
-    })
+    };
+    Ok((report, per_query))
 }
 
-/// pgbench with the workload's session settings; the caller adds the options, then the URL.
+/// Runs every script once on its own: a query that fails is reported with the data file it
+/// came from, before any load starts, and which indexes the mix uses never depends on chance.
+/// With `usage_conn`, the statistics around each run say what that query did (nothing else runs
+/// meanwhile: the mix has not started).
+async fn check_scripts(
+    pgbench: &Path,
+    url: &str,
+    scripts: &[Script],
+    mut usage_conn: Option<&mut PgConnection>,
+) -> Result<BTreeMap<String, QueryUsage>> {
+    let mut usage = BTreeMap::new();
+    if scripts.is_empty() {
+        return Err(bad_input(
+            "no queries to run: the data files of the applied changes define none",
+        )
+        .with_hint("queries live in the `queries:` list of each data file (docs/data-files.md)")
+        .into());
+    }
+    // Nothing runs between two scripts: one script's "after" is the next one's "before".
+    let mut before = match usage_conn.as_deref_mut() {
+        Some(conn) => Some(scans(conn).await?),
+        None => None,
+    };
+    for script in scripts {
+        let out = pgbench_command(pgbench)
+            .args(["-n", "-t", "1", "-c", "1", "-f"])
+            .arg(&script.path)
+            .arg(url)
+            .output()
+            .await
+            .with_context(|| format!("running {}", pgbench.display()))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() || failed(&stdout) > 0 {
+            return Err(UserError::new(
+                Exit::BadInput,
+                format!(
+                    "{}: the query failed under pgbench: {}",
+                    script.source,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            )
+            .with_hint(format!("the rendered script is {}", script.path.display()))
+            .into());
+        }
+        if let (Some(conn), Some(was)) = (usage_conn.as_deref_mut(), before.as_ref()) {
+            wait_for_clients(conn).await?;
+            let now = scans(conn).await?;
+            let mut did = QueryUsage::default();
+            for (key, count) in &now {
+                if *count > was.get(key).copied().unwrap_or(0) {
+                    let (access, relation) = key;
+                    match access.as_str() {
+                        "index" => did.indexes.insert(relation.clone()),
+                        _ => did.seq_tables.insert(relation.clone()),
+                    };
+                }
+            }
+            usage.insert(script.name.clone(), did);
+            before = Some(now);
+        }
+    }
+    Ok(usage)
+}
+
+/// The scan counters of every user index and table: ("index", index) -> idx_scan,
+/// ("seq", table) -> seq_scan. Lighter than [`Stats::read`]: no sizes.
+async fn scans(conn: &mut PgConnection) -> Result<BTreeMap<(String, String), i64>> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT 'index', format('%s.%s', schemaname, indexrelname), coalesce(idx_scan, 0)
+         FROM pg_stat_user_indexes WHERE schemaname <> 'engineer_sim'
+         UNION ALL
+         SELECT 'seq', format('%s.%s', schemaname, relname), coalesce(seq_scan, 0)
+         FROM pg_stat_user_tables WHERE schemaname <> 'engineer_sim'",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(a, r, n)| ((a, r), n)).collect())
+}
+
+/// pgbench running the weighted mix over `clients` for `secs`; the caller adds its options,
+/// then the URL.
+fn mix_command(
+    pgbench: &Path,
+    scripts: &[Script],
+    clients: u32,
+    secs: u64,
+) -> tokio::process::Command {
+    let threads = clients.min(available_cores()).max(1);
+    let mut cmd = pgbench_command(pgbench);
+    cmd.args(["-n", "-c", &clients.to_string(), "-j", &threads.to_string()])
+        .args(["-T", &secs.to_string()]);
+    for script in scripts {
+        cmd.arg("-f")
+            .arg(format!("{}@{}", script.path.display(), script.weight));
+    }
+    cmd
+}
+
+/// The app kept running by `daemon --workload`: pgbench with the live features' mix, until
+/// stopped or restarted with a new mix. Its errors go to `pgbench.log` beside its scripts.
+pub struct Live {
+    child: tokio::process::Child,
+    /// The scripts' names (`change/query`): a different list is a different mix.
+    pub mix: Vec<String>,
+}
+
+/// A year: the daemon's pgbench runs until it is stopped.
+const LIVE_SECS: u64 = 365 * 24 * 3600;
+
+impl Live {
+    pub async fn start(
+        pgbench: &Path,
+        url: &str,
+        scripts: &[Script],
+        clients: u32,
+        log: &Path,
+    ) -> Result<Live> {
+        check_scripts(pgbench, url, scripts, None).await?;
+        let grouped;
+        let run = if scripts.len() > MAX_SCRIPTS {
+            grouped = group_by_feature(scripts)?;
+            &grouped[..]
+        } else {
+            scripts
+        };
+        let log_file =
+            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let mut cmd = mix_command(pgbench, run, clients, LIVE_SECS);
+        // A deadlock with a change (both lock two tables) fails the app's transaction, not the
+        // client: it is retried, as an app would.
+        cmd.args(["--max-tries", "0"])
+            .arg(url)
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .kill_on_drop(true);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("running {}", pgbench.display()))?;
+        Ok(Live {
+            child,
+            mix: scripts.iter().map(|s| s.name.clone()).collect(),
+        })
+    }
+
+    /// Whether pgbench still runs (a client that hit an error other than a deadlock ends it).
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
 /// pgbench accepts at most 128 scripts.
 const MAX_SCRIPTS: usize = 128;
 
@@ -229,10 +359,11 @@ fn group_by_feature(scripts: &[Script]) -> Result<Vec<Script>> {
 /// target server's own setting (README "A living database").
 const APP_SESSION: &str = "-c TimeZone=UTC -c random_page_cost=1.1";
 
+/// pgbench with the workload's session settings; the caller adds the options, then the URL.
 fn pgbench_command(pgbench: &Path) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(pgbench);
     cmd.env("PGOPTIONS", APP_SESSION)
-        .env("PGAPPNAME", "engineer-sim-workload")
+        .env("PGAPPNAME", APP_NAME)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -263,16 +394,16 @@ fn number_after(text: &str, label: &str) -> Option<f64> {
 /// Waits until the workload's connections are gone: a backend flushes its statistics as it
 /// exits, and pgbench does not wait for that.
 pub async fn wait_for_clients(conn: &mut PgConnection) -> Result<()> {
-    for _ in 0..100 {
-        let left: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'engineer-sim-workload'",
-        )
-        .fetch_one(&mut *conn)
-        .await?;
+    for _ in 0..400 {
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+                .bind(APP_NAME)
+                .fetch_one(&mut *conn)
+                .await?;
         if left == 0 {
             return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     Ok(())
 }
@@ -283,6 +414,7 @@ pub async fn record(
     sim_day: u32,
     report: &Report,
     usage: &Stats,
+    per_query: &BTreeMap<String, QueryUsage>,
 ) -> Result<i32> {
     let id: i32 = sqlx::query_scalar(
         "INSERT INTO engineer_sim.workloads
@@ -326,6 +458,25 @@ pub async fn record(
         .bind(t.total_bytes)
         .execute(&mut *conn)
         .await?;
+    }
+    for (query, did) in per_query {
+        let accesses = did
+            .indexes
+            .iter()
+            .map(|i| (i, "index"))
+            .chain(did.seq_tables.iter().map(|t| (t, "seq")));
+        for (relation, access) in accesses {
+            sqlx::query(
+                "INSERT INTO engineer_sim.query_usage (workload_id, query, relation, access)
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(query)
+            .bind(relation)
+            .bind(access)
+            .execute(&mut *conn)
+            .await?;
+        }
     }
     Ok(id)
 }

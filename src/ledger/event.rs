@@ -79,6 +79,38 @@ pub enum Event {
         sim_day: u32,
         report: serde_json::Value,
     },
+    /// On a database with data: what a blocking change cost, measured right after it committed
+    /// (README "Reading the measurements"). `bytes` is what the statement read or wrote: the
+    /// table's heap for a blocking index build or a NOT NULL scan, the rewritten table with its
+    /// indexes for a rewrite. The app's waits are the change's (`app_waited`), `null` without a
+    /// workload running.
+    FindingMeasured {
+        #[serde(flatten)]
+        by: By,
+        kind: String,
+        object: String,
+        table: String,
+        rows: i64,
+        bytes: i64,
+        lock_ms: u64,
+        app_queries_waited: Option<u64>,
+        app_wait_ms: Option<u64>,
+    },
+    /// With `daemon --workload`: the app queries that waited on a change's locks while it ran,
+    /// sampled from `pg_stat_activity` (README "Reading the measurements").
+    AppWaited {
+        #[serde(flatten)]
+        by: By,
+        /// Distinct app queries seen waiting on the change's transaction.
+        queries: u64,
+        /// Their waits added up, and the longest, in milliseconds.
+        total_wait_ms: u64,
+        max_wait_ms: u64,
+        /// How long the change held its locks (DDL to commit).
+        lock_ms: u64,
+        /// Sampling interval; each wait is accurate to within it.
+        sample_ms: u64,
+    },
     /// `replay --into --allow-changed` replayed a change whose SQL renders differently now than
     /// the original run applied it (in the replay's journal, before its changes).
     ReplaySqlChanged {

@@ -132,6 +132,7 @@ impl TryFrom<String> for Verification {
             Verification::Ledger,
             Verification::Declared,
             Verification::Statistics,
+            Verification::Measured,
         ];
         all.into_iter()
             .find(|v| v.as_str() == text)
@@ -192,7 +193,7 @@ mod tests {
             err,
             "unknown origin \"scripted \" (one of base, scripted, slip, incidental)"
         );
-        for v in ["catalog", "ledger", "declared", "statistics"] {
+        for v in ["catalog", "ledger", "declared", "statistics", "measured"] {
             assert_eq!(Verification::try_from(v.to_string()).unwrap().as_str(), v);
         }
         assert!(Verification::try_from("Catalog".to_string()).is_err());

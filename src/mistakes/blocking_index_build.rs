@@ -10,6 +10,11 @@
 //! journaled as incidental findings of this kind. It is not a slip point: the careful version
 //! (CONCURRENTLY, outside the transaction) cannot be applied inside the change's transaction.
 //! The finding never closes: it is a fact of the migration history, which a linter reads.
+//!
+//! Measured: on a database with data, right after the change commits, the table's rows, its heap
+//! bytes (what the build reads) and how long the change held its locks, with the app queries
+//! that waited under `daemon --workload`; the finding's verification becomes `measured`
+//! (`data/measure.rs`, README "Reading the measurements").
 
 use super::kind::{never_closes, MistakeKind, Proof};
 use super::slip::Slip;

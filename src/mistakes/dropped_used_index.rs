@@ -8,6 +8,10 @@
 //! it. That an index was *used* needs the query history, so only a declared drop (scripted or a
 //! slip) is journaled, never an undeclared one: a clean-up that drops a redundant index is no
 //! mistake. The finding closes when an index of that name exists again.
+//!
+//! On a database with data, `verify` judges it against the last workload (`data/judge.rs`): the
+//! queries that scanned the index in an earlier workload, or any query without one, read its
+//! table sequentially since the drop (README "Mistake kinds").
 
 use super::kind::{MistakeKind, Proof};
 use super::slip::Slip;

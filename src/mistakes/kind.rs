@@ -76,6 +76,10 @@ pub enum Verification {
     Ledger,
     Declared,
     Statistics,
+    /// A ledger kind on a database with data, once the apply step measured what it cost (the
+    /// table's rows and bytes, how long the lock was held, the app queries that waited): set on
+    /// the finding after the change commits, never a kind's own proof.
+    Measured,
 }
 
 impl Verification {
@@ -85,6 +89,7 @@ impl Verification {
             Verification::Ledger => "ledger",
             Verification::Declared => "declared",
             Verification::Statistics => "statistics",
+            Verification::Measured => "measured",
         }
     }
 }

@@ -11,6 +11,11 @@
 //! 12+ skips the scan when such a constraint exists). A CHECK added and validated inside the same
 //! change, before the SET NOT NULL, also spares the scan: the snapshot after the change shows it.
 //! The finding never closes: it is a fact of the migration history.
+//!
+//! Measured: on a database with data, right after the change commits, the table's rows, its heap
+//! bytes (what the scan reads) and how long the change held its locks, with the app queries that
+//! waited under `daemon --workload`; the finding's verification becomes `measured`
+//! (`data/measure.rs`, README "Reading the measurements").
 
 use super::kind::{never_closes, MistakeKind, Proof};
 use super::slip::Slip;

@@ -10,6 +10,11 @@
 //! and created again under its name is new, not rewritten). Changes run with TimeZone = UTC,
 //! so whether timestamp -> timestamptz rewrites does not depend on the machine (under UTC it does
 //! not). The finding never closes: it is a fact of the migration history.
+//!
+//! Measured: on a database with data, right after the change commits, the table's rows, the bytes
+//! rewritten (the table with its rebuilt indexes) and how long the change held its locks, with the
+//! app queries that waited under `daemon --workload`; the finding's verification becomes
+//! `measured` (`data/measure.rs`, README "Reading the measurements").
 
 use super::kind::{never_closes, MistakeKind, Proof};
 use super::slip::Slip;

@@ -7,9 +7,12 @@ use sqlx::PgConnection;
 
 use super::progress::Happened;
 use super::Project;
+use crate::apply::Outcome;
 use crate::calendar;
 use crate::data::growth::{self, DataPlan};
+use crate::data::measure;
 use crate::data::run::{Runner, Written};
+use crate::data::waits::WaitWatch;
 use crate::identity::Identity;
 use crate::ledger::{self, DataWritten, Event};
 use crate::roadmap::Change;
@@ -19,9 +22,39 @@ pub struct DataRun<'a> {
     pub runner: Runner,
     pub scale: f64,
     pub plan: &'a DataPlan,
+    /// With `daemon --workload`: the sampler of the app's lock waits.
+    pub waits: Option<std::sync::Arc<WaitWatch>>,
 }
 
 impl DataRun<'_> {
+    /// Measures what `change` cost (its measured findings, the app's waits on it) right after
+    /// it committed, on the connection that applied it.
+    pub(super) async fn measure(
+        &self,
+        conn: &mut PgConnection,
+        identity: &Identity,
+        change: &Change,
+        outcome: &Outcome,
+    ) -> Result<()> {
+        let waits = match &self.waits {
+            Some(watch) => {
+                let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                Some(watch.take(pid).await)
+            }
+            None => None,
+        };
+        let by = ledger::By {
+            change_id: change.id.clone(),
+            week: change.week,
+            author: outcome.author.clone(),
+            sim_date: calendar::date_of(identity.start_date, change.sim_day()),
+        };
+        measure::record(conn, &by, &outcome.opened, outcome.locked, waits).await?;
+        Ok(())
+    }
+
     /// Writes `change`'s feature data, after the change, and journals it when there was any.
     pub(super) async fn backfill(
         &self,

@@ -266,6 +266,7 @@ async fn apply_pending(
         .await;
         if let (Some(data), Ok(outcome)) = (&run.data, &result) {
             if !outcome.already_applied {
+                data.measure(conn, &identity, change, outcome).await?;
                 data.backfill(conn, &identity, change, report).await?;
             }
         }

@@ -30,6 +30,45 @@ pub fn engineer_sim_with_data(state: &Path, scale: &str) -> Command {
     cmd
 }
 
+/// Runs engineer-sim with data at `scale` over two writing connections on a database URL;
+/// panics with its output when it fails.
+pub fn run_with_data(state: &Path, url: &str, scale: &str, args: &[&str]) -> String {
+    let out = engineer_sim_with_data(state, scale)
+        .env("DATABASE_URL", url)
+        .env("ENGINEER_SIM_JOBS", "2")
+        .args(args)
+        .output()
+        .expect("spawn engineer-sim");
+    assert_success(&out, args);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Reads a daemon's stdout and sends it SIGTERM at the first line that satisfies `stop_here`;
+/// returns every line it printed, through its exit (the caller waits for its status).
+pub fn stop_daemon_when(
+    child: &mut std::process::Child,
+    stop_here: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    use std::io::{BufRead, BufReader};
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("daemon output");
+        let stop = stop_here(&line);
+        seen.push(line);
+        if stop {
+            let kill = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .expect("kill");
+            assert!(kill.success());
+            break;
+        }
+    }
+    seen.extend(lines.map(|l| l.expect("daemon output")));
+    seen
+}
+
 /// Runs engineer-sim on a database URL; panics with its output when it fails.
 pub fn run_ok(state: &Path, url: &str, args: &[&str]) -> String {
     let out = engineer_sim(state)
