@@ -32,17 +32,21 @@ struct Relation {
 }
 
 /// One pass over each catalog, grouped by relation: a correlated subquery per relation would
-/// scan pg_constraint once per table (it has no index on `confrelid`).
+/// scan pg_constraint once per table (it has no index on `confrelid`). Internal triggers are
+/// left out: they are the foreign keys', which the constraints already say.
 const RELATIONS: &str = r#"
-WITH cols AS (
+WITH rels AS (
+    SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'm', 'f') AND {user_schemas}
+), cols AS (
     SELECT attrelid AS rel,
            string_agg(concat_ws(' ', attnum, attname, atttypid, atttypmod, attnotnull,
                                 attisdropped, attidentity, attgenerated, attcollation),
                       ',' ORDER BY attnum) AS rows
-    FROM pg_attribute WHERE attnum > 0 GROUP BY attrelid
+    FROM pg_attribute WHERE attnum > 0 AND attrelid IN (SELECT oid FROM rels) GROUP BY attrelid
 ), defaults AS (
     SELECT adrelid AS rel, string_agg(concat_ws(' ', adnum, adbin), ',' ORDER BY adnum) AS rows
-    FROM pg_attrdef GROUP BY adrelid
+    FROM pg_attrdef WHERE adrelid IN (SELECT oid FROM rels) GROUP BY adrelid
 ), indexes AS (
     SELECT x.indrelid AS rel,
            string_agg(concat_ws(' ', x.indexrelid, ic.relname, ic.relam, ic.relispartition,
@@ -50,7 +54,9 @@ WITH cols AS (
                                 x.indkey, x.indclass, x.indcollation, x.indoption, x.indnkeyatts,
                                 x.indexprs, x.indpred),
                       ',' ORDER BY x.indexrelid) AS rows
-    FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid GROUP BY x.indrelid
+    FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
+    WHERE x.indrelid IN (SELECT oid FROM rels)
+    GROUP BY x.indrelid
 ), constraint_rows AS (
     SELECT oid, conrelid, confrelid,
            concat_ws(' ', oid, conname, contype, conrelid, confrelid, conkey, confkey, confdeltype,
@@ -66,11 +72,12 @@ WITH cols AS (
     SELECT tgrelid AS rel,
            string_agg(concat_ws(' ', oid, tgname, tgtype, tgenabled, tgisinternal, tgfoid),
                       ',' ORDER BY oid) AS rows
-    FROM pg_trigger GROUP BY tgrelid
+    FROM pg_trigger WHERE NOT tgisinternal GROUP BY tgrelid
 ), owned AS (
     SELECT refobjid AS rel, string_agg(concat_ws(' ', objid, refobjsubid), ',' ORDER BY objid) AS rows
     FROM pg_depend
     WHERE classid = 'pg_class'::regclass AND refclassid = 'pg_class'::regclass AND deptype = 'a'
+      AND refobjid IN (SELECT oid FROM rels)
     GROUP BY refobjid
 ), links AS (
     SELECT conrelid AS a, confrelid AS b FROM pg_constraint WHERE contype = 'f'
@@ -87,7 +94,8 @@ SELECT c.oid::bigint, format('%s.%s', n.nspname, c.relname),
                      coalesce(constraints.rows, ''), coalesce(triggers.rows, ''),
                      coalesce(owned.rows, ''))),
        coalesce(neighbours.oids, '{}')
-FROM pg_class c
+FROM rels
+JOIN pg_class c ON c.oid = rels.oid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN cols ON cols.rel = c.oid
 LEFT JOIN defaults ON defaults.rel = c.oid
@@ -96,7 +104,6 @@ LEFT JOIN constraints ON constraints.rel = c.oid
 LEFT JOIN triggers ON triggers.rel = c.oid
 LEFT JOIN owned ON owned.rel = c.oid
 LEFT JOIN neighbours ON neighbours.rel = c.oid
-WHERE c.relkind IN ('r', 'p', 'm', 'f') AND {user_schemas}
 "#;
 
 impl Relations {
