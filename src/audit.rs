@@ -43,9 +43,19 @@ impl From<Key> for (String, String) {
 
 /// Every catalog-verifiable defect present now, sorted. `words` are the run's word lists.
 pub async fn audit(conn: &mut PgConnection, words: &Words) -> Result<BTreeSet<Key>> {
+    audit_in(conn, words, None).await
+}
+
+/// [`audit`], kept to the defects of the relations `scope` (oids) when given: the apply step's
+/// audit after a change, which touched only those (README "Performance").
+pub async fn audit_in(
+    conn: &mut PgConnection,
+    words: &Words,
+    scope: Option<&[i64]>,
+) -> Result<BTreeSet<Key>> {
     let mut found = BTreeSet::new();
     for kind in mistakes::all() {
-        let Some(query) = kind.detection_query(words) else {
+        let Some(query) = kind.detection_query_in(words, scope) else {
             continue;
         };
         let objects = crate::pg::query_objects(conn, &query)

@@ -12,7 +12,9 @@ pub use args::{
     parse_duration, parse_threshold, Against, DbAction, Format, InitArgs, ReportFormat, ScoreArgs,
     ScoreFormat,
 };
-pub use options::{DataModeArgs, DbArgs, FreshArgs, Global, GlobalArgs, LockArgs, WriteArgs};
+pub use options::{
+    AuditArgs, DataModeArgs, DbArgs, FreshArgs, Global, GlobalArgs, LockArgs, WriteArgs,
+};
 
 use crate::ledger::Origin;
 use crate::settings::Pace;
@@ -415,7 +417,15 @@ impl Command {
             | Command::Completions { .. }
             | Command::Man { .. } => (None, None, None, None),
         };
-        Global::resolve(global, db, fresh, mode, lock)
+        let mut resolved = Global::resolve(global, db, fresh, mode, lock);
+        if let Command::Init(InitArgs { write, .. })
+        | Command::Run { write, .. }
+        | Command::Tick { write, .. }
+        | Command::Daemon { write, .. } = self
+        {
+            resolved.full_audit = write.audit.full_audit;
+        }
+        resolved
     }
 
     /// Commands that write to a database run the whole `check` first (README "Operating it").

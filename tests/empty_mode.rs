@@ -82,11 +82,12 @@ fn concatenated(root: &Path, folder: &str) -> String {
 }
 
 /// Every file the run wrote, with its byte count and sha256 (after masking); not the state lock,
-/// which names the process that last held it.
+/// which names the process that last held it, nor the input check's fingerprint, which names the
+/// data directory and the build.
 fn manifest(root: &Path, masks: &Masks) -> String {
     let mut out = String::new();
     for name in files_under(root) {
-        if name == Path::new("tick.lock") {
+        if name == Path::new("tick.lock") || name == Path::new(engineer_sim::check::CACHE_FILE) {
             continue;
         }
         let bytes = std::fs::read(root.join(&name)).unwrap();

@@ -703,3 +703,89 @@ async fn a_ledger_left_without_its_base_is_finished() {
     assert_eq!(applied.first().map(String::as_str), Some("base"));
     db.drop_now().await.unwrap();
 }
+
+/// The input check is remembered once it passed (README "Performance"): a later tick whose inputs
+/// hash the same skips it, and one after an input was edited, added or removed refuses it with
+/// the exit code and message of a tick that never saw the inputs before.
+#[tokio::test]
+async fn a_remembered_check_still_refuses_input_changed_since() {
+    let db = ScratchDb::create("check_cache").await.unwrap();
+    let data = copy_data();
+    let state = temp_state();
+    let tick = |state: &Path| {
+        engineer_sim(state)
+            .env("ENGINEER_SIM_DATA", data.path())
+            .env("DATABASE_URL", &db.url)
+            .args(["tick", "--now", "2026-01-05"])
+            .output()
+            .unwrap()
+    };
+    let init = ["init", "--start-date", "2026-01-05"];
+    let out = engineer_sim(state.path())
+        .env("ENGINEER_SIM_DATA", data.path())
+        .env("DATABASE_URL", &db.url)
+        .args(init)
+        .output()
+        .unwrap();
+    assert_success(&out, &init);
+    let kept = state.path().join(engineer_sim::check::CACHE_FILE);
+    assert!(kept.is_file(), "init kept no fingerprint of its inputs");
+    assert_success(&tick(state.path()), &["tick"]);
+
+    let edits: [(&str, Data); 4] = [
+        (
+            "a Tera syntax error",
+            Data::Edit(W01_TUE, "CREATE TABLE time_entries (", "CREATE TABLE time_entries ( {{ 1 + }}"),
+        ),
+        (
+            "a bad persona",
+            Data::Edit(SAM, "error_rate: 0.25", "error_rate: -0.5"),
+        ),
+        (
+            "a persona added",
+            Data::Add("personas/sam2.yaml", "name: sam\ndisplay_name: Sam Two\ninitials: s2\nrole: r\nyears: 1\nerror_rate: 0.1\nexcuses: []\n"),
+        ),
+        ("a template removed", Data::Remove(W04_MON)),
+    ];
+    for (what, edit) in edits {
+        let path = |file: &str| data.path().join(file);
+        let file = match &edit {
+            Data::Edit(file, ..) | Data::Add(file, _) | Data::Remove(file) => *file,
+            Data::Shipped => unreachable!(),
+        };
+        let original = std::fs::read(path(file)).ok();
+        match edit {
+            Data::Edit(_, from, to) => {
+                let text = String::from_utf8(original.clone().unwrap()).unwrap();
+                assert!(text.contains(from), "{what}: {from:?} not in {file}");
+                std::fs::write(path(file), text.replacen(from, to, 1)).unwrap();
+            }
+            Data::Add(_, text) => std::fs::write(path(file), text).unwrap(),
+            Data::Remove(_) => std::fs::remove_file(path(file)).unwrap(),
+            Data::Shipped => unreachable!(),
+        }
+        let cached = tick(state.path());
+        let fresh_state = temp_state();
+        let fresh = tick(fresh_state.path());
+        assert_eq!(
+            cached.status.code(),
+            Some(2),
+            "{what}: {}",
+            error_line(&cached)
+        );
+        assert_eq!(
+            fresh.status.code(),
+            Some(2),
+            "{what}: {}",
+            error_line(&fresh)
+        );
+        assert_eq!(error_line(&cached), error_line(&fresh), "{what}");
+        assert_eq!(cached.stderr, fresh.stderr, "{what}");
+        match original {
+            Some(bytes) => std::fs::write(path(file), bytes).unwrap(),
+            None => std::fs::remove_file(path(file)).unwrap(),
+        }
+        assert_success(&tick(state.path()), &["tick", what]);
+    }
+    db.drop_now().await.unwrap();
+}

@@ -19,10 +19,12 @@ use crate::words::Words;
 
 mod delta;
 mod outside;
+mod scope;
 #[cfg(test)]
 mod tests;
 
 use delta::{DeclaredMap, Seen};
+use scope::{Names, Relations, Scope};
 
 /// Everything the apply step needs to know about one unit of work (a change, or the base schema).
 pub struct Unit<'a> {
@@ -42,6 +44,8 @@ pub struct Unit<'a> {
     pub declared_origin: Origin,
     /// The detectors' word lists, the roadmap's.
     pub words: &'a Words,
+    /// Audit the whole database after the DDL (`--full-audit`), not only what it touched.
+    pub full_audit: bool,
 }
 
 impl Unit<'_> {
@@ -133,12 +137,13 @@ pub async fn apply_after(
     let observed = async {
         sqlx::raw_sql(inside_sql).execute(&mut *tx).await?;
         let after = Snapshot::take(&mut tx).await?;
-        let audit = audit::audit(&mut tx, unit.words).await?;
+        let relations = Relations::read(&mut tx).await?;
+        let audit = audit_after(&mut tx, unit, &before, &after, &relations).await?;
         let schema = crate::drift::Schema::read(&mut tx).await?;
-        anyhow::Ok((after, audit, schema))
+        anyhow::Ok((after, relations, audit, schema))
     }
     .await;
-    let (snapshot_after, audit_after, schema_after) = match observed {
+    let (snapshot_after, relations_after, audit_after, schema_after) = match observed {
         Ok(observed) => observed,
         Err(err) => {
             drop(tx);
@@ -185,6 +190,7 @@ pub async fn apply_after(
                 open: delta.open_after(before.open),
                 audit: seen.audit,
                 snapshot: seen.after,
+                relations: relations_after,
             },
         });
     }
@@ -223,23 +229,68 @@ struct Known {
     /// The audit's findings.
     audit: BTreeSet<Key>,
     snapshot: Snapshot,
+    /// What the scope of the next audit is told from (apply/scope.rs).
+    relations: Relations,
 }
 
-/// Looks at the database afresh: the ledger's open findings, the audit, the catalog snapshot,
-/// and the whole schema for the drift check.
+/// Looks at the database afresh: the ledger's open findings, the whole audit, the catalog
+/// snapshot, and the whole schema for the drift check.
 async fn look(tx: &mut PgConnection, words: &Words) -> Result<(Known, crate::drift::Schema)> {
     let open = delta::open_findings(tx).await?;
     let audit = audit::audit(tx, words).await?;
     let schema = crate::drift::Schema::read(tx).await?;
     let snapshot = Snapshot::take(tx).await?;
+    let relations = Relations::read(tx).await?;
     Ok((
         Known {
             open,
             audit,
             snapshot,
+            relations,
         },
         schema,
     ))
+}
+
+/// The audit after the change's DDL: the audit before it, with the findings of the relations the
+/// DDL touched (and their neighbours) audited again; the whole database with `--full-audit` or
+/// when a finding cannot be placed on a relation by its name (apply/scope.rs).
+async fn audit_after(
+    tx: &mut PgConnection,
+    unit: &Unit<'_>,
+    before: &Known,
+    snapshot_after: &Snapshot,
+    relations_after: &Relations,
+) -> Result<BTreeSet<Key>> {
+    let names = Names::around(
+        [&before.relations, relations_after],
+        [&before.snapshot, snapshot_after],
+    );
+    let (false, Some(names)) = (unit.full_audit, names) else {
+        tracing::debug!("{}: the whole audit", unit.id);
+        return audit::audit(tx, unit.words).await;
+    };
+    let scope = Scope::between(&before.relations, relations_after);
+    tracing::debug!(
+        "{}: auditing {} of {} relations",
+        unit.id,
+        scope.oids.len(),
+        relations_after.len()
+    );
+    let scoped = match scope.oids.is_empty() {
+        true => BTreeSet::new(),
+        false => audit::audit_in(tx, unit.words, Some(&scope.oids)).await?,
+    };
+    match scope.merge(&before.audit, scoped, &names) {
+        Some(audit) => Ok(audit),
+        None => {
+            tracing::debug!(
+                "{}: a finding names no known relation: the whole audit",
+                unit.id
+            );
+            audit::audit(tx, unit.words).await
+        }
+    }
 }
 
 /// Scripted mistakes and slips of this unit, with their origin and excuse. A slip on an object

@@ -52,6 +52,7 @@ pub(super) fn unit<'a>(id: &'a str, rendered: &'a Rendered) -> Unit<'a> {
         scripted: &[],
         declared_origin: Origin::Scripted,
         words: &WORDS,
+        full_audit: false,
     }
 }
 

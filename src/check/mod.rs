@@ -1,6 +1,7 @@
 //! `engineer-sim check`: validates the roadmap, the personas and the templates without touching a
 //! database, and reports every problem with its file, its line and what to do.
 
+mod cache;
 mod persona;
 mod render;
 
@@ -14,6 +15,7 @@ use crate::render::tera_error_chain;
 use crate::roadmap::{DataDirs, Roadmap, MAX_WEEKS};
 
 pub use crate::problem::Problem;
+pub use cache::{require_clean_cached, FILE as CACHE_FILE};
 pub use persona::is_safe_word;
 pub use render::runtime_line;
 

@@ -107,6 +107,16 @@ pub struct LockArgs {
     pub lock_wait: Option<u64>,
 }
 
+/// How each change is audited, on the commands that apply changes.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Database options")]
+pub struct AuditArgs {
+    /// Audit the whole database after every change, not only the tables the change touched and
+    /// their foreign-key neighbours (slower on a large schema; the findings are the same).
+    #[arg(long, env = "ENGINEER_SIM_FULL_AUDIT", hide_env_values = true)]
+    pub full_audit: bool,
+}
+
 /// The commands that apply changes (init, run, tick, daemon) take every group.
 #[derive(Args, Debug, Clone, Default)]
 pub struct WriteArgs {
@@ -118,6 +128,8 @@ pub struct WriteArgs {
     pub mode: DataModeArgs,
     #[command(flatten)]
     pub lock: LockArgs,
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }
 
 /// Every option resolved, as the commands read them (a command without a group gets its
@@ -135,6 +147,7 @@ pub struct Global {
     pub no_data: bool,
     pub jobs: Option<usize>,
     pub lock_wait: Option<u64>,
+    pub full_audit: bool,
     pub verbose: u8,
     pub quiet: bool,
 }
@@ -162,6 +175,7 @@ impl Global {
             no_data: mode.is_some_and(|m| m.no_data),
             jobs: fresh.jobs,
             lock_wait: lock.lock_wait,
+            full_audit: false,
             verbose: global.verbose,
             quiet: global.quiet,
         }

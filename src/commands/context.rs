@@ -56,6 +56,7 @@ impl Context {
             codes: self.global.codes,
             // Commands that touch no database show what a database with data would get.
             data: !self.global.no_data,
+            full_audit: self.global.full_audit,
             ..Options::default()
         })
     }

@@ -59,7 +59,7 @@ impl Context {
         Ok(Some(DataRun {
             runner: self.runner(&self.target()?, marker.identity.seed),
             scale,
-            plan: &project.data_plan,
+            plan: project.data_plan()?,
             waits: None,
         }))
     }
@@ -82,7 +82,7 @@ pub(crate) async fn seed_now(
     let written = growth::seed(
         conn,
         &runner,
-        &project.data_plan,
+        project.data_plan()?,
         scale,
         marker.identity.start_date,
     )
@@ -254,13 +254,13 @@ pub(crate) async fn app_scripts(
         date: crate::calendar::date_of(marker.identity.start_date, day.max(1)),
         start_date: marker.identity.start_date,
         counts: {
-            let mut counts = project.data_plan.names.clone();
+            let mut counts = project.data_plan()?.names.clone();
             counts.extend(crate::data::run::counters(conn).await?);
             counts
         },
     };
     let dir = ctx.state.root().join(dir);
-    let scripts = workload::write_scripts(&project.data_plan, &applied, &scope, &dir)?;
+    let scripts = workload::write_scripts(project.data_plan()?, &applied, &scope, &dir)?;
     Ok(AppScripts {
         scripts,
         day,

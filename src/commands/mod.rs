@@ -25,9 +25,10 @@ pub use context::Context;
 
 pub async fn run(cli: Cli) -> Result<()> {
     let ctx = Context::new(&cli.command.resolve(&cli.global));
-    // Bad input never touches a database: whatever writes to one runs the whole check first.
+    // Bad input never touches a database: whatever writes to one runs the whole check first,
+    // unless these exact inputs passed it before (check/cache.rs).
     if cli.command.validates_inputs() {
-        crate::check::require_clean(&ctx.data)?;
+        crate::check::require_clean_cached(&ctx.data, &ctx.state)?;
     }
     // Whatever writes takes the state lock, for the whole command (README "Operating it").
     let _lock = match cli.command.name_if_mutating() {

@@ -79,6 +79,7 @@ WITH idx AS (
     JOIN pg_namespace n ON n.oid = ic.relnamespace
     WHERE i.indisvalid
       AND {user_schemas}
+      AND {scope:i.indrelid}
 )
 SELECT format('%s.%s', a.nspname, a.relname) AS object
 FROM idx a

@@ -35,6 +35,7 @@ JOIN pg_class c ON c.oid = i.indexrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT i.indisvalid
   AND {user_schemas}
+  AND {scope:i.indrelid}
 "#;
 
 #[cfg(test)]

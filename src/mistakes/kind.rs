@@ -128,8 +128,13 @@ impl MistakeKind {
 
     /// For catalog kinds: the detection query as it runs, its placeholders filled in.
     pub fn detection_query(&self, words: &Words) -> Option<String> {
+        self.detection_query_in(words, None)
+    }
+
+    /// [`MistakeKind::detection_query`] kept to the relations `scope` (oids) when given.
+    pub fn detection_query_in(&self, words: &Words, scope: Option<&[i64]>) -> Option<String> {
         match &self.proof {
-            Proof::Catalog(query) => Some(query.sql(words)),
+            Proof::Catalog(query) => Some(query.sql_in(words, scope)),
             _ => None,
         }
     }

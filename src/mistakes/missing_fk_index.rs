@@ -53,9 +53,10 @@ NOT EXISTS (
       ))
       AND am.amname = 'btree'
       AND i.indnkeyatts >= cardinality(con.conkey)
-      AND (SELECT array_agg(x ORDER BY x)
-           FROM unnest((i.indkey::int2[])[0:cardinality(con.conkey) - 1]) AS x)
-        = (SELECT array_agg(x ORDER BY x) FROM unnest(con.conkey) AS x)
+      -- The index's first columns are the key's, in any order: as many, each one of the key's
+      -- and every one of them (containment both ways; sorting both arrays costs twice as much).
+      AND (i.indkey::int2[])[0:cardinality(con.conkey) - 1] @> con.conkey
+      AND (i.indkey::int2[])[0:cardinality(con.conkey) - 1] <@ con.conkey
 )
 "#;
 

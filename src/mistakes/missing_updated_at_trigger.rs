@@ -42,6 +42,7 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p')
   AND NOT c.relispartition
   AND {user_schemas}
+  AND {scope:c.oid}
   AND EXISTS (
       SELECT 1 FROM pg_attribute a
       WHERE a.attrelid = c.oid

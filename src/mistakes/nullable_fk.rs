@@ -34,6 +34,7 @@ WHERE con.contype = 'f'
   AND NOT a.attnotnull
   AND con.confdeltype NOT IN ('n', 'd')
   AND {user_schemas}
+  AND {scope:c.oid}
 ORDER BY 1
 "#;
 

@@ -57,6 +57,7 @@ WHERE right(ty.attname::text, length('_type')) = '_type'
   AND c.relkind IN ('r', 'p')
   AND NOT c.relispartition
   AND {user_schemas}
+  AND {scope:c.oid}
   AND NOT EXISTS (
       SELECT 1 FROM pg_constraint con
       WHERE con.conrelid = id.attrelid

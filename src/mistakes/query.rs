@@ -23,7 +23,7 @@ pub enum Query {
     /// for which this condition holds, on `con` (the pg_constraint row), `c` (the table's
     /// pg_class row) and `n`. A key on a partitioned table is that table's, reported once.
     ForeignKeys(&'static str),
-    /// A query of its own, which applies `{user_schemas}` itself.
+    /// A query of its own, which applies `{user_schemas}` and `{scope:...}` itself.
     Sql(&'static str),
 }
 
@@ -73,29 +73,46 @@ const NAMED: &str = "(a.attname::text = ANY ({x_names}) OR EXISTS (
     WHERE right(a.attname::text, length(s.suffix)) = s.suffix))";
 
 impl Query {
-    /// The query as it runs, its placeholders filled in.
+    /// The query as it runs over the whole database, its placeholders filled in.
     pub fn sql(&self, words: &Words) -> String {
+        self.sql_in(words, None)
+    }
+
+    /// The query as it runs, kept to the relations `scope` (oids) when given.
+    pub fn sql_in(&self, words: &Words, scope: Option<&[i64]>) -> String {
         let query = match self {
-            Query::Columns(condition) => scan(COLUMNS, condition),
-            Query::Indexes(condition) => scan(INDEXES, condition),
-            Query::ForeignKeys(condition) => scan(FOREIGN_KEYS, condition),
+            Query::Columns(condition) => scan(COLUMNS, "c.oid", condition),
+            Query::Indexes(condition) => scan(INDEXES, "t.oid", condition),
+            Query::ForeignKeys(condition) => scan(FOREIGN_KEYS, "c.oid", condition),
             Query::Sql(query) => query.to_string(),
         };
-        fill_placeholders(&query, words)
+        fill_placeholders(&query, words, scope)
     }
 }
 
-/// A shared scan kept to the user's schemas and narrowed by a kind's condition.
-fn scan(from: &str, condition: &str) -> String {
+/// A shared scan kept to the user's schemas (and the scope, on the relation `owner`) and
+/// narrowed by a kind's condition.
+fn scan(from: &str, owner: &str, condition: &str) -> String {
     format!(
-        "{from}  AND {{user_schemas}}\n  AND ({})\n",
+        "{from}  AND {{user_schemas}}\n  AND {{scope:{owner}}}\n  AND ({})\n",
         condition.trim()
     )
 }
 
-/// `{user_schemas}`, `{list}` and `{named:x}` replaced; any other text in braces is left as
-/// written, so the query fails naming its kind rather than running with a guess.
-fn fill_placeholders(query: &str, words: &Words) -> String {
+/// `{scope:expr}`: `true`, or `expr` among the oids of `scope`.
+fn scope_condition(expr: &str, scope: Option<&[i64]>) -> String {
+    match scope {
+        None => "true".to_string(),
+        Some(oids) => {
+            let list: Vec<String> = oids.iter().map(i64::to_string).collect();
+            format!("{expr} = ANY ('{{{}}}'::oid[])", list.join(","))
+        }
+    }
+}
+
+/// `{user_schemas}`, `{scope:expr}`, `{list}` and `{named:x}` replaced; any other text in braces
+/// is left as written, so the query fails naming its kind rather than running with a guess.
+fn fill_placeholders(query: &str, words: &Words, scope: Option<&[i64]>) -> String {
     let mut out = String::with_capacity(query.len() + 256);
     let mut rest = query;
     while let Some(open) = rest.find('{') {
@@ -103,14 +120,18 @@ fn fill_placeholders(query: &str, words: &Words) -> String {
         let after = &rest[open + 1..];
         let name = after.find('}').map(|close| &after[..close]).filter(|name| {
             name.chars()
-                .all(|c| c.is_ascii_lowercase() || "_:".contains(c))
+                .all(|c| c.is_ascii_lowercase() || "_:.".contains(c))
         });
         let filled = match name {
             Some("user_schemas") => Some(crate::pg::USER_SCHEMAS.to_string()),
+            Some(name) if name.starts_with("scope:") => {
+                Some(scope_condition(&name["scope:".len()..], scope))
+            }
             Some(name) => match name.strip_prefix("named:") {
                 Some(x) => Some(fill_placeholders(
                     &NAMED.replace("{x_", &format!("{{{x}_")),
                     words,
+                    scope,
                 )),
                 None => words.get(name).map(sql_text_array),
             },
@@ -147,7 +168,7 @@ mod tests {
     #[test]
     fn placeholders_become_the_schema_filter_and_quoted_word_arrays() {
         let words: Words = serde_yaml::from_str("unique_names: [\"o'hara\"]").unwrap();
-        let filled = fill_placeholders("{user_schemas} {unique_names} {nope} '{}'", &words);
+        let filled = fill_placeholders("{user_schemas} {unique_names} {nope} '{}'", &words, None);
         assert_eq!(
             filled,
             format!(
@@ -155,6 +176,20 @@ mod tests {
                  {{nope}} '{{}}'",
                 crate::pg::USER_SCHEMAS
             )
+        );
+    }
+
+    #[test]
+    fn the_scope_is_true_for_the_whole_audit_and_an_oid_list_for_a_scoped_one() {
+        let words = Words::builtin();
+        assert_eq!(fill_placeholders("{scope:c.oid}", &words, None), "true");
+        assert_eq!(
+            fill_placeholders("{scope:i.indrelid}", &words, Some(&[16384, 16390])),
+            "i.indrelid = ANY ('{16384,16390}'::oid[])"
+        );
+        assert_eq!(
+            fill_placeholders("{scope:c.oid}", &words, Some(&[])),
+            "c.oid = ANY ('{}'::oid[])"
         );
     }
 }

@@ -29,8 +29,11 @@ fn every_kind_file_is_listed_under_its_own_name() {
     assert_eq!(names, files);
 }
 
+/// Every catalog query keeps to the user's schemas, and to the relations of a scoped audit (README
+/// "Performance"): a query of its own that forgot `{scope:...}` would see the whole database
+/// in a scoped audit and its findings elsewhere would be counted twice.
 #[test]
-fn catalog_queries_fill_every_placeholder_and_keep_to_user_schemas() {
+fn catalog_queries_fill_every_placeholder_and_keep_to_user_schemas_and_scope() {
     let words = Words::builtin();
     for kind in all() {
         let Proof::Catalog(query) = &kind.proof else {
@@ -38,9 +41,16 @@ fn catalog_queries_fill_every_placeholder_and_keep_to_user_schemas() {
         };
         if let Query::Sql(sql) = query {
             assert!(sql.contains("{user_schemas}"), "{}", kind.name);
+            assert!(sql.contains("{scope:"), "{}", kind.name);
         }
         let filled = kind.detection_query(&words).unwrap();
         assert!(!filled.contains('{'), "{}: {filled}", kind.name);
+        let scoped = kind.detection_query_in(&words, Some(&[1])).unwrap();
+        assert!(
+            scoped.contains("= ANY ('{1}'::oid[])"),
+            "{}: {scoped}",
+            kind.name
+        );
     }
 }
 

@@ -10,6 +10,9 @@ pub struct Options {
     pub on_error: OnError,
     /// The database has data: the slip points that need data are offered.
     pub data: bool,
+    /// Audit the whole database after each change (`--full-audit`), not only the relations it
+    /// touched (README "Performance").
+    pub full_audit: bool,
 }
 
 impl Default for Options {
@@ -19,6 +22,7 @@ impl Default for Options {
             codes: CodeSet::Roadmap,
             on_error: OnError::Stop,
             data: false,
+            full_audit: false,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The data a simulation runs on: the roadmap, the team, the templates and the data files, and
 //! who does and writes each change under a run's identity.
 
+use std::sync::OnceLock;
+
 use anyhow::Result;
 
 use super::options::Options;
@@ -11,13 +13,16 @@ use crate::persona::{Persona, Team};
 use crate::render::{Decide, Rendered, Renderer};
 use crate::roadmap::{Change, DataDirs, Roadmap};
 
+/// The roadmap and the team are read on load; the templates and the data files when first asked
+/// for: a tick with nothing due needs neither, and compiling them was most of its cost (README
+/// "Performance"). Every command that writes to a database has checked them all first.
 pub struct Project {
     pub data: DataDirs,
     pub roadmap: Roadmap,
     pub team: Team,
-    pub renderer: Renderer,
+    renderer: OnceLock<Renderer>,
     /// The data files beside the templates: backfills, daily growth, queries.
-    pub data_plan: DataPlan,
+    data_plan: OnceLock<DataPlan>,
 }
 
 /// A change as its assignee writes it.
@@ -31,15 +36,31 @@ impl Project {
         let roadmap = data.load_roadmap()?;
         let mut team = Team::load(&data.personas)?;
         team.base_author = Some(roadmap.base_author());
-        let renderer = Renderer::new(&data.templates)?;
-        let data_plan = DataPlan::load(&data.templates, &roadmap)?;
         Ok(Project {
             data: data.clone(),
             roadmap,
             team,
-            renderer,
-            data_plan,
+            renderer: OnceLock::new(),
+            data_plan: OnceLock::new(),
         })
+    }
+
+    /// The templates, compiled on first use.
+    pub fn renderer(&self) -> Result<&Renderer> {
+        if let Some(renderer) = self.renderer.get() {
+            return Ok(renderer);
+        }
+        let renderer = Renderer::new(&self.data.templates)?;
+        Ok(self.renderer.get_or_init(|| renderer))
+    }
+
+    /// The data files (backfills, daily growth, queries), loaded on first use.
+    pub fn data_plan(&self) -> Result<&DataPlan> {
+        if let Some(plan) = self.data_plan.get() {
+            return Ok(plan);
+        }
+        let plan = DataPlan::load(&self.data.templates, &self.roadmap)?;
+        Ok(self.data_plan.get_or_init(|| plan))
     }
 
     /// The persona who does `change` in the run `identity`: the roadmap's author, or with
@@ -90,7 +111,8 @@ impl Project {
         decide: Decide,
     ) -> Result<Assigned<'_>> {
         let persona = self.assignee(change, identity)?;
-        if !self.renderer.has_template(&change.template) {
+        let renderer = self.renderer()?;
+        if !renderer.has_template(&change.template) {
             return Err(bad_input(format!(
                 "{}: change {} names template `{}`, which is not under {}",
                 self.roadmap.place_of(&change.id, Some("template:")),
@@ -101,7 +123,7 @@ impl Project {
             .with_hint("create the template or fix the path (relative to templates/)")
             .into());
         }
-        let rendered = self.renderer.render_change(
+        let rendered = renderer.render_change(
             change,
             persona,
             identity.seed,

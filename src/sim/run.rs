@@ -70,6 +70,7 @@ pub async fn init(
         scripted: &project.roadmap.base_findings,
         declared_origin: Origin::Base,
         words: &project.roadmap.words,
+        full_audit: opts.full_audit,
     };
     // Nested in the init's transaction: a failing base rolls the ledger back with it.
     let outcome = apply::apply(&mut tx, &unit, opts.codes).await?;
@@ -157,6 +158,7 @@ async fn apply_change_after(
         scripted: &change.scripted,
         declared_origin: Origin::Scripted,
         words: &project.roadmap.words,
+        full_audit: opts.full_audit,
     };
     apply::apply_after(conn, &unit, opts.codes, left).await
 }

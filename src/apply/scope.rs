@@ -1,0 +1,348 @@
+//! The audit after a change, kept to what the change touched (README "Performance"): the
+//! relations whose catalog rows changed, and their neighbours by foreign key (both ways) and by
+//! inheritance. Every other relation's findings are the audit before the change's. The whole
+//! database is audited when the scope cannot be told apart by name (a schema, table or index
+//! whose name holds `.` or `(`), when a finding before the change names no known relation, and
+//! with `--full-audit`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Result;
+use sqlx::PgConnection;
+
+use crate::audit::Key;
+use crate::mistakes::Snapshot;
+use crate::pg::USER_SCHEMAS;
+
+/// Every user relation the detectors can report on, by oid: its name, a digest of every catalog
+/// row a detector reads about it, and its neighbours.
+#[derive(Debug, Clone, Default)]
+pub struct Relations(BTreeMap<i64, Relation>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Relation {
+    /// `schema.table`, as findings name it.
+    name: String,
+    /// md5 of the relation's rows in pg_class, pg_attribute, pg_attrdef, pg_index (with its
+    /// indexes' pg_class rows), pg_constraint (its own and those referencing it), pg_trigger and
+    /// pg_depend (the sequences it owns), and of its schema's name.
+    digest: String,
+    /// The relations it references or is referenced by, its partitions or parents.
+    neighbours: Vec<i64>,
+}
+
+/// One pass over each catalog, grouped by relation: a correlated subquery per relation would
+/// scan pg_constraint once per table (it has no index on `confrelid`). Internal triggers are
+/// left out: they are the foreign keys', which the constraints already say.
+const RELATIONS: &str = r#"
+WITH rels AS (
+    SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'm', 'f') AND {user_schemas}
+), cols AS (
+    SELECT attrelid AS rel,
+           string_agg(concat_ws(' ', attnum, attname, atttypid, atttypmod, attnotnull,
+                                attisdropped, attidentity, attgenerated, attcollation),
+                      ',' ORDER BY attnum) AS rows
+    FROM pg_attribute WHERE attnum > 0 AND attrelid IN (SELECT oid FROM rels) GROUP BY attrelid
+), defaults AS (
+    SELECT adrelid AS rel, string_agg(concat_ws(' ', adnum, adbin), ',' ORDER BY adnum) AS rows
+    FROM pg_attrdef WHERE adrelid IN (SELECT oid FROM rels) GROUP BY adrelid
+), indexes AS (
+    SELECT x.indrelid AS rel,
+           string_agg(concat_ws(' ', x.indexrelid, ic.relname, ic.relam, ic.relispartition,
+                                ic.reloptions, x.indisunique, x.indisprimary, x.indisvalid,
+                                x.indkey, x.indclass, x.indcollation, x.indoption, x.indnkeyatts,
+                                x.indexprs, x.indpred),
+                      ',' ORDER BY x.indexrelid) AS rows
+    FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
+    WHERE x.indrelid IN (SELECT oid FROM rels)
+    GROUP BY x.indrelid
+), constraint_rows AS (
+    SELECT oid, conrelid, confrelid,
+           concat_ws(' ', oid, conname, contype, conrelid, confrelid, conkey, confkey, confdeltype,
+                     confupdtype, convalidated, conindid, conparentid, conbin) AS line
+    FROM pg_constraint
+), constraints AS (
+    SELECT rel, string_agg(line, ',' ORDER BY oid) AS rows
+    FROM (SELECT conrelid AS rel, oid, line FROM constraint_rows WHERE conrelid <> 0
+          UNION ALL
+          SELECT confrelid, oid, line FROM constraint_rows WHERE confrelid <> 0) ends
+    GROUP BY rel
+), triggers AS (
+    SELECT tgrelid AS rel,
+           string_agg(concat_ws(' ', oid, tgname, tgtype, tgenabled, tgisinternal, tgfoid),
+                      ',' ORDER BY oid) AS rows
+    FROM pg_trigger WHERE NOT tgisinternal GROUP BY tgrelid
+), owned AS (
+    SELECT refobjid AS rel, string_agg(concat_ws(' ', objid, refobjsubid), ',' ORDER BY objid) AS rows
+    FROM pg_depend
+    WHERE classid = 'pg_class'::regclass AND refclassid = 'pg_class'::regclass AND deptype = 'a'
+      AND refobjid IN (SELECT oid FROM rels)
+    GROUP BY refobjid
+), links AS (
+    SELECT conrelid AS a, confrelid AS b FROM pg_constraint WHERE contype = 'f'
+    UNION SELECT inhrelid, inhparent FROM pg_inherits
+), neighbours AS (
+    SELECT rel, array_agg(DISTINCT other::bigint) AS oids
+    FROM (SELECT a AS rel, b AS other FROM links UNION ALL SELECT b, a FROM links) l
+    GROUP BY rel
+)
+SELECT c.oid::bigint, format('%s.%s', n.nspname, c.relname),
+       md5(concat_ws(E'\n', n.nspname, c.relname, c.relkind, c.relispartition,
+                     coalesce(c.reloptions, '{}'), coalesce(cols.rows, ''),
+                     coalesce(defaults.rows, ''), coalesce(indexes.rows, ''),
+                     coalesce(constraints.rows, ''), coalesce(triggers.rows, ''),
+                     coalesce(owned.rows, ''))),
+       coalesce(neighbours.oids, '{}')
+FROM rels
+JOIN pg_class c ON c.oid = rels.oid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN cols ON cols.rel = c.oid
+LEFT JOIN defaults ON defaults.rel = c.oid
+LEFT JOIN indexes ON indexes.rel = c.oid
+LEFT JOIN constraints ON constraints.rel = c.oid
+LEFT JOIN triggers ON triggers.rel = c.oid
+LEFT JOIN owned ON owned.rel = c.oid
+LEFT JOIN neighbours ON neighbours.rel = c.oid
+"#;
+
+impl Relations {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub async fn read(conn: &mut PgConnection) -> Result<Relations> {
+        let rows: Vec<(i64, String, String, Vec<i64>)> =
+            sqlx::query_as(&RELATIONS.replace("{user_schemas}", USER_SCHEMAS))
+                .fetch_all(conn)
+                .await?;
+        Ok(Relations(
+            rows.into_iter()
+                .map(|(oid, name, digest, neighbours)| {
+                    (
+                        oid,
+                        Relation {
+                            name,
+                            digest,
+                            neighbours,
+                        },
+                    )
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// What the audit after a change covers.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Scope {
+    /// The relations to audit (those present after the change).
+    pub oids: Vec<i64>,
+    /// The names those and the relations the change dropped had, before and after it: the
+    /// findings before the change that are on them are replaced by the scoped audit's.
+    names: BTreeSet<String>,
+}
+
+impl Scope {
+    /// The relations whose catalog rows differ between `before` and `after` (changed, created or
+    /// dropped), and their neighbours on either side.
+    pub fn between(before: &Relations, after: &Relations) -> Scope {
+        let mut touched: BTreeSet<i64> = BTreeSet::new();
+        for (oid, was) in &before.0 {
+            if after.0.get(oid) != Some(was) {
+                touched.insert(*oid);
+            }
+        }
+        touched.extend(after.0.keys().filter(|oid| !before.0.contains_key(oid)));
+        let mut scope = touched.clone();
+        for oid in &touched {
+            for side in [before, after] {
+                if let Some(relation) = side.0.get(oid) {
+                    scope.extend(&relation.neighbours);
+                }
+            }
+        }
+        let names = scope
+            .iter()
+            .flat_map(|oid| [before.0.get(oid), after.0.get(oid)])
+            .flatten()
+            .map(|relation| relation.name.clone())
+            .collect();
+        Scope {
+            oids: scope
+                .into_iter()
+                .filter(|oid| after.0.contains_key(oid))
+                .collect(),
+            names,
+        }
+    }
+
+    /// The audit after the change: the findings before it outside the scope, and `scoped` (the
+    /// audit kept to the scope). `None` when a finding cannot be placed on a relation by its
+    /// name: then only the whole audit is right.
+    pub fn merge(
+        &self,
+        audit_before: &BTreeSet<Key>,
+        scoped: BTreeSet<Key>,
+        names: &Names<'_>,
+    ) -> Option<BTreeSet<Key>> {
+        let mut merged = scoped;
+        for key in audit_before {
+            let relation = names.relation_of(&key.object)?;
+            if !self.names.contains(relation) {
+                merged.insert(key.clone());
+            }
+        }
+        Some(merged)
+    }
+}
+
+/// Which relation a finding's object names, from the names around a change: `schema.index` (by
+/// the catalog snapshots), `schema.table`, `schema.table.column` or `schema.table(columns)`.
+pub struct Names<'a> {
+    indexes: [&'a BTreeMap<String, String>; 2],
+    relations: BTreeSet<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    /// `None` when a name would make that ambiguous (a `.` or `(` in a schema, table or index
+    /// name).
+    pub fn around(
+        relations: [&'a Relations; 2],
+        snapshots: [&'a Snapshot; 2],
+    ) -> Option<Names<'a>> {
+        let plain = |name: &str| name.matches('.').count() == 1 && !name.contains('(');
+        let relation_names: BTreeSet<&str> = relations
+            .iter()
+            .flat_map(|r| r.0.values().map(|relation| relation.name.as_str()))
+            .collect();
+        let indexes = snapshots.map(|s| &s.indexes);
+        let all_plain = relation_names.iter().all(|n| plain(n))
+            && indexes.iter().all(|map| map.keys().all(|n| plain(n)));
+        all_plain.then_some(Names {
+            indexes,
+            relations: relation_names,
+        })
+    }
+
+    fn relation_of(&self, object: &str) -> Option<&str> {
+        if let Some(table) = self.indexes.iter().find_map(|map| map.get(object)) {
+            return Some(table.as_str());
+        }
+        let (schema, rest) = object.split_once('.')?;
+        let table_len = rest.find(['.', '(']).unwrap_or(rest.len());
+        let name = &object[..schema.len() + 1 + table_len];
+        self.relations.get(name).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn relations(rows: &[(i64, &str, &str, &[i64])]) -> Relations {
+        Relations(
+            rows.iter()
+                .map(|(oid, name, digest, neighbours)| {
+                    (
+                        *oid,
+                        Relation {
+                            name: name.to_string(),
+                            digest: digest.to_string(),
+                            neighbours: neighbours.to_vec(),
+                        },
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_scope_is_what_changed_and_its_neighbours_on_either_side() {
+        let before = relations(&[
+            (1, "public.users", "a", &[2]),
+            (2, "public.tasks", "b", &[1]),
+            (3, "public.tags", "c", &[]),
+            (4, "public.old", "d", &[3]),
+            (5, "public.quiet", "e", &[]),
+        ]);
+        // tasks changed; old dropped; notes created, referencing users.
+        let after = relations(&[
+            (1, "public.users", "a2", &[2, 6]),
+            (2, "public.tasks", "b2", &[1]),
+            (3, "public.tags", "c", &[]),
+            (5, "public.quiet", "e", &[]),
+            (6, "public.notes", "f", &[1]),
+        ]);
+        let scope = Scope::between(&before, &after);
+        assert_eq!(scope.oids, [1, 2, 3, 6]);
+        let names: Vec<&str> = scope.names.iter().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "public.notes",
+                "public.old",
+                "public.tags",
+                "public.tasks",
+                "public.users"
+            ]
+        );
+        assert_eq!(
+            Scope::between(&after, &after),
+            Scope {
+                oids: vec![],
+                names: BTreeSet::new()
+            }
+        );
+    }
+
+    #[test]
+    fn findings_outside_the_scope_are_kept_and_inside_it_replaced() {
+        let before = relations(&[(1, "public.a", "x", &[]), (2, "public.b", "y", &[])]);
+        let after = relations(&[(1, "public.a", "x", &[]), (2, "public.b", "y2", &[])]);
+        let mut snapshot = Snapshot::default();
+        snapshot
+            .indexes
+            .insert("public.b_idx".into(), "public.b".into());
+        snapshot
+            .indexes
+            .insert("public.a_idx".into(), "public.a".into());
+        let names = Names::around([&before, &after], [&snapshot, &snapshot]).expect("plain");
+        let key = |kind: &str, object: &str| Key::new(kind, object);
+        let audit_before = BTreeSet::from([
+            key("missing_check", "public.a.status"),
+            key("missing_check", "public.b.status"),
+            key("duplicate_index", "public.a_idx"),
+            key("duplicate_index", "public.b_idx"),
+            key("missing_fk_index", "public.b(a_id)"),
+        ]);
+        let scoped = BTreeSet::from([key("missing_check", "public.b.kind")]);
+        let scope = Scope::between(&before, &after);
+        let merged = scope.merge(&audit_before, scoped, &names).expect("placed");
+        assert_eq!(
+            merged,
+            BTreeSet::from([
+                key("missing_check", "public.a.status"),
+                key("duplicate_index", "public.a_idx"),
+                key("missing_check", "public.b.kind"),
+            ])
+        );
+        // A finding on no known relation: only the whole audit can say.
+        let stray = BTreeSet::from([key("missing_check", "public.c.status")]);
+        assert_eq!(scope.merge(&stray, BTreeSet::new(), &names), None);
+    }
+
+    #[test]
+    fn a_dotted_name_asks_for_the_whole_audit() {
+        let dotted = relations(&[(1, "public.a.b", "x", &[])]);
+        let plain = relations(&[(1, "public.a", "x", &[])]);
+        let snapshot = Snapshot::default();
+        assert!(Names::around([&dotted, &plain], [&snapshot, &snapshot]).is_none());
+        assert!(Names::around([&plain, &plain], [&snapshot, &snapshot]).is_some());
+        let mut paren = Snapshot::default();
+        paren
+            .indexes
+            .insert("public.i(x)".into(), "public.a".into());
+        assert!(Names::around([&plain, &plain], [&paren, &snapshot]).is_none());
+    }
+}

@@ -1,0 +1,122 @@
+//! The audit after each change covers only the relations the change touched and their
+//! neighbours (README "Performance"). It must journal exactly what auditing the whole database
+//! does: over the whole roadmap and 20 seeds, in empty mode, a run with the scoped audit and one
+//! with `--full-audit` leave byte-identical journal files (but for each event's wall time).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::{run_ok, temp_state, ScratchDb};
+use sqlx::Connection;
+
+/// Every journal file of a state directory, by name, wall times masked.
+fn journal_files(state: &Path) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    for name in [
+        "journal.jsonl",
+        "expected-findings.json",
+        "expected-findings.md",
+    ] {
+        let text = std::fs::read_to_string(state.join(name)).unwrap();
+        files.insert(name.to_string(), text);
+    }
+    for dir in ["migrations", "reports"] {
+        for entry in std::fs::read_dir(state.join(dir)).unwrap().flatten() {
+            let name = format!("{dir}/{}", entry.file_name().to_string_lossy());
+            files.insert(name, std::fs::read_to_string(entry.path()).unwrap());
+        }
+    }
+    let journal = files["journal.jsonl"]
+        .lines()
+        .map(|line| {
+            let mut event: serde_json::Value = serde_json::from_str(line).unwrap();
+            event.as_object_mut().unwrap().remove("wall_time");
+            event.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    files.insert("journal.jsonl".into(), journal);
+    files
+}
+
+/// Runs the whole roadmap of `seed` on `url`; returns its journal files.
+fn whole_roadmap(url: &str, seed: u64, audit: &[&str]) -> BTreeMap<String, String> {
+    let state = temp_state();
+    let seed = seed.to_string();
+    let init = [
+        &[
+            "init",
+            "--no-data",
+            "--seed",
+            &seed,
+            "--start-date",
+            "2026-01-05",
+        ][..],
+        audit,
+    ]
+    .concat();
+    run_ok(state.path(), url, &init);
+    run_ok(
+        state.path(),
+        url,
+        &[&["run", "--until-week", "12"][..], audit].concat(),
+    );
+    journal_files(state.path())
+}
+
+/// Drops every schema a run created and the ledger, so the database takes a second run.
+async fn empty(url: &str) {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let schemas: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT n.nspname::text FROM pg_namespace n WHERE {}",
+        engineer_sim::pg::USER_SCHEMAS
+    ))
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for schema in schemas.into_iter().chain(["engineer_sim".to_string()]) {
+        sqlx::raw_sql(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    sqlx::raw_sql("CREATE SCHEMA public")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+async fn scoped_and_full_journal_the_same(seeds: std::ops::RangeInclusive<u64>) {
+    for seed in seeds {
+        let db = ScratchDb::create("scoped_audit").await.unwrap();
+        let scoped = whole_roadmap(&db.url, seed, &[]);
+        empty(&db.url).await;
+        let full = whole_roadmap(&db.url, seed, &["--full-audit"]);
+        assert_eq!(
+            scoped.keys().collect::<Vec<_>>(),
+            full.keys().collect::<Vec<_>>(),
+            "seed {seed}: the files"
+        );
+        for (name, text) in &scoped {
+            let first_difference = text.lines().zip(full[name].lines()).find(|(a, b)| a != b);
+            assert!(
+                text == &full[name],
+                "seed {seed}: {name} differs between the scoped and the whole audit: {first_difference:?}"
+            );
+        }
+        db.drop_now().await.unwrap();
+    }
+}
+
+// Two halves, which cargo runs side by side.
+#[tokio::test]
+async fn seeds_1_to_10_journal_the_same_with_the_scoped_and_the_whole_audit() {
+    scoped_and_full_journal_the_same(1..=10).await;
+}
+
+#[tokio::test]
+async fn seeds_11_to_20_journal_the_same_with_the_scoped_and_the_whole_audit() {
+    scoped_and_full_journal_the_same(11..=20).await;
+}
