@@ -11,7 +11,8 @@
 use anyhow::Result;
 use sqlx::{Connection, PgConnection};
 
-use super::run::{run_parallel, Runner};
+use super::chunks::run_parallel;
+use super::run::Runner;
 use crate::pg::USER_SCHEMAS;
 
 /// The plain indexes of some tables, as `pg_get_indexdef` gives them.

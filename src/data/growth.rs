@@ -276,6 +276,6 @@ pub async fn maintain(conn: &mut PgConnection, runner: &Runner) -> Result<()> {
             }]
         })
         .collect();
-    run::run_parallel(runner, "", pieces).await?;
+    super::chunks::run_parallel(runner, "", pieces).await?;
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! [`waits`] the app queries that waited on it.
 
 pub mod check;
+mod chunks;
 pub mod defer;
 pub mod growth;
 pub mod judge;

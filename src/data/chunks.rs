@@ -1,0 +1,238 @@
+//! The data work that runs over several connections at once: a step's chunks, each in its own
+//! transaction with the record that it is done, and independent statements (index builds,
+//! maintenance).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, Result};
+use sqlx::{Executor, PgConnection};
+
+use super::run::{data_connection, Runner};
+use super::{Compiled, Scope};
+use crate::error::{Exit, UserError};
+
+/// Rows per chunk: big enough that a chunk's own cost (a transaction, a ledger row) vanishes,
+/// small enough that a few connections share a step evenly and a resumed run loses little.
+pub(super) const CHUNK_ROWS: u64 = 25_000;
+
+/// `first..=last` in chunks of about [`CHUNK_ROWS`], at least one per connection when the step
+/// is big enough to share.
+pub(super) fn chunk_ranges(first: i64, last: i64, jobs: usize) -> Vec<(i64, i64)> {
+    if last < first {
+        return Vec::new();
+    }
+    let rows = (last - first + 1) as u64;
+    let per_job = rows.div_ceil(jobs.max(1) as u64);
+    let size = CHUNK_ROWS.min(per_job.max(1000)).max(1) as i64;
+    let mut chunks = Vec::new();
+    let mut lo = first;
+    while lo <= last {
+        let hi = (lo + size - 1).min(last);
+        chunks.push((lo, hi));
+        lo = hi + 1;
+    }
+    chunks
+}
+
+pub(super) struct Work {
+    pub(super) phase: String,
+    pub(super) index: usize,
+    pub(super) name: String,
+    pub(super) compiled: Compiled,
+    pub(super) scope: Scope,
+    pub(super) range: (i64, i64),
+    pub(super) chunks: Mutex<VecDeque<(i64, i64)>>,
+}
+
+impl Work {
+    fn next(&self) -> Option<(i64, i64)> {
+        self.chunks.lock().ok()?.pop_front()
+    }
+
+    fn sql_for(&self, lo: i64, hi: i64) -> Result<String> {
+        let mut ctx = self.scope.context();
+        ctx.insert("lo", &lo);
+        ctx.insert("hi", &hi);
+        ctx.insert("first", &self.range.0);
+        ctx.insert("last", &self.range.1);
+        ctx.insert("rows", &(self.range.1 - self.range.0 + 1));
+        self.compiled.render(&self.name, &ctx)
+    }
+}
+
+/// Each connection takes chunks until none are left; the connections come back for the next step.
+pub(super) async fn run_chunks(
+    pool: Vec<PgConnection>,
+    work: Arc<Work>,
+    bar: &indicatif::ProgressBar,
+) -> (Vec<PgConnection>, Result<u64>) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for conn in pool {
+        let work = work.clone();
+        let bar = bar.clone();
+        tasks.spawn(async move {
+            let mut conn = conn;
+            let mut written = 0u64;
+            while let Some((lo, hi)) = work.next() {
+                match run_chunk(&mut conn, &work, lo, hi).await {
+                    Ok(rows) => {
+                        written += rows;
+                        bar.inc((hi - lo + 1) as u64);
+                    }
+                    Err(err) => {
+                        // Let the other connections stop at their next chunk.
+                        if let Ok(mut chunks) = work.chunks.lock() {
+                            chunks.clear();
+                        }
+                        return (conn, Err(err));
+                    }
+                }
+            }
+            (conn, Ok(written))
+        });
+    }
+    let mut returned = Vec::new();
+    let mut total = Ok(0u64);
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((conn, result)) => {
+                returned.push(conn);
+                match (result, &mut total) {
+                    (Ok(rows), Ok(sum)) => *sum += rows,
+                    (Err(err), Ok(_)) => total = Err(err),
+                    _ => {}
+                }
+            }
+            Err(join_err) => total = Err(anyhow!("a data connection's task failed: {join_err}")),
+        }
+    }
+    (returned, total)
+}
+
+/// Runs independent pieces of work over up to `runner.jobs` data connections at once: each piece
+/// is a list of statements run in order on one connection, each committing on its own.
+pub async fn run_parallel(runner: &Runner, setup: &str, pieces: Vec<Vec<String>>) -> Result<()> {
+    let connections = runner.jobs.max(1).min(pieces.len());
+    let queue = Arc::new(Mutex::new(VecDeque::from(pieces)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..connections {
+        let mut conn = data_connection(runner).await?;
+        if !setup.is_empty() {
+            conn.execute(setup).await?;
+        }
+        let queue = queue.clone();
+        tasks.spawn(async move {
+            loop {
+                let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+                let Some(piece) = next else {
+                    return Ok::<(), anyhow::Error>(());
+                };
+                run_statements(&mut conn, &piece).await?;
+            }
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.map_err(|err| anyhow!("a data connection's task failed: {err}"))??;
+    }
+    Ok(())
+}
+
+/// Boxed for the same reason as [`run_chunk`].
+fn run_statements<'a>(
+    conn: &'a mut PgConnection,
+    statements: &'a [String],
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>> {
+    Box::pin(async move {
+        for sql in statements.iter().filter(|s| !s.is_empty()) {
+            conn.execute(sql.as_str())
+                .await
+                .map_err(|err| anyhow!("{err}\n  while running: {sql}"))?;
+        }
+        Ok(())
+    })
+}
+
+/// Boxed so that the future's type is erased: sqlx's executor bounds are higher-ranked, which
+/// the compiler cannot prove for an unboxed future moved into a spawned task.
+fn run_chunk<'a>(
+    conn: &'a mut PgConnection,
+    work: &'a Work,
+    lo: i64,
+    hi: i64,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64>> + Send + 'a>> {
+    Box::pin(async move {
+        let sql = work.sql_for(lo, hi)?;
+        conn.execute("BEGIN").await?;
+        let result = conn.execute(sql.as_str()).await;
+        let rows = match result {
+            Ok(done) => done.rows_affected(),
+            Err(err) => {
+                conn.execute("ROLLBACK").await?;
+                let (state, message) = match &err {
+                    sqlx::Error::Database(db) => (
+                        db.code().map(|c| c.to_string()).unwrap_or_default(),
+                        db.message().to_string(),
+                    ),
+                    other => (String::new(), other.to_string()),
+                };
+                return Err(UserError::new(
+                Exit::ApplyFailed,
+                format!(
+                    "{}: rows {lo}..{hi} of phase {} failed and were rolled back: {state} {message}",
+                    work.name, work.phase
+                ),
+            )
+            .with_hint("fix the step's SQL (`engineer-sim check` renders it); the next run resumes from here")
+            .into());
+            }
+        };
+        sqlx::query(
+        "INSERT INTO engineer_sim.data_chunks (phase, step, lo, rows_written) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&work.phase)
+    .bind(work.index as i32)
+    .bind(lo)
+    .bind(rows as i64)
+    .execute(&mut *conn)
+    .await?;
+        conn.execute("COMMIT").await?;
+        Ok(rows)
+    })
+}
+
+pub(super) fn progress_bar(show: bool, total: u64, phase: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:>12} [{bar:40}] {human_pos}/{human_len} rows  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(phase.to_string());
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_ranges;
+
+    #[test]
+    fn chunks_cover_the_range_once() {
+        for (first, last, jobs) in [(1, 1, 4), (1, 100_000, 2), (7, 60_006, 3), (5, 4, 2)] {
+            let chunks = chunk_ranges(first, last, jobs);
+            let mut next = first;
+            for (lo, hi) in &chunks {
+                assert_eq!(*lo, next);
+                assert!(hi >= lo);
+                next = hi + 1;
+            }
+            assert_eq!(next, if last < first { first } else { last + 1 });
+        }
+        assert!(chunk_ranges(1, 100_000, 2).len() >= 4);
+    }
+}
