@@ -72,10 +72,15 @@ async fn blocking_changes_are_measured_and_block_a_running_app() {
         "{seen:#?}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The mix before the tick, then the one with w02-tue's queries, started right after it.
+    let mixes: Vec<u32> = seen
+        .iter()
+        .filter_map(|l| l.strip_prefix("daemon: app workload: 4 clients running "))
+        .map(|rest| rest.split(' ').next().unwrap().parse().unwrap())
+        .collect();
     assert!(
-        seen.iter()
-            .any(|l| l.starts_with("daemon: app workload: 4 clients")),
-        "{seen:#?}"
+        mixes.len() == 2 && mixes[1] > mixes[0],
+        "the app was restarted with the new queries: {seen:#?}"
     );
     let applied: Vec<&String> = seen.iter().filter(|l| l.starts_with("applied ")).collect();
     assert!(!applied.is_empty(), "week 12 was applied: {seen:#?}");

@@ -61,6 +61,7 @@ impl Context {
             scale,
             plan: project.data_plan()?,
             waits: None,
+            app: None,
         }))
     }
 }

@@ -20,7 +20,7 @@ use crate::error::bad_input;
 use crate::ledger;
 use crate::schedule::CronSchedule;
 use crate::settings::{Pace, Settings};
-use crate::sim::{self, Control, Project, Run};
+use crate::sim::{self, Control, LiveApp, Project, Run};
 
 fn now_local() -> NaiveDateTime {
     Local::now().naive_local()
@@ -50,7 +50,7 @@ async fn tick_once(
     conn: &mut PgConnection,
     args: TickArgs,
     control: Control<'_>,
-    waits: Option<Arc<WaitWatch>>,
+    live: Option<(Arc<WaitWatch>, Option<&dyn LiveApp>)>,
 ) -> Result<sim::Progress> {
     let mut settings = Settings::load(&ctx.state)?;
     let marker = ledger::marker(conn).await?;
@@ -77,7 +77,10 @@ async fn tick_once(
     let due = sim::due_by_sim_day(&project.roadmap, sim_day);
     let mut data = ctx.data_run(conn, project).await?;
     if let Some(data) = &mut data {
-        data.waits = waits;
+        if let Some((waits, app)) = live {
+            data.waits = Some(waits);
+            data.app = app;
+        }
     }
     let run = Run {
         project,
@@ -148,11 +151,12 @@ pub async fn daemon(
 ) -> Result<()> {
     let schedule = CronSchedule::parse(cron)?;
     let project = ctx.load_project()?;
-    let mut app = match workload {
+    let app = match workload {
         Some(clients) => Some(App::prepare(ctx, &project, clients).await?),
         None => None,
     };
-    let result = tick_on_schedule(ctx, &project, &schedule, cron, run_now, pause, &mut app).await;
+    let result =
+        tick_on_schedule(ctx, &project, &schedule, cron, run_now, pause, app.as_ref()).await;
     if let Some(app) = app {
         app.stop().await;
     }
@@ -166,7 +170,7 @@ async fn tick_on_schedule(
     cron: &str,
     run_now: bool,
     pause: Option<std::time::Duration>,
-    app: &mut Option<App>,
+    app: Option<&App<'_>>,
 ) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(tokio::sync::Notify::new());
@@ -192,24 +196,20 @@ async fn tick_on_schedule(
             pause,
             ..Control::default()
         };
-        if let Some(app) = app.as_mut() {
-            app.keep_running(ctx, project).await?;
+        if let Some(app) = app {
+            app.keep_running().await?;
         }
         let waits = match app {
             Some(_) => Some(Arc::new(WaitWatch::start(&ctx.target()?.url).await?)),
             None => None,
         };
-        let ticked = daemon_tick(ctx, project, control, waits.clone()).await;
+        let ticked = daemon_tick(ctx, project, control, waits.clone(), app).await;
         if let Some(watch) = waits.and_then(Arc::into_inner) {
             watch.stop().await;
         }
         if let Err(err) = ticked {
             // One failed tick must not end the daemon; the failure is in the journal.
             eprintln!("daemon: tick failed: {err:#}");
-        }
-        if let Some(app) = app.as_mut() {
-            // A change that added queries changes the mix.
-            app.keep_running(ctx, project).await?;
         }
     }
     println!("daemon: stopped cleanly");
@@ -221,10 +221,13 @@ async fn daemon_tick(
     project: &Project,
     control: Control<'_>,
     waits: Option<Arc<WaitWatch>>,
+    app: Option<&App<'_>>,
 ) -> Result<()> {
     let _lock = ctx.lock_state("daemon")?;
     let mut conn = ctx.connect_initialised(project, None).await?;
-    let progress = tick_once(ctx, project, &mut conn, TickArgs::default(), control, waits).await?;
+    let app = app.map(|a| a as &dyn LiveApp);
+    let live = waits.map(|w| (w, app));
+    let progress = tick_once(ctx, project, &mut conn, TickArgs::default(), control, live).await?;
     if progress.stopped {
         println!("daemon: stop requested; stopping between changes");
     }
@@ -232,15 +235,17 @@ async fn daemon_tick(
 }
 
 /// The app `daemon --workload` keeps running: pgbench with the mix of the features live now.
-struct App {
+struct App<'c> {
+    ctx: &'c Context,
+    project: &'c Project,
     clients: u32,
     pgbench: PathBuf,
-    live: Option<Live>,
+    live: tokio::sync::Mutex<Option<Live>>,
 }
 
-impl App {
+impl<'c> App<'c> {
     /// Refuses a database without data and a machine without pgbench, before the first tick.
-    async fn prepare(ctx: &Context, project: &Project, clients: u32) -> Result<App> {
+    async fn prepare(ctx: &'c Context, project: &'c Project, clients: u32) -> Result<App<'c>> {
         let target = ctx.target()?;
         let mut conn = ctx.connect_initialised(project, None).await?;
         if growth::data_scale(&mut conn).await?.is_none() {
@@ -252,30 +257,46 @@ impl App {
         }
         let pgbench = workload::find_pgbench(target.embedded.as_ref().map(|c| c.bin_dir()))?;
         Ok(App {
+            ctx,
+            project,
             clients,
             pgbench,
-            live: None,
+            live: tokio::sync::Mutex::new(None),
         })
     }
 
     /// Starts the mix of the features live now, or restarts it when the applied changes brought
-    /// queries (or pgbench ended).
-    async fn keep_running(&mut self, ctx: &Context, project: &Project) -> Result<()> {
-        let mut conn = ctx.connect_existing().await?;
-        let app = app_scripts(ctx, project, &mut conn, LIVE_DIR).await?;
+    /// queries (or pgbench ended). Only the queries new to the mix are checked first.
+    async fn keep_running(&self) -> Result<()> {
+        let mut conn = self.ctx.connect_existing().await?;
+        let app = app_scripts(self.ctx, self.project, &mut conn, LIVE_DIR).await?;
         let mix: Vec<String> = app.scripts.iter().map(|s| s.name.clone()).collect();
-        if let Some(live) = &mut self.live {
-            if live.running() && live.mix == mix {
-                return Ok(());
+        let mut live = self.live.lock().await;
+        let mut running: Vec<String> = Vec::new();
+        if let Some(l) = live.as_mut() {
+            if l.running() {
+                running = l.mix.clone();
             }
         }
-        if let Some(live) = self.live.take() {
-            live.stop().await;
+        if running == mix {
+            return Ok(());
+        }
+        let url = self.ctx.target()?.url;
+        let new: Vec<workload::Script> = app
+            .scripts
+            .iter()
+            .filter(|s| !running.contains(&s.name))
+            .cloned()
+            .collect();
+        if !new.is_empty() || mix.is_empty() {
+            workload::check_scripts(&self.pgbench, &url, &new, None).await?;
+        }
+        if let Some(old) = live.take() {
+            old.stop().await;
             workload::wait_for_clients(&mut conn).await?;
         }
-        let log = ctx.state.root().join(LIVE_DIR).join("pgbench.log");
-        let url = ctx.target()?.url;
-        self.live = Some(Live::start(&self.pgbench, &url, &app.scripts, self.clients, &log).await?);
+        let log = self.ctx.state.root().join(LIVE_DIR).join("pgbench.log");
+        *live = Some(Live::start(&self.pgbench, &url, &app.scripts, self.clients, &log).await?);
         println!(
             "daemon: app workload: {} clients running {} queries of sim day {}",
             self.clients,
@@ -286,9 +307,15 @@ impl App {
     }
 
     async fn stop(self) {
-        if let Some(live) = self.live {
+        if let Some(live) = self.live.into_inner() {
             live.stop().await;
         }
+    }
+}
+
+impl LiveApp for App<'_> {
+    fn changed(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + '_>> {
+        Box::pin(self.keep_running())
     }
 }
 

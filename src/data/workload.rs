@@ -41,6 +41,7 @@ pub struct Report {
 }
 
 /// One rendered query, written as a pgbench script.
+#[derive(Debug, Clone)]
 pub struct Script {
     pub name: String,
     pub weight: u64,
@@ -170,7 +171,7 @@ pub async fn run(
 /// came from, before any load starts, and which indexes the mix uses never depends on chance.
 /// With `usage_conn`, the statistics around each run say what that query did (nothing else runs
 /// meanwhile: the mix has not started).
-async fn check_scripts(
+pub async fn check_scripts(
     pgbench: &Path,
     url: &str,
     scripts: &[Script],
@@ -276,6 +277,7 @@ pub struct Live {
 const LIVE_SECS: u64 = 365 * 24 * 3600;
 
 impl Live {
+    /// Starts the mix; the caller checked the scripts (`check_scripts`).
     pub async fn start(
         pgbench: &Path,
         url: &str,
@@ -283,7 +285,6 @@ impl Live {
         clients: u32,
         log: &Path,
     ) -> Result<Live> {
-        check_scripts(pgbench, url, scripts, None).await?;
         let grouped;
         let run = if scripts.len() > MAX_SCRIPTS {
             grouped = group_by_feature(scripts)?;

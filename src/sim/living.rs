@@ -22,13 +22,21 @@ pub struct DataRun<'a> {
     pub runner: Runner,
     pub scale: f64,
     pub plan: &'a DataPlan,
-    /// With `daemon --workload`: the sampler of the app's lock waits.
+    /// With `daemon --workload`: the sampler of the app's lock waits, and the app, told after
+    /// each change so it runs the new mix.
     pub waits: Option<std::sync::Arc<WaitWatch>>,
+    pub app: Option<&'a dyn LiveApp>,
+}
+
+/// The app kept running while changes apply (`daemon --workload`).
+pub trait LiveApp {
+    /// A change was applied: run the mix of the features live now (a restart when it differs).
+    fn changed(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + '_>>;
 }
 
 impl DataRun<'_> {
     /// Measures what `change` cost (its measured findings, the app's waits on it) right after
-    /// it committed, on the connection that applied it.
+    /// it committed, on the connection that applied it; then the app runs the new mix.
     pub(super) async fn measure(
         &self,
         conn: &mut PgConnection,
@@ -52,6 +60,9 @@ impl DataRun<'_> {
             sim_date: calendar::date_of(identity.start_date, change.sim_day()),
         };
         measure::record(conn, &by, &outcome.opened, outcome.locked, waits).await?;
+        if let Some(app) = self.app {
+            app.changed().await?;
+        }
         Ok(())
     }
 

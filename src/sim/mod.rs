@@ -9,7 +9,7 @@ mod progress;
 mod project;
 mod run;
 
-pub use living::{data_written, DataRun};
+pub use living::{data_written, DataRun, LiveApp};
 pub use options::{OnError, Options};
 pub use progress::{Control, Happened, Progress};
 pub use project::{Assigned, Project};
