@@ -62,9 +62,21 @@ impl Target {
                 .await?;
         if !exists {
             // Quoted: `check` allows only plain lower-case names, which quoting leaves as they are.
-            sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\""))
+            let created = sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\""))
                 .execute(&mut admin)
-                .await?;
+                .await;
+            // A run killed during its CREATE DATABASE leaves the server finishing it (a backend
+            // notices its client is gone only between statements), so the database can appear
+            // between the look and the create: it is as new and empty as ours would have been.
+            if let Err(err) = created {
+                let code = err
+                    .as_database_error()
+                    .and_then(|e| e.code().map(|c| c.into_owned()));
+                if !matches!(code.as_deref(), Some("42P04" | "23505")) {
+                    return Err(err.into());
+                }
+                tracing::info!("database {name} appeared while this run created it: {err}");
+            }
         }
         Ok(!exists)
     }
