@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use sqlx::postgres::types::Oid;
 use sqlx::PgConnection;
 
 use crate::mistakes::query::Family;
@@ -57,6 +58,12 @@ pub async fn audit_in(
 ) -> Result<BTreeSet<Key>> {
     let mut found = BTreeSet::new();
     let mut families: BTreeMap<Family, Vec<(&str, &str)>> = BTreeMap::new();
+    // The scope is bound, not written into the text: each query is planned once per process.
+    let oids: Option<Vec<Oid>> = scope.map(|oids| {
+        oids.iter()
+            .filter_map(|oid| u32::try_from(*oid).ok().map(Oid))
+            .collect()
+    });
     for kind in mistakes::all() {
         let Proof::Catalog(query) = &kind.proof else {
             continue;
@@ -68,7 +75,13 @@ pub async fn audit_in(
                 .push((kind.name, condition));
             continue;
         }
-        let objects = crate::pg::query_objects(conn, &query.sql_in(words, scope))
+        let sql = query.sql_in(words, oids.is_some());
+        let mut detect = sqlx::query_scalar::<_, String>(&sql);
+        if let Some(oids) = &oids {
+            detect = detect.bind(oids);
+        }
+        let objects = detect
+            .fetch_all(&mut *conn)
             .await
             .with_context(|| format!("detecting {}", kind.name))?;
         found.extend(
@@ -78,13 +91,15 @@ pub async fn audit_in(
         );
     }
     for (family, kinds) in families {
-        let rows: Vec<(String, String)> = sqlx::query_as(&family.sql_in(&kinds, words, scope))
-            .fetch_all(&mut *conn)
-            .await
-            .with_context(|| {
-                let names: Vec<&str> = kinds.iter().map(|(name, _)| *name).collect();
-                format!("detecting {}", names.join(", "))
-            })?;
+        let sql = family.sql_in(&kinds, words, oids.is_some());
+        let mut detect = sqlx::query_as::<_, (String, String)>(&sql);
+        if let Some(oids) = &oids {
+            detect = detect.bind(oids);
+        }
+        let rows = detect.fetch_all(&mut *conn).await.with_context(|| {
+            let names: Vec<&str> = kinds.iter().map(|(name, _)| *name).collect();
+            format!("detecting {}", names.join(", "))
+        })?;
         found.extend(
             rows.into_iter()
                 .map(|(object, kind)| Key::new(kind, object)),

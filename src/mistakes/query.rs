@@ -109,7 +109,7 @@ impl Family {
     /// One pass of the scan for several kinds (`(kind, condition)`): a row `(object, kind)` for
     /// each object and each kind whose condition holds on it, as each kind's own query would
     /// return it.
-    pub fn sql_in(self, kinds: &[(&str, &str)], words: &Words, scope: Option<&[i64]>) -> String {
+    pub fn sql_in(self, kinds: &[(&str, &str)], words: &Words, scoped: bool) -> String {
         let scan = self.scan();
         let names: Vec<String> = kinds.iter().map(|(name, _)| format!("'{name}'")).collect();
         let hits: Vec<String> = kinds
@@ -125,25 +125,25 @@ impl Family {
             scan.owner,
             names.join(", ")
         );
-        fill_placeholders(&query, words, scope)
+        fill_placeholders(&query, words, scoped)
     }
 }
 
 impl Query {
     /// The query as it runs over the whole database, its placeholders filled in.
     pub fn sql(&self, words: &Words) -> String {
-        self.sql_in(words, None)
+        self.sql_in(words, false)
     }
 
-    /// The query as it runs, kept to the relations `scope` (oids) when given.
-    pub fn sql_in(&self, words: &Words, scope: Option<&[i64]>) -> String {
+    /// The query as it runs; `scoped`: kept to the relations whose oids are bound as `$1`.
+    pub fn sql_in(&self, words: &Words, scoped: bool) -> String {
         let query = match self {
             Query::Columns(condition) => scan(&COLUMNS, condition),
             Query::Indexes(condition) => scan(&INDEXES, condition),
             Query::ForeignKeys(condition) => scan(&FOREIGN_KEYS, condition),
             Query::Sql(query) => query.to_string(),
         };
-        fill_placeholders(&query, words, scope)
+        fill_placeholders(&query, words, scoped)
     }
 
     /// The shared scan this query narrows, and its condition; `None` for a query of its own.
@@ -168,20 +168,17 @@ fn scan(scan: &Scan, condition: &str) -> String {
     )
 }
 
-/// `{scope:expr}`: `true`, or `expr` among the oids of `scope`.
-fn scope_condition(expr: &str, scope: Option<&[i64]>) -> String {
-    match scope {
-        None => "true".to_string(),
-        Some(oids) => {
-            let list: Vec<String> = oids.iter().map(i64::to_string).collect();
-            format!("{expr} = ANY ('{{{}}}'::oid[])", list.join(","))
-        }
+/// `{scope:expr}`: `true`, or `expr` among the oids bound as `$1`.
+fn scope_condition(expr: &str, scoped: bool) -> String {
+    match scoped {
+        false => "true".to_string(),
+        true => format!("{expr} = ANY ($1)"),
     }
 }
 
 /// `{user_schemas}`, `{scope:expr}`, `{list}` and `{named:x}` replaced; any other text in braces
 /// is left as written, so the query fails naming its kind rather than running with a guess.
-fn fill_placeholders(query: &str, words: &Words, scope: Option<&[i64]>) -> String {
+fn fill_placeholders(query: &str, words: &Words, scoped: bool) -> String {
     let mut out = String::with_capacity(query.len() + 256);
     let mut rest = query;
     while let Some(open) = rest.find('{') {
@@ -194,13 +191,13 @@ fn fill_placeholders(query: &str, words: &Words, scope: Option<&[i64]>) -> Strin
         let filled = match name {
             Some("user_schemas") => Some(crate::pg::USER_SCHEMAS.to_string()),
             Some(name) if name.starts_with("scope:") => {
-                Some(scope_condition(&name["scope:".len()..], scope))
+                Some(scope_condition(&name["scope:".len()..], scoped))
             }
             Some(name) => match name.strip_prefix("named:") {
                 Some(x) => Some(fill_placeholders(
                     &NAMED.replace("{x_", &format!("{{{x}_")),
                     words,
-                    scope,
+                    scoped,
                 )),
                 None => words.get(name).map(sql_text_array),
             },
@@ -237,7 +234,7 @@ mod tests {
     #[test]
     fn placeholders_become_the_schema_filter_and_quoted_word_arrays() {
         let words: Words = serde_yaml::from_str("unique_names: [\"o'hara\"]").unwrap();
-        let filled = fill_placeholders("{user_schemas} {unique_names} {nope} '{}'", &words, None);
+        let filled = fill_placeholders("{user_schemas} {unique_names} {nope} '{}'", &words, false);
         assert_eq!(
             filled,
             format!(
@@ -249,16 +246,12 @@ mod tests {
     }
 
     #[test]
-    fn the_scope_is_true_for_the_whole_audit_and_an_oid_list_for_a_scoped_one() {
+    fn the_scope_is_true_for_the_whole_audit_and_the_bound_oids_for_a_scoped_one() {
         let words = Words::builtin();
-        assert_eq!(fill_placeholders("{scope:c.oid}", &words, None), "true");
+        assert_eq!(fill_placeholders("{scope:c.oid}", &words, false), "true");
         assert_eq!(
-            fill_placeholders("{scope:i.indrelid}", &words, Some(&[16384, 16390])),
-            "i.indrelid = ANY ('{16384,16390}'::oid[])"
-        );
-        assert_eq!(
-            fill_placeholders("{scope:c.oid}", &words, Some(&[])),
-            "c.oid = ANY ('{}'::oid[])"
+            fill_placeholders("{scope:i.indrelid}", &words, true),
+            "i.indrelid = ANY ($1)"
         );
     }
 }
