@@ -2,13 +2,15 @@
 //! system schemas are ignored). The apply step runs it before and after each change; `audit` and
 //! `verify` run it on demand.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use sqlx::postgres::types::Oid;
 use sqlx::PgConnection;
 
-use crate::mistakes::{self, Verification};
+use crate::mistakes::query::Family;
+use crate::mistakes::{self, Proof, Verification};
 use crate::words::Words;
 
 /// A defect: its kind and the object it concerns, named the README way ("What lands in
@@ -47,24 +49,60 @@ pub async fn audit(conn: &mut PgConnection, words: &Words) -> Result<BTreeSet<Ke
 }
 
 /// [`audit`], kept to the defects of the relations `scope` (oids) when given: the apply step's
-/// audit after a change, which touched only those (README "Performance").
+/// audit after a change, which touched only those (README "Performance"). The kinds that narrow
+/// the same shared scan (columns, indexes, foreign keys) are detected in one pass over it.
 pub async fn audit_in(
     conn: &mut PgConnection,
     words: &Words,
     scope: Option<&[i64]>,
 ) -> Result<BTreeSet<Key>> {
     let mut found = BTreeSet::new();
+    let mut families: BTreeMap<Family, Vec<(&str, &str)>> = BTreeMap::new();
+    // The scope is bound, not written into the text: each query is planned once per process.
+    let oids: Option<Vec<Oid>> = scope.map(|oids| {
+        oids.iter()
+            .filter_map(|oid| u32::try_from(*oid).ok().map(Oid))
+            .collect()
+    });
     for kind in mistakes::all() {
-        let Some(query) = kind.detection_query_in(words, scope) else {
+        let Proof::Catalog(query) = &kind.proof else {
             continue;
         };
-        let objects = crate::pg::query_objects(conn, &query)
+        if let Some((family, condition)) = query.family() {
+            families
+                .entry(family)
+                .or_default()
+                .push((kind.name, condition));
+            continue;
+        }
+        let sql = query.sql_in(words, oids.is_some());
+        let mut detect = sqlx::query_scalar::<_, String>(&sql);
+        if let Some(oids) = &oids {
+            detect = detect.bind(oids);
+        }
+        let objects = detect
+            .fetch_all(&mut *conn)
             .await
             .with_context(|| format!("detecting {}", kind.name))?;
         found.extend(
             objects
                 .into_iter()
                 .map(|object| Key::new(kind.name, object)),
+        );
+    }
+    for (family, kinds) in families {
+        let sql = family.sql_in(&kinds, words, oids.is_some());
+        let mut detect = sqlx::query_as::<_, (String, String)>(&sql);
+        if let Some(oids) = &oids {
+            detect = detect.bind(oids);
+        }
+        let rows = detect.fetch_all(&mut *conn).await.with_context(|| {
+            let names: Vec<&str> = kinds.iter().map(|(name, _)| *name).collect();
+            format!("detecting {}", names.join(", "))
+        })?;
+        found.extend(
+            rows.into_iter()
+                .map(|(object, kind)| Key::new(kind, object)),
         );
     }
     Ok(found)
@@ -119,6 +157,56 @@ mod tests {
         drop(conn);
         db.drop_now().await.expect("drop scratch database");
         found.into_iter().map(|key| key.kind).collect()
+    }
+
+    /// One pass per shared scan finds what each kind's own query finds; kept to a scope, it finds
+    /// only the defects of the relations in it.
+    #[tokio::test]
+    async fn one_pass_per_scan_finds_what_each_kinds_query_finds() {
+        let db = ScratchDb::create("audit_passes").await.expect("scratch");
+        let mut conn = crate::pg::connect(&db.url).await.expect("connect");
+        sqlx::raw_sql(&DEFECTS.replace("{schema}", "app"))
+            .execute(&mut conn)
+            .await
+            .expect("fixture");
+        let words = Words::builtin();
+        let found = audit(&mut conn, &words).await.expect("audit");
+        let mut each = BTreeSet::new();
+        for kind in mistakes::all() {
+            let Some(query) = kind.detection_query(&words) else {
+                continue;
+            };
+            for object in crate::pg::query_objects(&mut conn, &query)
+                .await
+                .expect("query")
+            {
+                each.insert(Key::new(kind.name, object));
+            }
+        }
+        assert_eq!(found, each);
+
+        let parent: i64 = sqlx::query_scalar("SELECT 'app.parent'::regclass::oid::bigint")
+            .fetch_one(&mut conn)
+            .await
+            .expect("oid");
+        let scoped = audit_in(&mut conn, &words, Some(&[parent]))
+            .await
+            .expect("scoped audit");
+        assert!(found.len() > 18, "{found:?}");
+        assert_eq!(scoped, BTreeSet::new(), "app.parent has no defect");
+        let change: i64 = sqlx::query_scalar("SELECT 'app.change'::regclass::oid::bigint")
+            .fetch_one(&mut conn)
+            .await
+            .expect("oid");
+        let scoped = audit_in(&mut conn, &words, Some(&[parent, change]))
+            .await
+            .expect("scoped audit");
+        assert_eq!(
+            scoped, found,
+            "every defect is on app.change or its indexes"
+        );
+        drop(conn);
+        db.drop_now().await.expect("drop scratch database");
     }
 
     /// The audit keeps to the user's schemas: the defects are found in any schema but

@@ -94,7 +94,7 @@ fn tool_identity() -> String {
 
 /// Every regular file under `dir`, sorted (the check reads some of them; any of them changing
 /// means checking again).
-fn files_under(dir: &Path) -> Vec<PathBuf> {
+pub(super) fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

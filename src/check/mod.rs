@@ -142,20 +142,10 @@ fn check_template_syntax(dir: &Path, problems: &mut Vec<Problem>) -> HashSet<Str
 }
 
 fn template_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "tera") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
+    cache::files_under(dir)
+        .into_iter()
+        .filter(|path| path.extension().is_some_and(|e| e == "tera"))
+        .collect()
 }
 
 /// Tera's parse errors point at `--> line:column`.

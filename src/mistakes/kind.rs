@@ -128,13 +128,14 @@ impl MistakeKind {
 
     /// For catalog kinds: the detection query as it runs, its placeholders filled in.
     pub fn detection_query(&self, words: &Words) -> Option<String> {
-        self.detection_query_in(words, None)
+        self.detection_query_in(words, false)
     }
 
-    /// [`MistakeKind::detection_query`] kept to the relations `scope` (oids) when given.
-    pub fn detection_query_in(&self, words: &Words, scope: Option<&[i64]>) -> Option<String> {
+    /// [`MistakeKind::detection_query`]; `scoped`: kept to the relations whose oids are bound as
+    /// `$1`.
+    pub fn detection_query_in(&self, words: &Words, scoped: bool) -> Option<String> {
         match &self.proof {
-            Proof::Catalog(query) => Some(query.sql_in(words, scope)),
+            Proof::Catalog(query) => Some(query.sql_in(words, scoped)),
             _ => None,
         }
     }

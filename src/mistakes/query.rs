@@ -27,8 +27,10 @@ pub enum Query {
     Sql(&'static str),
 }
 
-const COLUMNS: &str = r#"
-SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS object
+const COLUMNS: Scan = Scan {
+    object: "format('%s.%s.%s', n.nspname, c.relname, a.attname)",
+    owner: "c.oid",
+    from: r#"
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -36,10 +38,13 @@ WHERE a.attnum > 0
   AND NOT a.attisdropped
   AND c.relkind IN ('r', 'p')
   AND NOT c.relispartition
-"#;
+"#,
+};
 
-const INDEXES: &str = r#"
-SELECT format('%s.%s', n.nspname, ic.relname) AS object
+const INDEXES: Scan = Scan {
+    object: "format('%s.%s', n.nspname, ic.relname)",
+    owner: "t.oid",
+    from: r#"
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class t ON t.oid = i.indrelid
@@ -47,13 +52,16 @@ JOIN pg_namespace n ON n.oid = ic.relnamespace
 JOIN pg_am am ON am.oid = ic.relam
 WHERE t.relkind IN ('r', 'p')
   AND NOT ic.relispartition
-"#;
+"#,
+};
 
 // `conparentid = 0` keeps one row per key: a key on a partitioned table is copied onto each
 // partition, and a key referencing a partitioned table gets a hidden copy per referenced
 // partition on the same table, which would name the same key again.
-const FOREIGN_KEYS: &str = r#"
-SELECT format('%s.%s(%s)', n.nspname, c.relname, cols.list) AS object
+const FOREIGN_KEYS: Scan = Scan {
+    object: "format('%s.%s(%s)', n.nspname, c.relname, cols.list)",
+    owner: "c.oid",
+    from: r#"
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -65,54 +73,112 @@ CROSS JOIN LATERAL (
 WHERE con.contype = 'f'
   AND con.conparentid = 0
   AND c.relkind IN ('r', 'p')
-"#;
+"#,
+};
 
 /// `{named:x}`: the name is one of `x_names` or ends with one of `x_suffixes`.
 const NAMED: &str = "(a.attname::text = ANY ({x_names}) OR EXISTS (
     SELECT 1 FROM unnest({x_suffixes}) AS s(suffix)
     WHERE right(a.attname::text, length(s.suffix)) = s.suffix))";
 
-impl Query {
-    /// The query as it runs over the whole database, its placeholders filled in.
-    pub fn sql(&self, words: &Words) -> String {
-        self.sql_in(words, None)
+/// A shared scan: the object each row names, the relation it belongs to (for `{scope:...}`), and
+/// the rows (`FROM ... WHERE ...`, to be narrowed with `AND`).
+struct Scan {
+    object: &'static str,
+    owner: &'static str,
+    from: &'static str,
+}
+
+/// The kinds that give a condition to the same shared scan: their audit is one pass over it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Family {
+    Columns,
+    Indexes,
+    ForeignKeys,
+}
+
+impl Family {
+    fn scan(self) -> &'static Scan {
+        match self {
+            Family::Columns => &COLUMNS,
+            Family::Indexes => &INDEXES,
+            Family::ForeignKeys => &FOREIGN_KEYS,
+        }
     }
 
-    /// The query as it runs, kept to the relations `scope` (oids) when given.
-    pub fn sql_in(&self, words: &Words, scope: Option<&[i64]>) -> String {
-        let query = match self {
-            Query::Columns(condition) => scan(COLUMNS, "c.oid", condition),
-            Query::Indexes(condition) => scan(INDEXES, "t.oid", condition),
-            Query::ForeignKeys(condition) => scan(FOREIGN_KEYS, "c.oid", condition),
-            Query::Sql(query) => query.to_string(),
-        };
-        fill_placeholders(&query, words, scope)
+    /// One pass of the scan for several kinds (`(kind, condition)`): a row `(object, kind)` for
+    /// each object and each kind whose condition holds on it, as each kind's own query would
+    /// return it.
+    pub fn sql_in(self, kinds: &[(&str, &str)], words: &Words, scoped: bool) -> String {
+        let scan = self.scan();
+        let names: Vec<String> = kinds.iter().map(|(name, _)| format!("'{name}'")).collect();
+        let hits: Vec<String> = kinds
+            .iter()
+            .map(|(_, condition)| format!("({})", condition.trim()))
+            .collect();
+        let query = format!(
+            "SELECT s.object, k.kind\nFROM (\nSELECT {} AS object,\n  ARRAY[{}] AS hits{}  AND {{user_schemas}}\n  AND {{scope:{}}}\n) s\n\
+             CROSS JOIN LATERAL unnest(ARRAY[{}]::text[], s.hits) AS k(kind, hit)\nWHERE k.hit\n",
+            scan.object,
+            hits.join(",\n  "),
+            scan.from,
+            scan.owner,
+            names.join(", ")
+        );
+        fill_placeholders(&query, words, scoped)
     }
 }
 
-/// A shared scan kept to the user's schemas (and the scope, on the relation `owner`) and
-/// narrowed by a kind's condition.
-fn scan(from: &str, owner: &str, condition: &str) -> String {
+impl Query {
+    /// The query as it runs over the whole database, its placeholders filled in.
+    pub fn sql(&self, words: &Words) -> String {
+        self.sql_in(words, false)
+    }
+
+    /// The query as it runs; `scoped`: kept to the relations whose oids are bound as `$1`.
+    pub fn sql_in(&self, words: &Words, scoped: bool) -> String {
+        let query = match self {
+            Query::Columns(condition) => scan(&COLUMNS, condition),
+            Query::Indexes(condition) => scan(&INDEXES, condition),
+            Query::ForeignKeys(condition) => scan(&FOREIGN_KEYS, condition),
+            Query::Sql(query) => query.to_string(),
+        };
+        fill_placeholders(&query, words, scoped)
+    }
+
+    /// The shared scan this query narrows, and its condition; `None` for a query of its own.
+    pub fn family(&self) -> Option<(Family, &'static str)> {
+        match self {
+            Query::Columns(condition) => Some((Family::Columns, condition)),
+            Query::Indexes(condition) => Some((Family::Indexes, condition)),
+            Query::ForeignKeys(condition) => Some((Family::ForeignKeys, condition)),
+            Query::Sql(_) => None,
+        }
+    }
+}
+
+/// A shared scan kept to the user's schemas (and the scope) and narrowed by a kind's condition.
+fn scan(scan: &Scan, condition: &str) -> String {
     format!(
-        "{from}  AND {{user_schemas}}\n  AND {{scope:{owner}}}\n  AND ({})\n",
+        "SELECT {} AS object{}  AND {{user_schemas}}\n  AND {{scope:{}}}\n  AND ({})\n",
+        scan.object,
+        scan.from,
+        scan.owner,
         condition.trim()
     )
 }
 
-/// `{scope:expr}`: `true`, or `expr` among the oids of `scope`.
-fn scope_condition(expr: &str, scope: Option<&[i64]>) -> String {
-    match scope {
-        None => "true".to_string(),
-        Some(oids) => {
-            let list: Vec<String> = oids.iter().map(i64::to_string).collect();
-            format!("{expr} = ANY ('{{{}}}'::oid[])", list.join(","))
-        }
+/// `{scope:expr}`: `true`, or `expr` among the oids bound as `$1`.
+fn scope_condition(expr: &str, scoped: bool) -> String {
+    match scoped {
+        false => "true".to_string(),
+        true => format!("{expr} = ANY ($1)"),
     }
 }
 
 /// `{user_schemas}`, `{scope:expr}`, `{list}` and `{named:x}` replaced; any other text in braces
 /// is left as written, so the query fails naming its kind rather than running with a guess.
-fn fill_placeholders(query: &str, words: &Words, scope: Option<&[i64]>) -> String {
+fn fill_placeholders(query: &str, words: &Words, scoped: bool) -> String {
     let mut out = String::with_capacity(query.len() + 256);
     let mut rest = query;
     while let Some(open) = rest.find('{') {
@@ -125,13 +191,13 @@ fn fill_placeholders(query: &str, words: &Words, scope: Option<&[i64]>) -> Strin
         let filled = match name {
             Some("user_schemas") => Some(crate::pg::USER_SCHEMAS.to_string()),
             Some(name) if name.starts_with("scope:") => {
-                Some(scope_condition(&name["scope:".len()..], scope))
+                Some(scope_condition(&name["scope:".len()..], scoped))
             }
             Some(name) => match name.strip_prefix("named:") {
                 Some(x) => Some(fill_placeholders(
                     &NAMED.replace("{x_", &format!("{{{x}_")),
                     words,
-                    scope,
+                    scoped,
                 )),
                 None => words.get(name).map(sql_text_array),
             },
@@ -168,7 +234,7 @@ mod tests {
     #[test]
     fn placeholders_become_the_schema_filter_and_quoted_word_arrays() {
         let words: Words = serde_yaml::from_str("unique_names: [\"o'hara\"]").unwrap();
-        let filled = fill_placeholders("{user_schemas} {unique_names} {nope} '{}'", &words, None);
+        let filled = fill_placeholders("{user_schemas} {unique_names} {nope} '{}'", &words, false);
         assert_eq!(
             filled,
             format!(
@@ -180,16 +246,12 @@ mod tests {
     }
 
     #[test]
-    fn the_scope_is_true_for_the_whole_audit_and_an_oid_list_for_a_scoped_one() {
+    fn the_scope_is_true_for_the_whole_audit_and_the_bound_oids_for_a_scoped_one() {
         let words = Words::builtin();
-        assert_eq!(fill_placeholders("{scope:c.oid}", &words, None), "true");
+        assert_eq!(fill_placeholders("{scope:c.oid}", &words, false), "true");
         assert_eq!(
-            fill_placeholders("{scope:i.indrelid}", &words, Some(&[16384, 16390])),
-            "i.indrelid = ANY ('{16384,16390}'::oid[])"
-        );
-        assert_eq!(
-            fill_placeholders("{scope:c.oid}", &words, Some(&[])),
-            "c.oid = ANY ('{}'::oid[])"
+            fill_placeholders("{scope:i.indrelid}", &words, true),
+            "i.indrelid = ANY ($1)"
         );
     }
 }
