@@ -16,6 +16,11 @@ use crate::error::{Exit, UserError};
 /// small enough that a few connections share a step evenly and a resumed run loses little.
 pub(super) const CHUNK_ROWS: u64 = 25_000;
 
+/// The smallest chunk a step is cut into to share it among connections: a chunk costs a
+/// transaction and a ledger row (about a millisecond), so at the playground scale a day's steps of
+/// a few hundred rows are still shared, and no connection idles while another writes.
+const MIN_CHUNK_ROWS: u64 = 250;
+
 /// `first..=last` in chunks of about [`CHUNK_ROWS`], at least one per connection when the step
 /// is big enough to share.
 pub(super) fn chunk_ranges(first: i64, last: i64, jobs: usize) -> Vec<(i64, i64)> {
@@ -24,7 +29,7 @@ pub(super) fn chunk_ranges(first: i64, last: i64, jobs: usize) -> Vec<(i64, i64)
     }
     let rows = (last - first + 1) as u64;
     let per_job = rows.div_ceil(jobs.max(1) as u64);
-    let size = CHUNK_ROWS.min(per_job.max(1000)).max(1) as i64;
+    let size = CHUNK_ROWS.min(per_job.max(MIN_CHUNK_ROWS)).max(1) as i64;
     let mut chunks = Vec::new();
     let mut lo = first;
     while lo <= last {
