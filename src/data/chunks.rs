@@ -21,15 +21,21 @@ pub(super) const CHUNK_ROWS: u64 = 25_000;
 /// a few hundred rows are still shared, and no connection idles while another writes.
 const MIN_CHUNK_ROWS: u64 = 250;
 
-/// `first..=last` in chunks of about [`CHUNK_ROWS`], at least one per connection when the step
+/// Chunks a step is cut into when it is big enough, so that up to this many connections share
+/// it. The cut depends on the step's rows alone, never on the number of connections: a killed
+/// step resumes by its chunks' first rows, so a resumed run must cut it the same way.
+const SHARES: u64 = 8;
+
+/// `first..=last` in chunks of about [`CHUNK_ROWS`], at least [`SHARES`] of them when the step
 /// is big enough to share.
-pub(super) fn chunk_ranges(first: i64, last: i64, jobs: usize) -> Vec<(i64, i64)> {
+pub(super) fn chunk_ranges(first: i64, last: i64) -> Vec<(i64, i64)> {
     if last < first {
         return Vec::new();
     }
     let rows = (last - first + 1) as u64;
-    let per_job = rows.div_ceil(jobs.max(1) as u64);
-    let size = CHUNK_ROWS.min(per_job.max(MIN_CHUNK_ROWS)).max(1) as i64;
+    let size = CHUNK_ROWS
+        .min(rows.div_ceil(SHARES).max(MIN_CHUNK_ROWS))
+        .max(1) as i64;
     let mut chunks = Vec::new();
     let mut lo = first;
     while lo <= last {
@@ -228,8 +234,8 @@ mod tests {
 
     #[test]
     fn chunks_cover_the_range_once() {
-        for (first, last, jobs) in [(1, 1, 4), (1, 100_000, 2), (7, 60_006, 3), (5, 4, 2)] {
-            let chunks = chunk_ranges(first, last, jobs);
+        for (first, last) in [(1, 1), (1, 100_000), (7, 60_006), (5, 4), (1, 1000)] {
+            let chunks = chunk_ranges(first, last);
             let mut next = first;
             for (lo, hi) in &chunks {
                 assert_eq!(*lo, next);
@@ -238,6 +244,7 @@ mod tests {
             }
             assert_eq!(next, if last < first { first } else { last + 1 });
         }
-        assert!(chunk_ranges(1, 100_000, 2).len() >= 4);
+        assert_eq!(chunk_ranges(1, 100_000).len(), 8);
+        assert_eq!(chunk_ranges(1, 1000).len(), 4);
     }
 }

@@ -117,7 +117,7 @@ pub async fn run_phase(
         let name = format!("{} (step `{}`)", sourced.source, step.name);
         let compiled = Compiled::new(&name, &step.sql)?;
         let done = done_chunks(conn, phase, index).await?;
-        let chunks: VecDeque<(i64, i64)> = chunk_ranges(range.0, range.1, runner.jobs)
+        let chunks: VecDeque<(i64, i64)> = chunk_ranges(range.0, range.1)
             .into_iter()
             .filter(|(lo, _)| !done.contains(lo))
             .collect();
