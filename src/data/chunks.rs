@@ -21,10 +21,12 @@ pub(super) const CHUNK_ROWS: u64 = 25_000;
 /// a few hundred rows are still shared, and no connection idles while another writes.
 const MIN_CHUNK_ROWS: u64 = 250;
 
-/// Chunks a step is cut into when it is big enough, so that up to this many connections share
-/// it. The cut depends on the step's rows alone, never on the number of connections: a killed
-/// step resumes by its chunks' first rows, so a resumed run must cut it the same way.
-const SHARES: u64 = 8;
+/// Chunks a step is cut into at least, when it is big enough, so that two connections share it
+/// (bigger steps are cut into many chunks of [`CHUNK_ROWS`] anyway; more, smaller chunks made a
+/// playground run a quarter slower, each chunk planning its statement again). The cut depends on
+/// the step's rows alone, never on the number of connections: a killed step resumes by its
+/// chunks' first rows, so a resumed run must cut it the same way.
+const SHARES: u64 = 2;
 
 /// `first..=last` in chunks of about [`CHUNK_ROWS`], at least [`SHARES`] of them when the step
 /// is big enough to share.
@@ -244,7 +246,8 @@ mod tests {
             }
             assert_eq!(next, if last < first { first } else { last + 1 });
         }
-        assert_eq!(chunk_ranges(1, 100_000).len(), 8);
-        assert_eq!(chunk_ranges(1, 1000).len(), 4);
+        assert_eq!(chunk_ranges(1, 100_000).len(), 4);
+        assert_eq!(chunk_ranges(1, 1000).len(), 2);
+        assert_eq!(chunk_ranges(1, 250).len(), 1);
     }
 }
