@@ -242,10 +242,8 @@ async fn journal_steps(
 mod tests {
     use super::*;
     use crate::apply::apply;
-    use crate::apply::tests::unit;
-    use crate::ledger::Marker;
+    use crate::apply::tests::{ledger_db, unit};
     use crate::mistakes::OUTSIDE_TRANSACTION;
-    use crate::pg::scratch::ScratchDb;
     use crate::render::{Rendered, Slip};
 
     fn rendered(sql: String, slips: Vec<Slip>) -> Rendered {
@@ -271,20 +269,7 @@ mod tests {
     /// the next apply.
     #[tokio::test]
     async fn failed_concurrent_build_is_journaled_and_pending_steps_are_finished() {
-        let db = ScratchDb::create("outside_steps").await.expect("scratch");
-        let mut conn = crate::pg::connect(&db.url).await.expect("connect");
-        let marker = Marker {
-            identity: crate::identity::Identity {
-                roadmap: "test".into(),
-                seed: 1,
-                start_date: NaiveDate::from_ymd_opt(2026, 1, 5).expect("date"),
-                assign: Default::default(),
-            },
-            tool_version: "test".into(),
-        };
-        ledger::create_schema(&mut conn, &marker)
-            .await
-            .expect("ledger");
+        let (db, mut conn) = ledger_db("outside_steps").await;
 
         let slip = Slip {
             kind: "invalid_index".into(),

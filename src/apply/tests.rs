@@ -56,7 +56,8 @@ pub(super) fn unit<'a>(id: &'a str, rendered: &'a Rendered) -> Unit<'a> {
     }
 }
 
-async fn ledger_db(prefix: &str) -> (ScratchDb, PgConnection) {
+/// A scratch database with the ledger created (the outside-step tests use it too).
+pub(super) async fn ledger_db(prefix: &str) -> (ScratchDb, PgConnection) {
     let db = ScratchDb::create(prefix).await.expect("scratch");
     let mut conn = crate::pg::connect(&db.url).await.expect("connect");
     let marker = Marker {
