@@ -48,10 +48,11 @@ $$;
 
 -- The id of row n of a counter (by convention the table name): every generated row's id. The
 -- second half is a bijection of n, so ids never collide; the first half scatters them like v4 UUIDs.
+-- The halves are written as the hex of their 8 big-endian bytes (int8send), the same digits as
+-- lpad(to_hex(h), 16, '0') at two thirds of the cost: lpad counts characters.
 CREATE OR REPLACE FUNCTION engineer_sim.uid(name text, n bigint) RETURNS uuid
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT (lpad(to_hex(hashtextextended(name, n)), 16, '0')
-          || lpad(to_hex(n # 6763983799652619961), 16, '0'))::uuid
+  SELECT encode(int8send(hashtextextended(name, n)) || int8send(n # 6763983799652619961), 'hex')::uuid
 $$;
 
 -- One of the choices, uniformly.
