@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The tool's own cost beside PostgreSQL's (README "Performance"). A benchmark, not a test.
 
-    scripts/bench.sh [--runs N] [--tables 0,500,2000] [--seed-scales 0.01]
+    scripts/bench.sh [--runs N] [--tables 0,500,2000] [--seed-scales 0.01] [--data-scale 0.01]
 
 Starts a fresh embedded cluster in a temporary directory and, in the same run, times each figure
 against its floor:
@@ -12,6 +12,10 @@ against its floor:
 - `audit` against the server's own time for the audit's queries (pg_stat_statements);
 - a tick applying one change (no floor: its growth with the catalog is the figure);
 - the full run again with extra tables in the database (a schema of FK-linked tables);
+- a full run with data (seeded at --data-scale, growing every sim day) against the same wall time
+  less the tool's own part: its own statements' server time (audits, catalog reads, ledger and
+  journal records, from pg_stat_statements) and its own CPU time; the rest is PostgreSQL carrying
+  out the changes, the data steps and the daily vacuum, the work any tool would have to do;
 - the seed against `pgbench -i` loading the same volume (scripts/bench-seed.sh).
 
 Prints min / median / max over --runs runs, the ratio of the medians and the peak RSS of
@@ -109,6 +113,39 @@ class Bench:
         t_run, _ = self.es(state, url, "run", "--until-week", "12")
         return t_init + t_run, url, state
 
+    def data_run(self, scale):
+        """A full run with data on a fresh database: (wall s, the tool's own s, statements lost).
+
+        The tool's own part is its CPU time plus the server time of the statements it makes for
+        itself: those reading the catalogs or statistics or writing its ledger. The data
+        connections' statements (DDL, data steps, VACUUM/ANALYZE) are the floor's work."""
+        url, state = self.fresh(0)
+        env = dict(self.env)
+        env.pop("ENGINEER_SIM_NO_DATA", None)
+        psql(url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        psql(url, "SELECT pg_stat_statements_reset()")
+        before = os.times()
+        wall = 0.0
+        for args in (["init", "--force", "--seed", "42", "--start-date", START, "--scale", scale],
+                     ["run", "--until-week", "12"]):
+            wall += timed([BIN, "--state-dir", state, args[0], "--database-url", url, *args[1:]],
+                          env)[0]
+        after = os.times()
+        cpu = (after.children_user - before.children_user
+               + after.children_system - before.children_system)
+        # Data steps call the engineer_sim helpers or are DO blocks (data templates); DDL and
+        # vacuum are the changes' own work.
+        own_ms = psql(url, r"""
+            SELECT coalesce(sum(total_exec_time), 0) FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND query NOT LIKE '%pg_stat_statements%'
+              AND query !~ 'engineer_sim\.(uid|rand|pick|skewed|recent|oneof|ts|words)\('
+              AND query !~* '^\s*(DO|VACUUM|ANALYZE|CREATE|ALTER|DROP|COMMENT|REINDEX)\M'
+              AND (query ~* '\m(pg_catalog|information_schema|engineer_sim)\.'
+                   OR query ~* '\mpg_[a-z_]+\M')""")
+        lost = psql(url, "SELECT dealloc FROM pg_stat_statements_info")
+        return wall, cpu + float(own_ms) / 1000, int(lost)
+
     def psql_floor(self, migrations: Path, extra):
         url, _ = self.fresh(extra)
         driver = self.work / "apply.sql"
@@ -130,6 +167,8 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--tables", default="0,500,2000")
     parser.add_argument("--seed-scales", default="0.01")
+    parser.add_argument("--data-scale", default="0.01",
+                        help="scale of the full run with data ('' to skip it)")
     args = parser.parse_args()
     tables = [int(t) for t in args.tables.split(",") if t]
     if not BIN.exists():
@@ -172,6 +211,17 @@ def main():
             one = [bench.es(state, url, "tick", "--now", END, "--max-per-tick", "1")[0]
                    for _ in range(args.runs)]
             row(f"tick applying one change, {extra} extra tables", one)
+        if args.data_scale:
+            walls, floors, lost = [], [], 0
+            for _ in range(args.runs):
+                wall, own, dropped = bench.data_run(args.data_scale)
+                walls.append(wall)
+                floors.append(wall - own)
+                lost += dropped
+            row(f"full 12-week run with data, scale {args.data_scale}", walls, floors,
+                "the same less the tool's own CPU and statements")
+            if lost:
+                print(f"(pg_stat_statements dropped {lost} entries: the tool's own part is low)")
         print(f"\npeak RSS of engineer-sim: {peak_rss_kb / 1024:.1f} MB\n")
         sys.stdout.flush()
         scales = [s for s in args.seed_scales.split(",") if s]
