@@ -130,18 +130,26 @@ pub async fn ensure_as_recorded(conn: &mut PgConnection, before: &str, now: &Sch
     Err(drift_error(&format!("before applying {before}"), &last, &differences).into())
 }
 
-/// The drift error: what differs from the schema recorded after `last`.
-pub fn drift_error(when: &str, last: &str, differences: &[String]) -> UserError {
-    const SHOWN: usize = 5;
-    let mut listed = differences
+/// How many differences a drift message names; the rest are counted (`verify` lists them all).
+const SHOWN: usize = 5;
+
+/// The first few `items` joined by `separator`, and how many more there are.
+pub fn first_few(items: &[String], separator: &str) -> String {
+    let mut listed = items
         .iter()
         .take(SHOWN)
         .cloned()
         .collect::<Vec<_>>()
-        .join("; ");
-    if differences.len() > SHOWN {
-        listed.push_str(&format!("; and {} more", differences.len() - SHOWN));
+        .join(separator);
+    if items.len() > SHOWN {
+        listed.push_str(&format!("{separator}and {} more", items.len() - SHOWN));
     }
+    listed
+}
+
+/// The drift error: what differs from the schema recorded after `last`.
+pub fn drift_error(when: &str, last: &str, differences: &[String]) -> UserError {
+    let listed = first_few(differences, "; ");
     UserError::new(
         Exit::Mismatch,
         format!("{when}: the schema changed outside engineer-sim since {last}: {listed}; nothing was applied"),
@@ -172,5 +180,13 @@ mod tests {
             ]
         );
         assert!(was.differences(&was).is_empty());
+    }
+
+    #[test]
+    fn first_few_names_five_and_counts_the_rest() {
+        let items: Vec<String> = (1..=8).map(|i| format!("x{i}")).collect();
+        assert_eq!(first_few(&items, ", "), "x1, x2, x3, x4, x5, and 3 more");
+        assert_eq!(first_few(&items[..2], ", "), "x1, x2");
+        assert_eq!(first_few(&[], ", "), "");
     }
 }

@@ -350,11 +350,13 @@ fn ensure_no_drift(unit: &Unit<'_>, before: &BTreeSet<Key>, open: &BTreeSet<Key>
     if before == open {
         return Ok(());
     }
+    // A database full of the user's own tables can differ by hundreds of findings: name a few.
     let show = |set: BTreeSet<&Key>| {
-        set.iter()
+        let named: Vec<String> = set
+            .iter()
             .map(|key| format!("{} {}", key.kind, key.object))
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect();
+        crate::drift::first_few(&named, ", ")
     };
     Err(UserError::new(
         Exit::Mismatch,
