@@ -22,37 +22,147 @@ const TABLE_SQL: &str = "CREATE TABLE IF NOT EXISTS engineer_sim.schema_snapshot
     objects jsonb NOT NULL
 )";
 
+/// Every object of the schema with the oid of the relation it belongs to (a column's or
+/// constraint's table, an index's table), or of the relations in `$1` when it is not NULL.
+const OBJECTS: &str = "
+SELECT format('column %s.%s.%s', n.nspname, c.relname, a.attname),
+       format_type(a.atttypid, a.atttypmod)
+       || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
+       || COALESCE(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), ''),
+       c.oid::bigint
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE c.relkind IN ('r', 'p', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped
+  AND {user_schemas} AND ($1::bigint[] IS NULL OR c.oid = ANY($1))
+UNION ALL
+SELECT format('index %s.%s', n.nspname, i.relname),
+       pg_get_indexdef(i.oid) || CASE WHEN x.indisvalid THEN '' ELSE ' (INVALID)' END,
+       x.indrelid::bigint
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_namespace n ON n.oid = i.relnamespace
+WHERE {user_schemas} AND ($1::bigint[] IS NULL OR x.indrelid = ANY($1))
+UNION ALL
+SELECT format('constraint %s.%s.%s', n.nspname, c.relname, k.conname),
+       pg_get_constraintdef(k.oid),
+       c.oid::bigint
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE {user_schemas} AND ($1::bigint[] IS NULL OR c.oid = ANY($1))";
+
+/// What the definitions' text depends on besides the relations' own catalog rows: the
+/// search_path, and the names of the schemas, types, functions, sequences, collations, operators
+/// and operator classes a definition may name (`nextval('s'::regclass)`, a domain's type, a
+/// check's function). While it stays the same, a relation's objects change only with the
+/// relation's own catalog rows.
+const NAMES: &str = "
+SELECT md5(concat_ws(E'\\n', current_setting('search_path'),
+    (SELECT string_agg(oid || ' ' || nspname, ',' ORDER BY oid) FROM pg_namespace),
+    (SELECT string_agg(t.oid || ' ' || t.typname || ' ' || t.typnamespace, ',' ORDER BY t.oid)
+     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+     WHERE {user_schemas}
+       AND (t.typrelid = 0 OR t.oid IN (SELECT atttypid FROM pg_attribute WHERE attnum > 0))),
+    (SELECT string_agg(p.oid || ' ' || p.proname || ' ' || p.pronamespace, ',' ORDER BY p.oid)
+     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {user_schemas}),
+    (SELECT string_agg(c.oid || ' ' || c.relname || ' ' || c.relnamespace, ',' ORDER BY c.oid)
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE {user_schemas} AND c.relkind = 'S'),
+    (SELECT string_agg(c.oid || ' ' || c.collname || ' ' || c.collnamespace, ',' ORDER BY c.oid)
+     FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace WHERE {user_schemas}),
+    (SELECT string_agg(o.oid || ' ' || o.oprname || ' ' || o.oprnamespace, ',' ORDER BY o.oid)
+     FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE {user_schemas}),
+    (SELECT string_agg(o.oid || ' ' || o.opcname || ' ' || o.opcnamespace, ',' ORDER BY o.oid)
+     FROM pg_opclass o JOIN pg_namespace n ON n.oid = o.opcnamespace WHERE {user_schemas})))";
+
+/// The schema, with the relation each object belongs to and the names its text depends on: a
+/// change's schema is the one before it with the objects of the relations it touched read again
+/// (README "Performance"), which is what reading it whole gives while the names stay the same.
+#[derive(Debug, Clone, Default)]
+pub struct Tracked {
+    pub schema: Schema,
+    owners: BTreeMap<String, i64>,
+    names: String,
+}
+
+impl Tracked {
+    /// The whole schema.
+    pub async fn read(conn: &mut PgConnection) -> Result<Tracked> {
+        let names = names(conn).await?;
+        let (schema, owners) = objects(conn, None).await?;
+        Ok(Tracked {
+            schema,
+            owners,
+            names,
+        })
+    }
+
+    /// The schema now, when only the relations `touched` (their oids, those dropped since
+    /// included) can have changed since `self` was read: their objects are read again, the
+    /// rest kept. Read whole when a name the definitions may print changed.
+    pub async fn patched(&self, conn: &mut PgConnection, touched: &[i64]) -> Result<Tracked> {
+        let names = names(conn).await?;
+        if names != self.names {
+            tracing::debug!("a name the definitions print changed: the whole schema");
+            return Tracked::read(conn).await;
+        }
+        if touched.is_empty() {
+            return Ok(self.clone());
+        }
+        let (fresh, fresh_owners) = objects(conn, Some(touched)).await?;
+        let touched: std::collections::BTreeSet<i64> = touched.iter().copied().collect();
+        let mut schema = self.schema.0.clone();
+        let mut owners = self.owners.clone();
+        for (name, owner) in &self.owners {
+            if touched.contains(owner) {
+                schema.remove(name);
+                owners.remove(name);
+            }
+        }
+        schema.extend(fresh.0);
+        owners.extend(fresh_owners);
+        Ok(Tracked {
+            schema: Schema(schema),
+            owners,
+            names,
+        })
+    }
+}
+
+async fn names(conn: &mut PgConnection) -> Result<String> {
+    Ok(
+        sqlx::query_scalar(&NAMES.replace("{user_schemas}", USER_SCHEMAS))
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+async fn objects(
+    conn: &mut PgConnection,
+    of: Option<&[i64]>,
+) -> Result<(Schema, BTreeMap<String, i64>)> {
+    let rows: Vec<(String, String, i64)> =
+        sqlx::query_as(&OBJECTS.replace("{user_schemas}", USER_SCHEMAS))
+            .bind(of)
+            .fetch_all(conn)
+            .await?;
+    let owners = rows
+        .iter()
+        .map(|(name, _, owner)| (name.clone(), *owner))
+        .collect();
+    let schema = rows
+        .into_iter()
+        .map(|(name, text, _)| (name, text))
+        .collect();
+    Ok((Schema(schema), owners))
+}
+
 impl Schema {
+    /// The whole schema.
     pub async fn read(conn: &mut PgConnection) -> Result<Schema> {
-        let rows: Vec<(String, String)> = sqlx::query_as(&format!(
-            "SELECT format('column %s.%s.%s', n.nspname, c.relname, a.attname),
-                    format_type(a.atttypid, a.atttypmod)
-                    || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
-                    || COALESCE(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '')
-             FROM pg_attribute a
-             JOIN pg_class c ON c.oid = a.attrelid
-             JOIN pg_namespace n ON n.oid = c.relnamespace
-             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-             WHERE c.relkind IN ('r', 'p', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped
-               AND {USER_SCHEMAS}
-             UNION ALL
-             SELECT format('index %s.%s', n.nspname, i.relname),
-                    pg_get_indexdef(i.oid) || CASE WHEN x.indisvalid THEN '' ELSE ' (INVALID)' END
-             FROM pg_index x
-             JOIN pg_class i ON i.oid = x.indexrelid
-             JOIN pg_namespace n ON n.oid = i.relnamespace
-             WHERE {USER_SCHEMAS}
-             UNION ALL
-             SELECT format('constraint %s.%s.%s', n.nspname, c.relname, k.conname),
-                    pg_get_constraintdef(k.oid)
-             FROM pg_constraint k
-             JOIN pg_class c ON c.oid = k.conrelid
-             JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE {USER_SCHEMAS}"
-        ))
-        .fetch_all(conn)
-        .await?;
-        Ok(Schema(rows.into_iter().collect()))
+        Ok(objects(conn, None).await?.0)
     }
 
     /// Keeps this as the schema after `change_id`, in the change's transaction.

@@ -1,7 +1,9 @@
 //! The audit after each change covers only the relations the change touched and their
 //! neighbours (README "Performance"). It must journal exactly what auditing the whole database
 //! does: over the whole roadmap and 20 seeds, in empty mode, a run with the scoped audit and one
-//! with `--full-audit` leave byte-identical journal files (but for each event's wall time).
+//! with `--full-audit` leave byte-identical journal files (but for each event's wall time). The
+//! schema each change records for the next drift check, patched for what the change touched in
+//! the first run and read whole in the second, must be the same too.
 
 mod common;
 
@@ -66,6 +68,17 @@ fn whole_roadmap(url: &str, seed: u64, audit: &[&str]) -> BTreeMap<String, Strin
     journal_files(state.path())
 }
 
+/// The schema recorded after each change, by change id (the drift check's, crate::drift).
+async fn recorded_schemas(url: &str) -> BTreeMap<String, serde_json::Value> {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query_as("SELECT change_id::text, objects FROM engineer_sim.schema_snapshots")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
 /// Drops every schema a run created and the ledger, so the database takes a second run.
 async fn empty(url: &str) {
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
@@ -92,8 +105,21 @@ async fn scoped_and_full_journal_the_same(seeds: std::ops::RangeInclusive<u64>) 
     for seed in seeds {
         let db = ScratchDb::create("scoped_audit").await.unwrap();
         let scoped = whole_roadmap(&db.url, seed, &[]);
+        let patched = recorded_schemas(&db.url).await;
         empty(&db.url).await;
         let full = whole_roadmap(&db.url, seed, &["--full-audit"]);
+        let read_whole = recorded_schemas(&db.url).await;
+        assert_eq!(
+            patched.keys().collect::<Vec<_>>(),
+            read_whole.keys().collect::<Vec<_>>(),
+            "seed {seed}: the changes with a recorded schema"
+        );
+        for (change, objects) in &patched {
+            assert!(
+                objects == &read_whole[change],
+                "seed {seed}: the schema recorded after {change} differs when read whole"
+            );
+        }
         assert_eq!(
             scoped.keys().collect::<Vec<_>>(),
             full.keys().collect::<Vec<_>>(),

@@ -118,7 +118,7 @@ pub async fn apply_after(
         None => {
             // A table locked by another session makes the audit wait past lock_timeout: the
             // change fails, is rolled back and journaled like a failing DDL statement.
-            let (known, schema) = match look(&mut tx, unit.words).await {
+            let known = match look(&mut tx, unit.words).await {
                 Ok(looked) => looked,
                 Err(err) => {
                     drop(tx);
@@ -127,7 +127,7 @@ pub async fn apply_after(
             };
             // The whole schema first: its difference names what was done behind engineer-sim's
             // back.
-            crate::drift::ensure_as_recorded(&mut tx, unit.id, &schema).await?;
+            crate::drift::ensure_as_recorded(&mut tx, unit.id, &known.schema.schema).await?;
             ensure_no_drift(unit, &known.audit, &delta::catalog_only(&known.open))?;
             known
         }
@@ -139,7 +139,7 @@ pub async fn apply_after(
         let after = Snapshot::take(&mut tx).await?;
         let relations = Relations::read(&mut tx).await?;
         let audit = audit_after(&mut tx, unit, &before, &after, &relations).await?;
-        let schema = crate::drift::Schema::read(&mut tx).await?;
+        let schema = schema_after(&mut tx, unit, &before, &relations).await?;
         anyhow::Ok((after, relations, audit, schema))
     }
     .await;
@@ -179,7 +179,7 @@ pub async fn apply_after(
     if !outside_steps.is_empty() {
         outside::record_pending(&mut tx, &by, &outside_steps, &deferred).await?;
     }
-    schema_after.record(&mut tx, unit.id).await?;
+    schema_after.schema.record(&mut tx, unit.id).await?;
     let events = ledger::events_mark(&mut tx).await?;
     tx.commit().await?;
     let locked = ddl_started.elapsed();
@@ -191,6 +191,7 @@ pub async fn apply_after(
                 audit: seen.audit,
                 snapshot: seen.after,
                 relations: relations_after,
+                schema: schema_after,
             },
         });
     }
@@ -231,25 +232,41 @@ struct Known {
     snapshot: Snapshot,
     /// What the scope of the next audit is told from (apply/scope.rs).
     relations: Relations,
+    /// The schema the drift check compares, by relation.
+    schema: crate::drift::Tracked,
 }
 
 /// Looks at the database afresh: the ledger's open findings, the whole audit, the catalog
 /// snapshot, and the whole schema for the drift check.
-async fn look(tx: &mut PgConnection, words: &Words) -> Result<(Known, crate::drift::Schema)> {
+async fn look(tx: &mut PgConnection, words: &Words) -> Result<Known> {
     let open = delta::open_findings(tx).await?;
     let audit = audit::audit(tx, words).await?;
-    let schema = crate::drift::Schema::read(tx).await?;
+    let schema = crate::drift::Tracked::read(tx).await?;
     let snapshot = Snapshot::take(tx).await?;
     let relations = Relations::read(tx).await?;
-    Ok((
-        Known {
-            open,
-            audit,
-            snapshot,
-            relations,
-        },
+    Ok(Known {
+        open,
+        audit,
+        snapshot,
+        relations,
         schema,
-    ))
+    })
+}
+
+/// The schema after the change's DDL, which the next change's drift check compares with: the
+/// schema before it with the objects of the relations the DDL touched (and their neighbours)
+/// read again; the whole schema with `--full-audit`.
+async fn schema_after(
+    tx: &mut PgConnection,
+    unit: &Unit<'_>,
+    before: &Known,
+    relations_after: &Relations,
+) -> Result<crate::drift::Tracked> {
+    if unit.full_audit {
+        return crate::drift::Tracked::read(tx).await;
+    }
+    let scope = Scope::between(&before.relations, relations_after);
+    before.schema.patched(tx, &scope.touched).await
 }
 
 /// The audit after the change's DDL: the audit before it, with the findings of the relations the

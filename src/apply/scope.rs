@@ -25,7 +25,8 @@ struct Relation {
     name: String,
     /// md5 of the relation's rows in pg_class, pg_attribute, pg_attrdef, pg_index (with its
     /// indexes' pg_class rows), pg_constraint (its own and those referencing it), pg_trigger and
-    /// pg_depend (the sequences it owns), and of its schema's name.
+    /// pg_depend (the sequences it owns), and of its schema's name: everything its findings and
+    /// its objects in the drift check's schema (crate::drift) are read from.
     digest: String,
     /// The relations it references or is referenced by, its partitions or parents.
     neighbours: Vec<i64>,
@@ -60,7 +61,8 @@ WITH rels AS (
 ), constraint_rows AS (
     SELECT oid, conrelid, confrelid,
            concat_ws(' ', oid, conname, contype, conrelid, confrelid, conkey, confkey, confdeltype,
-                     confupdtype, convalidated, conindid, conparentid, conbin) AS line
+                     confupdtype, convalidated, condeferrable, condeferred, conindid,
+                     conparentid, conbin) AS line
     FROM pg_constraint
 ), constraints AS (
     SELECT rel, string_agg(line, ',' ORDER BY oid) AS rows
@@ -138,6 +140,9 @@ impl Relations {
 pub struct Scope {
     /// The relations to audit (those present after the change).
     pub oids: Vec<i64>,
+    /// Those and the relations the change dropped: whose objects the schema after the change
+    /// reads again (crate::drift::Tracked::patched).
+    pub touched: Vec<i64>,
     /// The names those and the relations the change dropped had, before and after it: the
     /// findings before the change that are on them are replaced by the scoped audit's.
     names: BTreeSet<String>,
@@ -170,9 +175,11 @@ impl Scope {
             .collect();
         Scope {
             oids: scope
-                .into_iter()
+                .iter()
+                .copied()
                 .filter(|oid| after.0.contains_key(oid))
                 .collect(),
+            touched: scope.into_iter().collect(),
             names,
         }
     }
@@ -276,6 +283,7 @@ mod tests {
         ]);
         let scope = Scope::between(&before, &after);
         assert_eq!(scope.oids, [1, 2, 3, 6]);
+        assert_eq!(scope.touched, [1, 2, 3, 4, 6]);
         let names: Vec<&str> = scope.names.iter().map(String::as_str).collect();
         assert_eq!(
             names,
@@ -291,6 +299,7 @@ mod tests {
             Scope::between(&after, &after),
             Scope {
                 oids: vec![],
+                touched: vec![],
                 names: BTreeSet::new()
             }
         );
