@@ -60,15 +60,16 @@ WHERE {user_schemas} {of_c}";
 /// and operator classes a definition may name (`nextval('s'::regclass)`, a domain's type, a
 /// check's function). While it stays the same, a relation's objects change only with the
 /// relation's own catalog rows. Arrays are named after their element type, and a table's row
-/// type after the table, so of those only the row types a column uses are watched (a column's
-/// type is in pg_depend unless built in); of the sequences, those a default names.
+/// type after the table, so of those only the ones a column uses are watched (a column's type is
+/// in pg_depend unless built in); of the sequences, those a default names.
 const NAMES: &str = "
 SELECT md5(concat_ws(E'\\n', current_setting('search_path'),
     (SELECT string_agg(oid || ' ' || nspname, ',' ORDER BY oid) FROM pg_namespace),
     (SELECT string_agg(t.oid || ' ' || t.typname || ' ' || t.typnamespace, ',' ORDER BY t.oid)
      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-     WHERE {user_schemas} AND t.typcategory <> 'A'
-       AND (t.typrelid = 0 OR t.typrelid IN (SELECT oid FROM pg_class WHERE relkind = 'c')
+     WHERE {user_schemas}
+       AND ((t.typcategory <> 'A'
+             AND (t.typrelid = 0 OR t.typrelid IN (SELECT oid FROM pg_class WHERE relkind = 'c')))
             OR t.oid IN (SELECT refobjid FROM pg_depend WHERE refclassid = 'pg_type'::regclass
                          AND classid = 'pg_class'::regclass AND objsubid > 0))),
     (SELECT string_agg(p.oid || ' ' || p.proname || ' ' || p.pronamespace, ',' ORDER BY p.oid)
