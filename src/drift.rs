@@ -322,6 +322,42 @@ mod tests {
         assert!(was.differences(&was).is_empty());
     }
 
+    /// A schema patched with no relation touched is the one read whole only because the names
+    /// are watched: renaming the sequence a default names changes no relation's catalog rows.
+    #[tokio::test]
+    async fn a_renamed_sequence_makes_the_patch_read_the_schema_whole() {
+        let db = crate::pg::scratch::ScratchDb::create("drift_names")
+            .await
+            .expect("scratch");
+        let mut conn = crate::pg::connect(&db.url).await.expect("connect");
+        sqlx::raw_sql("CREATE TABLE t (id serial PRIMARY KEY, v int CHECK (v > 0))")
+            .execute(&mut conn)
+            .await
+            .expect("table");
+        let before = Tracked::read(&mut conn, true).await.expect("read");
+        sqlx::raw_sql("ALTER SEQUENCE t_id_seq RENAME TO t_ids")
+            .execute(&mut conn)
+            .await
+            .expect("rename");
+        let whole = Schema::read(&mut conn).await.expect("whole");
+        assert_ne!(whole, before.schema, "the default names the sequence");
+        let patched = before.patched(&mut conn, &[]).await.expect("patched");
+        assert_eq!(patched.schema, whole);
+        // With the names unchanged, the touched relation's objects are read again.
+        sqlx::raw_sql("ALTER TABLE t ADD COLUMN w text NOT NULL DEFAULT 'x'")
+            .execute(&mut conn)
+            .await
+            .expect("column");
+        let oid: i64 = sqlx::query_scalar("SELECT 't'::regclass::oid::bigint")
+            .fetch_one(&mut conn)
+            .await
+            .expect("oid");
+        let again = patched.patched(&mut conn, &[oid]).await.expect("patched");
+        assert_eq!(again.schema, Schema::read(&mut conn).await.expect("whole"));
+        drop(conn);
+        db.drop_now().await.expect("drop");
+    }
+
     #[test]
     fn first_few_names_five_and_counts_the_rest() {
         let items: Vec<String> = (1..=8).map(|i| format!("x{i}")).collect();

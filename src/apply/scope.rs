@@ -341,6 +341,36 @@ mod tests {
         assert_eq!(scope.merge(&stray, BTreeSet::new(), &names), None);
     }
 
+    /// ALTER CONSTRAINT changes only the constraint's deferrability, which the drift check's
+    /// schema prints: the digest must see it.
+    #[tokio::test]
+    async fn a_constraint_made_deferrable_is_in_the_scope() {
+        let db = crate::pg::scratch::ScratchDb::create("scope_deferrable")
+            .await
+            .expect("scratch");
+        let mut conn = crate::pg::connect(&db.url).await.expect("connect");
+        sqlx::raw_sql(
+            "CREATE TABLE a (id bigint PRIMARY KEY);
+             CREATE TABLE b (id bigint PRIMARY KEY, a_id bigint CONSTRAINT b_a REFERENCES a(id));",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("tables");
+        let before = Relations::read(&mut conn).await.expect("before");
+        sqlx::raw_sql("ALTER TABLE b ALTER CONSTRAINT b_a DEFERRABLE INITIALLY DEFERRED")
+            .execute(&mut conn)
+            .await
+            .expect("alter");
+        let after = Relations::read(&mut conn).await.expect("after");
+        let b: i64 = sqlx::query_scalar("SELECT 'b'::regclass::oid::bigint")
+            .fetch_one(&mut conn)
+            .await
+            .expect("oid");
+        assert!(Scope::between(&before, &after).touched.contains(&b));
+        drop(conn);
+        db.drop_now().await.expect("drop");
+    }
+
     #[test]
     fn a_dotted_name_asks_for_the_whole_audit() {
         let dotted = relations(&[(1, "public.a.b", "x", &[])]);
