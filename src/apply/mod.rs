@@ -138,8 +138,10 @@ pub async fn apply_after(
         sqlx::raw_sql(inside_sql).execute(&mut *tx).await?;
         let after = Snapshot::take(&mut tx).await?;
         let relations = Relations::read(&mut tx).await?;
-        let audit = audit_after(&mut tx, unit, &before, &after, &relations).await?;
-        let schema = schema_after(&mut tx, unit, &before, &relations).await?;
+        // What the DDL touched: what the audit and the schema after it read again.
+        let scope = Scope::between(&before.relations, &relations);
+        let audit = audit_after(&mut tx, unit, &before, &after, &relations, &scope).await?;
+        let schema = schema_after(&mut tx, unit, &before, &relations, &scope).await?;
         anyhow::Ok((after, relations, audit, schema))
     }
     .await;
@@ -268,11 +270,11 @@ async fn schema_after(
     unit: &Unit<'_>,
     before: &Known,
     relations_after: &Relations,
+    scope: &Scope,
 ) -> Result<crate::drift::Tracked> {
     if unit.full_audit || relations_after.len() < PATCH_SCHEMA_FROM {
         return crate::drift::Tracked::read(tx, false).await;
     }
-    let scope = Scope::between(&before.relations, relations_after);
     before.schema.patched(tx, &scope.touched).await
 }
 
@@ -285,6 +287,7 @@ async fn audit_after(
     before: &Known,
     snapshot_after: &Snapshot,
     relations_after: &Relations,
+    scope: &Scope,
 ) -> Result<BTreeSet<Key>> {
     let names = Names::around(
         [&before.relations, relations_after],
@@ -294,7 +297,6 @@ async fn audit_after(
         tracing::debug!("{}: the whole audit", unit.id);
         return audit::audit(tx, unit.words).await;
     };
-    let scope = Scope::between(&before.relations, relations_after);
     tracing::debug!(
         "{}: auditing {} of {} relations",
         unit.id,
