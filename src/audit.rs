@@ -147,12 +147,10 @@ mod tests {
     "#;
 
     async fn audit_of(schema: &str) -> BTreeSet<String> {
-        let db = ScratchDb::create("audit_schemas").await.expect("scratch");
-        let mut conn = crate::pg::connect(&db.url).await.expect("connect");
-        sqlx::raw_sql(&DEFECTS.replace("{schema}", schema))
-            .execute(&mut conn)
-            .await
-            .expect("fixture");
+        let (db, mut conn) =
+            ScratchDb::with_sql("audit_schemas", &DEFECTS.replace("{schema}", schema))
+                .await
+                .expect("scratch with the fixture");
         let found = audit(&mut conn, &Words::builtin()).await.expect("audit");
         drop(conn);
         db.drop_now().await.expect("drop scratch database");
@@ -163,12 +161,10 @@ mod tests {
     /// only the defects of the relations in it.
     #[tokio::test]
     async fn one_pass_per_scan_finds_what_each_kinds_query_finds() {
-        let db = ScratchDb::create("audit_passes").await.expect("scratch");
-        let mut conn = crate::pg::connect(&db.url).await.expect("connect");
-        sqlx::raw_sql(&DEFECTS.replace("{schema}", "app"))
-            .execute(&mut conn)
-            .await
-            .expect("fixture");
+        let (db, mut conn) =
+            ScratchDb::with_sql("audit_passes", &DEFECTS.replace("{schema}", "app"))
+                .await
+                .expect("scratch with the fixture");
         let words = Words::builtin();
         let found = audit(&mut conn, &words).await.expect("audit");
         let mut each = BTreeSet::new();

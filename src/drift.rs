@@ -326,14 +326,12 @@ mod tests {
     /// are watched: renaming the sequence a default names changes no relation's catalog rows.
     #[tokio::test]
     async fn a_renamed_sequence_makes_the_patch_read_the_schema_whole() {
-        let db = crate::pg::scratch::ScratchDb::create("drift_names")
-            .await
-            .expect("scratch");
-        let mut conn = crate::pg::connect(&db.url).await.expect("connect");
-        sqlx::raw_sql("CREATE TABLE t (id serial PRIMARY KEY, v int CHECK (v > 0))")
-            .execute(&mut conn)
-            .await
-            .expect("table");
+        let (db, mut conn) = crate::pg::scratch::ScratchDb::with_sql(
+            "drift_names",
+            "CREATE TABLE t (id serial PRIMARY KEY, v int CHECK (v > 0))",
+        )
+        .await
+        .expect("scratch with a table");
         let before = Tracked::read(&mut conn, true).await.expect("read");
         sqlx::raw_sql("ALTER SEQUENCE t_id_seq RENAME TO t_ids")
             .execute(&mut conn)

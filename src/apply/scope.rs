@@ -345,17 +345,13 @@ mod tests {
     /// schema prints: the digest must see it.
     #[tokio::test]
     async fn a_constraint_made_deferrable_is_in_the_scope() {
-        let db = crate::pg::scratch::ScratchDb::create("scope_deferrable")
-            .await
-            .expect("scratch");
-        let mut conn = crate::pg::connect(&db.url).await.expect("connect");
-        sqlx::raw_sql(
+        let (db, mut conn) = crate::pg::scratch::ScratchDb::with_sql(
+            "scope_deferrable",
             "CREATE TABLE a (id bigint PRIMARY KEY);
              CREATE TABLE b (id bigint PRIMARY KEY, a_id bigint CONSTRAINT b_a REFERENCES a(id));",
         )
-        .execute(&mut conn)
         .await
-        .expect("tables");
+        .expect("scratch with two tables");
         let before = Relations::read(&mut conn).await.expect("before");
         sqlx::raw_sql("ALTER TABLE b ALTER CONSTRAINT b_a DEFERRABLE INITIALLY DEFERRED")
             .execute(&mut conn)

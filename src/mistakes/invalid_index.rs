@@ -48,15 +48,13 @@ mod tests {
     #[tokio::test]
     async fn detects_the_index_a_failed_concurrent_build_leaves() {
         let query = KIND.detection_query(&Words::builtin()).unwrap();
-        let db = ScratchDb::create("invalid_index").await.expect("scratch");
-        let mut conn = crate::pg::connect(&db.url).await.expect("connect");
-        sqlx::raw_sql(
+        let (db, mut conn) = ScratchDb::with_sql(
+            "invalid_index",
             "CREATE TABLE t (a int); INSERT INTO t VALUES (1), (1), (2);
              CREATE UNIQUE INDEX ok_idx ON t(a) WHERE a > 1;",
         )
-        .execute(&mut conn)
         .await
-        .expect("fixture");
+        .expect("scratch with the fixture");
         let err = sqlx::raw_sql("CREATE UNIQUE INDEX CONCURRENTLY dup_idx ON t(a)")
             .execute(&mut conn)
             .await

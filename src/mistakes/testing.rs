@@ -87,12 +87,9 @@ pub async fn observe(kind: &MistakeKind, setup: &str, change: &str) -> Vec<Strin
 
 /// A fresh database named after the kind, with `sql` applied.
 async fn scratch(kind: &MistakeKind, sql: &str) -> (ScratchDb, sqlx::PgConnection) {
-    let db = ScratchDb::create(kind.name)
+    ScratchDb::with_sql(kind.name, sql)
         .await
-        .expect("scratch database");
-    let mut conn = crate::pg::connect(&db.url).await.expect("connect");
-    apply(&mut conn, sql).await;
-    (db, conn)
+        .expect("scratch database with the fixture")
 }
 
 async fn apply(conn: &mut sqlx::PgConnection, sql: &str) {

@@ -66,6 +66,14 @@ impl ScratchDb {
         })
     }
 
+    /// A scratch database with `sql` applied, and a connection to it.
+    pub async fn with_sql(prefix: &str, sql: &str) -> Result<(ScratchDb, sqlx::PgConnection)> {
+        let db = ScratchDb::create(prefix).await?;
+        let mut conn = super::connect(&db.url).await?;
+        sqlx::raw_sql(sql).execute(&mut conn).await?;
+        Ok((db, conn))
+    }
+
     pub async fn drop_now(self) -> Result<()> {
         let mut admin = super::connect(&self.admin_url).await?;
         sqlx::raw_sql(&format!(
