@@ -262,8 +262,9 @@ async fn index_use(conn: &mut sqlx::PgConnection) -> (i64, i64) {
 /// A foreign key: name, table, referenced table, columns, referenced columns.
 type ForeignKey = (String, String, String, Vec<String>, Vec<String>);
 
-/// The seed loads without the foreign-key triggers and builds the plain indexes after the load
-/// (README "A living database"): every key must still hold, and every index be back.
+/// The seed loads without the foreign-key triggers and builds the plain indexes and unreferenced
+/// primary keys after the load (README "A living database"): every key must still hold, and
+/// every index and primary key be back.
 async fn seed_keeps_every_constraint(url: &str, seed: u64) {
     let mut conn = engineer_sim::pg::connect(url).await.unwrap();
     let pending = scalar(
@@ -280,6 +281,19 @@ async fn seed_keeps_every_constraint(url: &str, seed: u64) {
     assert_eq!(
         indexes, 20,
         "seed {seed}: the base's 20 plain indexes after the seed"
+    );
+    let keyless: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c
+         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p')
+         ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        keyless.is_empty(),
+        "seed {seed}: primary keys not built again: {keyless:?}"
     );
     let keys: Vec<ForeignKey> = sqlx::query_as(
         "SELECT k.conname::text, k.conrelid::regclass::text, k.confrelid::regclass::text,
