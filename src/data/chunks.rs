@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Result};
-use sqlx::{Executor, PgConnection};
+use sqlx::{Connection, Executor, PgConnection};
 
 use super::run::{data_connection, Runner};
 use super::{Compiled, Scope};
@@ -48,21 +48,20 @@ pub(super) fn chunk_ranges(first: i64, last: i64) -> Vec<(i64, i64)> {
     chunks
 }
 
+/// One step of a phase, ready to render any of its chunks.
 pub(super) struct Work {
     pub(super) phase: String,
     pub(super) index: usize,
+    /// The step's name (its counter).
+    pub(super) step_name: String,
+    /// The step with the file it came from, for messages.
     pub(super) name: String,
     pub(super) compiled: Compiled,
     pub(super) scope: Scope,
     pub(super) range: (i64, i64),
-    pub(super) chunks: Mutex<VecDeque<(i64, i64)>>,
 }
 
 impl Work {
-    fn next(&self) -> Option<(i64, i64)> {
-        self.chunks.lock().ok()?.pop_front()
-    }
-
     fn sql_for(&self, lo: i64, hi: i64) -> Result<String> {
         let mut ctx = self.scope.context();
         ctx.insert("lo", &lo);
@@ -72,55 +71,6 @@ impl Work {
         ctx.insert("rows", &(self.range.1 - self.range.0 + 1));
         self.compiled.render(&self.name, &ctx)
     }
-}
-
-/// Each connection takes chunks until none are left; the connections come back for the next step.
-pub(super) async fn run_chunks(
-    pool: Vec<PgConnection>,
-    work: Arc<Work>,
-    bar: &indicatif::ProgressBar,
-) -> (Vec<PgConnection>, Result<u64>) {
-    let mut tasks = tokio::task::JoinSet::new();
-    for conn in pool {
-        let work = work.clone();
-        let bar = bar.clone();
-        tasks.spawn(async move {
-            let mut conn = conn;
-            let mut written = 0u64;
-            while let Some((lo, hi)) = work.next() {
-                match run_chunk(&mut conn, &work, lo, hi).await {
-                    Ok(rows) => {
-                        written += rows;
-                        bar.inc((hi - lo + 1) as u64);
-                    }
-                    Err(err) => {
-                        // Let the other connections stop at their next chunk.
-                        if let Ok(mut chunks) = work.chunks.lock() {
-                            chunks.clear();
-                        }
-                        return (conn, Err(err));
-                    }
-                }
-            }
-            (conn, Ok(written))
-        });
-    }
-    let mut returned = Vec::new();
-    let mut total = Ok(0u64);
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((conn, result)) => {
-                returned.push(conn);
-                match (result, &mut total) {
-                    (Ok(rows), Ok(sum)) => *sum += rows,
-                    (Err(err), Ok(_)) => total = Err(err),
-                    _ => {}
-                }
-            }
-            Err(join_err) => total = Err(anyhow!("a data connection's task failed: {join_err}")),
-        }
-    }
-    (returned, total)
 }
 
 /// Runs independent pieces of work over up to `runner.jobs` data connections at once: each piece
@@ -168,7 +118,7 @@ fn run_statements<'a>(
 
 /// Boxed so that the future's type is erased: sqlx's executor bounds are higher-ranked, which
 /// the compiler cannot prove for an unboxed future moved into a spawned task.
-fn run_chunk<'a>(
+pub(super) fn run_chunk<'a>(
     conn: &'a mut PgConnection,
     work: &'a Work,
     lo: i64,
@@ -212,6 +162,37 @@ fn run_chunk<'a>(
         conn.execute("COMMIT").await?;
         Ok(rows)
     })
+}
+
+/// Records step `index` of `phase` done and moves its counter on, in one transaction.
+pub(super) async fn finish_step(
+    conn: &mut PgConnection,
+    phase: &str,
+    index: usize,
+    name: &str,
+    last: i64,
+) -> Result<()> {
+    let mut tx = conn.begin().await?;
+    sqlx::query(
+        "UPDATE engineer_sim.data_steps SET done = true, finished_at = clock_timestamp(),
+                rows_written = (SELECT coalesce(sum(rows_written), 0) FROM engineer_sim.data_chunks
+                                WHERE phase = $1 AND step = $2)
+         WHERE phase = $1 AND step = $2",
+    )
+    .bind(phase)
+    .bind(index as i32)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO engineer_sim.data_counters (name, n) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET n = greatest(data_counters.n, excluded.n)",
+    )
+    .bind(name)
+    .bind(last)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub(super) fn progress_bar(show: bool, total: u64, phase: &str) -> indicatif::ProgressBar {

@@ -13,6 +13,7 @@ pub mod defer;
 pub mod growth;
 pub mod judge;
 pub mod measure;
+mod queue;
 pub mod run;
 pub mod stats;
 pub mod waits;

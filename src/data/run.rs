@@ -4,13 +4,14 @@
 //! file keeps the phases' bookkeeping and the data connections.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use sqlx::{Connection, PgConnection};
+use sqlx::PgConnection;
 
-use super::chunks::{chunk_ranges, progress_bar, run_chunks, Work, CHUNK_ROWS};
+use super::chunks::{chunk_ranges, progress_bar, Work, CHUNK_ROWS};
+use super::queue::Queue;
 use super::{Compiled, Scope, Step};
 
 const SCHEMA_SQL: &str = include_str!("schema.sql");
@@ -25,7 +26,8 @@ pub struct Runner {
     /// Draw a progress bar (on a terminal only).
     pub progress: bool,
     /// A bulk load (the seed): skip the foreign-key triggers, as `pg_restore` does (the
-    /// generated rows reference only rows generated before them; a test checks every key).
+    /// generated rows reference only rows generated before them; a test checks every key), and
+    /// run the steps side by side (they read no table).
     pub bulk: bool,
 }
 
@@ -89,7 +91,8 @@ pub async fn counters(conn: &mut PgConnection) -> Result<BTreeMap<String, i64>> 
     Ok(rows.into_iter().collect())
 }
 
-/// Runs `steps` in order as phase `phase`, skipping what an earlier, interrupted run finished.
+/// Runs `steps` as phase `phase`, skipping what an earlier, interrupted run finished: in file
+/// order, or side by side for a bulk load (data/queue.rs says why).
 pub async fn run_phase(
     conn: &mut PgConnection,
     runner: &Runner,
@@ -104,16 +107,21 @@ pub async fn run_phase(
     let size_before = database_size(conn).await?;
     let total: u64 = steps.iter().map(|s| s.step.scaled_rows(scope.scale)).sum();
     let bar = progress_bar(runner.progress && total > CHUNK_ROWS, total, phase);
-    let mut pool: Vec<PgConnection> = Vec::new();
-    let mut rows = 0;
+    // Each step's counters are those the steps before it leave, whether or not they ran yet.
+    let mut counts = known_counts(conn, &scope.counts).await?;
+    let mut works = Vec::new();
     for (index, sourced) in steps.iter().enumerate() {
         let step = sourced.step;
-        let Some(range) = step_range(conn, phase, index, sourced, scope.scale).await? else {
+        let counter = counts.get(&step.name).copied().unwrap_or(0);
+        let Some(range) = step_range(conn, phase, index, sourced, scope.scale, counter).await?
+        else {
             bar.inc(step.scaled_rows(scope.scale));
             continue;
         };
         let mut scope = scope.clone();
-        scope.counts = known_counts(conn, &scope.counts).await?;
+        scope.counts = counts.clone();
+        let counter = counts.entry(step.name.clone()).or_insert(0);
+        *counter = (*counter).max(range.1);
         let name = format!("{} (step `{}`)", sourced.source, step.name);
         let compiled = Compiled::new(&name, &step.sql)?;
         let done = done_chunks(conn, phase, index).await?;
@@ -121,27 +129,29 @@ pub async fn run_phase(
             .into_iter()
             .filter(|(lo, _)| !done.contains(lo))
             .collect();
-        while pool.len() < runner.jobs.min(chunks.len()).max(1) {
-            pool.push(data_connection(runner).await?);
-        }
+        let left: i64 = chunks.iter().map(|(lo, hi)| hi - lo + 1).sum();
+        bar.inc((range.1 - range.0 + 1 - left) as u64);
         let work = Work {
             phase: phase.to_string(),
             index,
+            step_name: step.name.clone(),
             name,
             compiled,
             scope,
             range,
-            chunks: Mutex::new(chunks),
         };
-        let (returned, written) = run_chunks(std::mem::take(&mut pool), Arc::new(work), &bar).await;
-        pool = returned;
-        let written = written?;
-        finish_step(conn, phase, index, &step.name, range.1).await?;
-        rows += written;
+        works.push((work, chunks));
     }
+    let queue = Arc::new(Queue::new(works, runner.bulk));
+    let mut pool = Vec::new();
+    while pool.len() < runner.jobs.min(queue.chunks()).max(1) {
+        pool.push(data_connection(runner).await?);
+    }
+    let (pool, written) = queue.run(pool, &bar).await;
     for mut worker in pool {
         let _ = flush_stats(&mut worker).await;
     }
+    let rows = written?;
     bar.finish_and_clear();
     Ok(Written {
         rows,
@@ -158,6 +168,7 @@ async fn step_range(
     index: usize,
     sourced: &Sourced<'_>,
     scale: f64,
+    counter: i64,
 ) -> Result<Option<(i64, i64)>> {
     let recorded: Option<(i64, i64, bool)> = sqlx::query_as(
         "SELECT first_n, last_n, done FROM engineer_sim.data_steps WHERE phase = $1 AND step = $2",
@@ -172,12 +183,7 @@ async fn step_range(
         None => {}
     }
     let step = sourced.step;
-    let counter: Option<i64> =
-        sqlx::query_scalar("SELECT n FROM engineer_sim.data_counters WHERE name = $1")
-            .bind(&step.name)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let first = counter.unwrap_or(0) + 1;
+    let first = counter + 1;
     let last = first + step.scaled_rows(scale) as i64 - 1;
     sqlx::query(
         "INSERT INTO engineer_sim.data_steps (phase, step, name, source, first_n, last_n)
@@ -217,36 +223,6 @@ async fn done_chunks(
     .fetch_all(conn)
     .await?;
     Ok(done.into_iter().collect())
-}
-
-async fn finish_step(
-    conn: &mut PgConnection,
-    phase: &str,
-    index: usize,
-    name: &str,
-    last: i64,
-) -> Result<()> {
-    let mut tx = conn.begin().await?;
-    sqlx::query(
-        "UPDATE engineer_sim.data_steps SET done = true, finished_at = clock_timestamp(),
-                rows_written = (SELECT coalesce(sum(rows_written), 0) FROM engineer_sim.data_chunks
-                                WHERE phase = $1 AND step = $2)
-         WHERE phase = $1 AND step = $2",
-    )
-    .bind(phase)
-    .bind(index as i32)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO engineer_sim.data_counters (name, n) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET n = greatest(data_counters.n, excluded.n)",
-    )
-    .bind(name)
-    .bind(last)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// A connection for data work: the run seed for the helper functions, UTC, no timeout, and
