@@ -80,7 +80,7 @@ pub(crate) async fn seed_now(
         "seeding at scale {scale} over {} connections (1 = the base's data file at full size)",
         runner.jobs
     );
-    let written = growth::seed(
+    let seeded = growth::seed(
         conn,
         &runner,
         project.data_plan()?,
@@ -88,14 +88,9 @@ pub(crate) async fn seed_now(
         marker.identity.start_date,
     )
     .await?;
-    let event = Event::DataSeeded(sim::data_written(None, Some(0), &written));
+    let event = Event::DataSeeded(sim::data_written(None, Some(0), &seeded.written));
     ledger::record(conn, &event).await?;
-    println!(
-        "seeded: {} ({:.0} rows/s, {:.1} MB/s)",
-        report::written_text(&written),
-        written.rows_per_s(),
-        written.mb_per_s()
-    );
+    println!("seeded: {}", report::seeded_text(&seeded));
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::audit::Key;
+use crate::data::growth::Seeded;
 use crate::data::judge::Verdict;
 use crate::data::run::Written;
 use crate::journal::{ExpectedFinding, ExpectedFindings};
@@ -307,6 +308,21 @@ pub fn happened(what: &Happened<'_>) -> String {
     }
 }
 
+/// The seed's closing line, its speed and, on a line of its own, where its time went:
+/// "12345 rows, 3.4 MB in 1.2 s (10288 rows/s, 2.8 MB/s)\n  load 0.9 s, ...".
+pub fn seeded_text(seeded: &Seeded) -> String {
+    let written = &seeded.written;
+    format!(
+        "{} ({:.0} rows/s, {:.1} MB/s)\n  load {:.1} s, deferred index and key builds {:.1} s, ANALYZE {:.1} s",
+        written_text(written),
+        written.rows_per_s(),
+        written.mb_per_s(),
+        seeded.load.as_secs_f64(),
+        seeded.indexes.as_secs_f64(),
+        seeded.maintenance.as_secs_f64()
+    )
+}
+
 /// "12,345 rows, 3.4 MB in 1.2 s".
 pub fn written_text(written: &Written) -> String {
     format!(
@@ -384,4 +400,26 @@ pub fn status(s: &Status<'_>) -> String {
     let _ = writeln!(out, "findings:    {} open", s.open);
     let _ = writeln!(out, "state dir:   {}", s.state_dir.display());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_seed_line_gives_its_speed_and_where_its_time_went() {
+        let seeded = Seeded {
+            written: Written {
+                rows: 67_337,
+                bytes: 77_600_000,
+                elapsed: Duration::from_millis(900),
+            },
+            load: Duration::from_millis(580),
+            indexes: Duration::from_millis(130),
+            maintenance: Duration::from_millis(190),
+        };
+        insta::assert_snapshot!(seeded_text(&seeded));
+    }
 }
