@@ -239,3 +239,62 @@ async fn killed_living_runs_finish_as_if_never_killed() {
     let _ = engineer_sim(state.path()).args(["db", "stop"]).output();
     eprintln!("{kills} kills in {rounds} rounds");
 }
+
+/// The window the random kills above can hit: a run killed after a change committed and before
+/// its measurement did. The next run measures that change first, before its backfill. The
+/// kill is played by undoing the measurement of week 1's last change (which has no backfill).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_measurement_lost_to_a_kill_is_taken_by_the_next_run() {
+    let state = temp_state();
+    run_with_data_ok(state.path(), &["run", "--until-week", "1"]);
+    let url = String::from_utf8(run_ok_embedded(state.path(), &["db", "url"]).stdout).unwrap();
+    let mut conn = sqlx::PgConnection::connect(url.trim()).await.unwrap();
+    let change = "w01-fri-fix-time-reports";
+    let measured = "SELECT count(*) FROM engineer_sim.findings
+                    WHERE opened_by = $1 AND verification = 'measured'";
+    let before: i64 = sqlx::query_scalar(measured)
+        .bind(change)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(before > 0, "{change} opens findings of a measured kind");
+    sqlx::query(
+        "UPDATE engineer_sim.findings SET verification = 'ledger'
+         WHERE opened_by = $1 AND verification = 'measured'",
+    )
+    .bind(change)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query(
+        "DELETE FROM engineer_sim.events
+         WHERE event->>'event' = 'finding_measured' AND event->>'change_id' = $1",
+    )
+    .bind(change)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    run_with_data_ok(state.path(), &["run", "--until-week", "2"]);
+    let after: i64 = sqlx::query_scalar(measured)
+        .bind(change)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(after, before, "the lost measurements are taken again");
+    let events: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT event FROM engineer_sim.events
+         WHERE event->>'event' = 'finding_measured' AND event->>'change_id' = $1",
+    )
+    .bind(change)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(events.len() as i64, before, "one finding_measured each");
+    for event in &events {
+        assert!(event["rows"].as_i64().unwrap() > 0, "{event}");
+        assert!(event["lock_ms"].as_u64().is_some(), "{event}");
+    }
+    drop(conn);
+    let _ = engineer_sim(state.path()).args(["db", "stop"]).output();
+}

@@ -62,7 +62,7 @@ pub(super) struct Work {
 }
 
 impl Work {
-    fn sql_for(&self, lo: i64, hi: i64) -> Result<String> {
+    pub(super) fn sql_for(&self, lo: i64, hi: i64) -> Result<String> {
         let mut ctx = self.scope.context();
         ctx.insert("lo", &lo);
         ctx.insert("hi", &hi);

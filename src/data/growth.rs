@@ -184,6 +184,16 @@ pub async fn backfill(
     .await
 }
 
+/// Whether `change_id`'s backfill has begun: a step of it is recorded.
+pub async fn backfill_started(conn: &mut PgConnection, change_id: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM engineer_sim.data_steps WHERE phase = 'backfill:' || $1)",
+    )
+    .bind(change_id)
+    .fetch_one(conn)
+    .await?)
+}
+
 /// Changes whose backfill has a step recorded but not done.
 pub async fn unfinished_backfills(conn: &mut PgConnection) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(

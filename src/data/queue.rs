@@ -6,7 +6,9 @@
 //! A bulk load's steps read no table (the seed: README "A living database"), so there they run
 //! side by side: a connection takes a chunk of the step the fewest connections are writing. Two
 //! connections then seldom insert into the same table, where they would queue for the lock that
-//! extends it, and none idles while another finishes a step.
+//! extends it, and none idles while another finishes a step. A seed step whose plan reads a
+//! table ([`tables_read`]) puts the seed back in file order, so a data file that breaks the rule
+//! still gets the rows it asks for.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -16,6 +18,35 @@ use sqlx::PgConnection;
 use tokio::sync::Notify;
 
 use super::chunks::{finish_step, run_chunk, Work};
+
+/// The tables `sql` reads besides the one it writes, as its plan says: every scan node that
+/// names a relation (a join, a subquery, a CTE over a table), not the insert's own target.
+pub(super) async fn tables_read(conn: &mut PgConnection, sql: &str) -> Result<Vec<String>> {
+    let statement = sql.trim_end().trim_end_matches(';');
+    let plan: serde_json::Value =
+        sqlx::query_scalar(&format!("EXPLAIN (FORMAT JSON, COSTS OFF) {statement}"))
+            .fetch_one(conn)
+            .await?;
+    let mut read = Vec::new();
+    collect_scans(&plan, &mut read);
+    read.sort();
+    read.dedup();
+    Ok(read)
+}
+
+fn collect_scans(node: &serde_json::Value, read: &mut Vec<String>) {
+    match node {
+        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_scans(i, read)),
+        serde_json::Value::Object(fields) => {
+            let writes = fields.get("Node Type").and_then(|t| t.as_str()) == Some("ModifyTable");
+            if let (false, Some(name)) = (writes, fields.get("Relation Name")) {
+                read.push(name.as_str().unwrap_or_default().to_string());
+            }
+            fields.values().for_each(|v| collect_scans(v, read));
+        }
+        _ => {}
+    }
+}
 
 /// What a connection does next.
 enum Take {
@@ -289,6 +320,39 @@ mod tests {
         assert!(matches!(q.take(), Take::Wait));
         q.finished(0);
         assert_eq!(step_of(q.take()), Some(1));
+    }
+
+    /// The plan tells a seed step that reads a table, however it does: a join, a CTE, the
+    /// conflict check aside (an arbiter index is no read of another table).
+    #[tokio::test]
+    async fn the_plan_names_the_tables_a_step_reads() {
+        let (db, mut conn) = crate::pg::scratch::ScratchDb::with_sql(
+            "queue_reads",
+            "CREATE TABLE t (id int PRIMARY KEY); CREATE TABLE u (id int PRIMARY KEY)",
+        )
+        .await
+        .expect("scratch with two tables");
+        for (sql, want) in [
+            (
+                "INSERT INTO t SELECT n FROM generate_series(1, 10) AS n;",
+                vec![],
+            ),
+            (
+                "INSERT INTO t SELECT n FROM generate_series(1, 10) AS n ON CONFLICT DO NOTHING",
+                vec![],
+            ),
+            ("INSERT INTO t SELECT id + 100 FROM u", vec!["u"]),
+            (
+                "WITH x AS (SELECT n FROM generate_series(1, 3) AS n OFFSET 0)
+                 INSERT INTO t SELECT x.n FROM x JOIN u ON u.id = x.n",
+                vec!["u"],
+            ),
+        ] {
+            let read = tables_read(&mut conn, sql).await.expect("explain");
+            assert_eq!(read, want, "{sql}");
+        }
+        drop(conn);
+        db.drop_now().await.expect("drop");
     }
 
     #[test]

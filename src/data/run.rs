@@ -11,7 +11,7 @@ use anyhow::Result;
 use sqlx::PgConnection;
 
 use super::chunks::{chunk_ranges, progress_bar, Work, CHUNK_ROWS};
-use super::queue::Queue;
+use super::queue::{tables_read, Queue};
 use super::{Compiled, Scope, Step};
 
 const SCHEMA_SQL: &str = include_str!("schema.sql");
@@ -142,7 +142,8 @@ pub async fn run_phase(
         };
         works.push((work, chunks));
     }
-    let queue = Arc::new(Queue::new(works, runner.bulk));
+    let side_by_side = runner.bulk && reads_no_table(conn, &works).await?;
+    let queue = Arc::new(Queue::new(works, side_by_side));
     let mut pool = Vec::new();
     while pool.len() < runner.jobs.min(queue.chunks()).max(1) {
         pool.push(data_connection(runner).await?);
@@ -158,6 +159,28 @@ pub async fn run_phase(
         bytes: database_size(conn).await? - size_before,
         elapsed: started.elapsed(),
     })
+}
+
+/// Whether no step of a bulk load reads a table, so that they may run side by side.
+async fn reads_no_table(
+    conn: &mut PgConnection,
+    works: &[(Work, VecDeque<(i64, i64)>)],
+) -> Result<bool> {
+    for (work, chunks) in works {
+        let Some(&(lo, hi)) = chunks.front() else {
+            continue;
+        };
+        let read = tables_read(conn, &work.sql_for(lo, hi)?).await?;
+        if !read.is_empty() {
+            tracing::info!(
+                "{} reads {}: the steps run in file order",
+                work.name,
+                read.join(", ")
+            );
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// The step's range of `n`: recorded when the step starts, so a resumed run reuses it. `None`

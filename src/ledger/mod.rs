@@ -119,6 +119,23 @@ pub async fn insert_change(
     Ok(())
 }
 
+/// How long `change_id` ran before its ledger row was written, just before its commit: from its
+/// start, its audit before the DDL included, so an upper bound of how long it held its locks.
+pub async fn change_span(
+    conn: &mut PgConnection,
+    change_id: &str,
+) -> Result<Option<std::time::Duration>> {
+    let ms: Option<i64> = sqlx::query_scalar(
+        "SELECT (extract(epoch FROM finished_at - started_at) * 1000)::bigint
+         FROM engineer_sim.changes WHERE change_id = $1",
+    )
+    .bind(change_id)
+    .fetch_optional(conn)
+    .await?
+    .flatten();
+    Ok(ms.map(|ms| std::time::Duration::from_millis(ms.max(0) as u64)))
+}
+
 pub async fn open_finding(
     conn: &mut PgConnection,
     kind: &str,

@@ -8,6 +8,7 @@ use sqlx::PgConnection;
 use super::progress::Happened;
 use super::Project;
 use crate::apply::Outcome;
+use crate::audit::Key;
 use crate::calendar;
 use crate::data::growth::{self, DataPlan};
 use crate::data::measure;
@@ -15,6 +16,7 @@ use crate::data::run::{Runner, Written};
 use crate::data::waits::WaitWatch;
 use crate::identity::Identity;
 use crate::ledger::{self, DataWritten, Event};
+use crate::mistakes::Verification;
 use crate::roadmap::Change;
 
 /// Data work for a run on a database that has data: where to write it and at which scale.
@@ -63,6 +65,49 @@ impl DataRun<'_> {
         if let Some(app) = self.app {
             app.changed().await?;
         }
+        Ok(())
+    }
+
+    /// Measures the last applied change again when a run killed between its commit and its
+    /// measurement lost it: its measured kinds' findings are still `ledger` and its backfill has
+    /// not begun, so its tables are as it left them. The lock time is the change's span in the
+    /// ledger (its audit before the DDL included); the app's waits on it are lost.
+    pub(super) async fn resume_measurement(
+        &self,
+        conn: &mut PgConnection,
+        project: &Project,
+        identity: &Identity,
+    ) -> Result<()> {
+        let Some(last) = ledger::applied_change_ids(conn).await?.pop() else {
+            return Ok(());
+        };
+        let Some(change) = project.roadmap.ordered().into_iter().find(|c| c.id == last) else {
+            return Ok(());
+        };
+        let lost: Vec<Key> = ledger::findings(conn, false)
+            .await?
+            .into_iter()
+            .filter(|f| f.opened_by == last && measure::measured(&f.kind))
+            .filter(|f| f.verification != Verification::Measured)
+            .map(|f| Key::new(f.kind, f.object))
+            .collect();
+        if lost.is_empty() || growth::backfill_started(conn, &last).await? {
+            return Ok(());
+        }
+        let author = ledger::changes(conn)
+            .await?
+            .into_iter()
+            .find(|c| c.change_id == last)
+            .map(|c| c.author)
+            .unwrap_or_default();
+        let locked = ledger::change_span(conn, &last).await?.unwrap_or_default();
+        let by = ledger::By {
+            change_id: last,
+            week: change.week,
+            author,
+            sim_date: calendar::date_of(identity.start_date, change.sim_day()),
+        };
+        measure::record(conn, &by, &lost, locked, None).await?;
         Ok(())
     }
 

@@ -221,6 +221,8 @@ async fn apply_pending(
         .collect();
     let mut progress = Progress::default();
     if let Some(data) = &run.data {
+        data.resume_measurement(conn, run.project, &identity)
+            .await?;
         data.resume_backfills(conn, run.project, &identity).await?;
     }
     let pending: Vec<&&Change> = due.iter().filter(|c| !applied.contains(&c.id)).collect();
