@@ -27,7 +27,7 @@ pub struct Runner {
     pub progress: bool,
     /// A bulk load (the seed): skip the foreign-key triggers, as `pg_restore` does (the
     /// generated rows reference only rows generated before them; a test checks every key), and
-    /// run the steps side by side (they read no table).
+    /// run the steps side by side when no step's plan reads a table (data/queue.rs).
     pub bulk: bool,
 }
 

@@ -15,7 +15,7 @@ use crate::data::measure;
 use crate::data::run::{Runner, Written};
 use crate::data::waits::WaitWatch;
 use crate::identity::Identity;
-use crate::ledger::{self, DataWritten, Event};
+use crate::ledger::{self, DataWritten, Event, FindingRow};
 use crate::mistakes::Verification;
 use crate::roadmap::Change;
 
@@ -68,46 +68,60 @@ impl DataRun<'_> {
         Ok(())
     }
 
-    /// Measures the last applied change again when a run killed between its commit and its
-    /// measurement lost it: its measured kinds' findings are still `ledger` and its backfill has
-    /// not begun, so its tables are as it left them. The lock time is the change's span in the
-    /// ledger (its audit before the DDL included); the app's waits on it are lost.
-    pub(super) async fn resume_measurement(
+    /// Finishes what a killed or failed run left half done, before anything new: the
+    /// measurement of `last` (the last applied change), then the backfills.
+    pub(super) async fn resume(
         &self,
         conn: &mut PgConnection,
         project: &Project,
         identity: &Identity,
+        last: Option<String>,
     ) -> Result<()> {
-        let Some(last) = ledger::applied_change_ids(conn).await?.pop() else {
-            return Ok(());
-        };
-        let Some(change) = project.roadmap.ordered().into_iter().find(|c| c.id == last) else {
-            return Ok(());
-        };
-        let lost: Vec<Key> = ledger::findings(conn, false)
+        if let Some(change) = last
+            .as_ref()
+            .and_then(|id| project.roadmap.ordered().into_iter().find(|c| &c.id == id))
+        {
+            self.resume_measurement(conn, identity, change).await?;
+        }
+        self.resume_backfills(conn, project, identity, last).await
+    }
+
+    /// Measures `change`, the last applied, again when a run killed between its commit and its
+    /// measurement lost it: its measured kinds' findings are still `ledger` and its backfill has
+    /// not begun, so its tables are as it left them. The lock time is the change's span in the
+    /// ledger (its audit before the DDL included); the app's waits on it are lost.
+    async fn resume_measurement(
+        &self,
+        conn: &mut PgConnection,
+        identity: &Identity,
+        change: &Change,
+    ) -> Result<()> {
+        let lost: Vec<FindingRow> = ledger::findings(conn, false)
             .await?
             .into_iter()
-            .filter(|f| f.opened_by == last && measure::measured(&f.kind))
+            .filter(|f| f.opened_by == change.id && measure::measured(&f.kind))
             .filter(|f| f.verification != Verification::Measured)
-            .map(|f| Key::new(f.kind, f.object))
             .collect();
-        if lost.is_empty() || growth::backfill_started(conn, &last).await? {
+        let Some(author) = lost.first().map(|f| f.opened_author.clone()) else {
+            return Ok(());
+        };
+        if growth::backfill_started(conn, &change.id).await? {
             return Ok(());
         }
-        let author = ledger::changes(conn)
-            .await?
+        let keys: Vec<Key> = lost
             .into_iter()
-            .find(|c| c.change_id == last)
-            .map(|c| c.author)
+            .map(|f| Key::new(f.kind, f.object))
+            .collect();
+        let locked = ledger::change_span(conn, &change.id)
+            .await?
             .unwrap_or_default();
-        let locked = ledger::change_span(conn, &last).await?.unwrap_or_default();
         let by = ledger::By {
-            change_id: last,
+            change_id: change.id.clone(),
             week: change.week,
             author,
             sim_date: calendar::date_of(identity.start_date, change.sim_day()),
         };
-        measure::record(conn, &by, &lost, locked, None).await?;
+        measure::record(conn, &by, &keys, locked, None).await?;
         Ok(())
     }
 
@@ -135,16 +149,15 @@ impl DataRun<'_> {
     /// recorded but not done, or the last applied change's when none of its steps was recorded
     /// yet (a run killed between the change's commit and its backfill). Finished steps are
     /// skipped.
-    pub(super) async fn resume_backfills(
+    async fn resume_backfills(
         &self,
         conn: &mut PgConnection,
         project: &Project,
         identity: &Identity,
+        last_applied: Option<String>,
     ) -> Result<()> {
         let mut ids = growth::unfinished_backfills(conn).await?;
-        if let Some(last) = ledger::applied_change_ids(conn).await?.pop() {
-            ids.push(last);
-        }
+        ids.extend(last_applied);
         for change in project.roadmap.ordered() {
             if ids.contains(&change.id) {
                 self.write_backfill(conn, identity, change).await?;

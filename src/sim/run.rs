@@ -215,15 +215,13 @@ async fn apply_pending(
         data: run.data.is_some(),
         ..run.opts
     };
-    let applied: std::collections::HashSet<String> = ledger::applied_change_ids(conn)
-        .await?
-        .into_iter()
-        .collect();
+    let applied_ids = ledger::applied_change_ids(conn).await?;
+    let last_applied = applied_ids.last().cloned();
+    let applied: std::collections::HashSet<String> = applied_ids.into_iter().collect();
     let mut progress = Progress::default();
     if let Some(data) = &run.data {
-        data.resume_measurement(conn, run.project, &identity)
+        data.resume(conn, run.project, &identity, last_applied)
             .await?;
-        data.resume_backfills(conn, run.project, &identity).await?;
     }
     let pending: Vec<&&Change> = due.iter().filter(|c| !applied.contains(&c.id)).collect();
     // The first change of the run looks at the database afresh (drift check included); each
