@@ -129,6 +129,33 @@ fn findings_files(state: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The data events of a living run's journal with what must not depend on kills: which seed,
+/// backfill or day each tells of and the rows it wrote (its bytes and milliseconds are a
+/// measurement of the run that wrote them). Each must be journaled once, whatever was killed.
+fn data_events(state: &Path) -> Vec<String> {
+    let mut out: Vec<String> = events(state)
+        .into_iter()
+        .filter(|e| {
+            ["data_seeded", "change_backfilled", "day_grown"]
+                .contains(&e["event"].as_str().unwrap_or(""))
+        })
+        .map(|e| {
+            format!(
+                "{} {} {} rows={}",
+                e["event"], e["change_id"], e["sim_day"], e["rows"]
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// A connection to the state directory's embedded database.
+async fn connect_embedded(state: &Path) -> sqlx::PgConnection {
+    let url = String::from_utf8(run_ok_embedded(state, &["db", "url"]).stdout).unwrap();
+    sqlx::PgConnection::connect(url.trim()).await.unwrap()
+}
+
 fn run_ok_embedded(state: &Path, args: &[&str]) -> std::process::Output {
     let out = engineer_sim(state).args(args).output().unwrap();
     assert_success(&out, args);
@@ -195,6 +222,12 @@ async fn killed_living_runs_finish_as_if_never_killed() {
     let state = temp_state();
     run_with_data_ok(state.path(), RUN_DATA);
     let want = findings_files(state.path());
+    let want_data = data_events(state.path());
+    assert!(
+        want_data.iter().any(|e| e.contains("day_grown"))
+            && want_data.iter().any(|e| e.contains("change_backfilled")),
+        "the run grows days and backfills: {want_data:?}"
+    );
     let url = String::from_utf8(run_ok_embedded(state.path(), &["db", "url"]).stdout).unwrap();
     let admin_url = url.trim().replace("/taskpilot?", "/postgres?");
     reset(state.path(), &admin_url).await;
@@ -204,6 +237,11 @@ async fn killed_living_runs_finish_as_if_never_killed() {
     assert_eq!(
         findings_files(state.path()),
         want,
+        "two uninterrupted runs agree"
+    );
+    assert_eq!(
+        data_events(state.path()),
+        want_data,
         "two uninterrupted runs agree"
     );
 
@@ -224,6 +262,11 @@ async fn killed_living_runs_finish_as_if_never_killed() {
             findings_files(state.path()),
             want,
             "round {rounds}: the findings or migrations differ from the uninterrupted run's"
+        );
+        assert_eq!(
+            data_events(state.path()),
+            want_data,
+            "round {rounds}: a seed, backfill or day's growth journaled other than once, or with other rows"
         );
         let mut conn = sqlx::PgConnection::connect(url.trim()).await.unwrap();
         let deferred: i64 =
@@ -247,8 +290,7 @@ async fn killed_living_runs_finish_as_if_never_killed() {
 async fn a_measurement_lost_to_a_kill_is_taken_by_the_next_run() {
     let state = temp_state();
     run_with_data_ok(state.path(), &["run", "--until-week", "1"]);
-    let url = String::from_utf8(run_ok_embedded(state.path(), &["db", "url"]).stdout).unwrap();
-    let mut conn = sqlx::PgConnection::connect(url.trim()).await.unwrap();
+    let mut conn = connect_embedded(state.path()).await;
     let change = "w01-fri-fix-time-reports";
     let measured = "SELECT count(*) FROM engineer_sim.findings
                     WHERE opened_by = $1 AND verification = 'measured'";
@@ -297,4 +339,72 @@ async fn a_measurement_lost_to_a_kill_is_taken_by_the_next_run() {
     }
     drop(conn);
     let _ = engineer_sim(state.path()).args(["db", "stop"]).output();
+}
+
+/// The windows between a data phase's last chunk and its journal event: a run killed there left
+/// the rows written and the event unwritten. Played by deleting the events (and the day's mark)
+/// after uninterrupted runs: the seed's, the last change's backfill's and the last day's. The
+/// next run journals each once, with the rows the whole phase wrote.
+#[tokio::test(flavor = "multi_thread")]
+async fn data_events_lost_to_a_kill_are_journaled_by_the_next_run() {
+    let state = temp_state();
+    run_with_data_ok(state.path(), RUN_DATA);
+    let want = data_events(state.path());
+    let mut conn = connect_embedded(state.path()).await;
+    let last: String =
+        sqlx::query_scalar("SELECT change_id FROM engineer_sim.changes ORDER BY seq DESC LIMIT 1")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!(
+        want.iter()
+            .any(|e| e.contains("change_backfilled") && e.contains(&last)),
+        "{last} has a backfill: {want:?}"
+    );
+    let day: i32 = sqlx::query_scalar("SELECT max(day) FROM engineer_sim.data_days")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(
+        "DELETE FROM engineer_sim.events
+         WHERE (event->>'event' = 'change_backfilled' AND event->>'change_id' = $1)
+            OR (event->>'event' = 'day_grown' AND (event->>'sim_day')::int = $2)",
+    )
+    .bind(&last)
+    .bind(day)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM engineer_sim.data_days WHERE day = $1")
+        .bind(day)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    run_with_data_ok(state.path(), RUN_DATA);
+    assert_eq!(data_events(state.path()), want, "the backfill and the day");
+
+    // The seed's: a setup killed after the seed's last step (the seed is resumed by the next
+    // command, on a database where only the base is applied).
+    let seeded = temp_state();
+    run_with_data_ok(seeded.path(), &["init"]);
+    let mut conn = connect_embedded(seeded.path()).await;
+    let deleted =
+        sqlx::query("DELETE FROM engineer_sim.events WHERE event->>'event' = 'data_seeded'")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(deleted.rows_affected(), 1);
+    drop(conn);
+    // Setup writes the database into the settings last.
+    let settings = seeded.path().join("settings.json");
+    let mut written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    written.as_object_mut().unwrap().remove("database");
+    std::fs::write(&settings, written.to_string()).unwrap();
+    run_with_data_ok(seeded.path(), RUN_DATA);
+    assert_eq!(data_events(seeded.path()), want, "the seed");
+    for dir in [state.path(), seeded.path()] {
+        let _ = engineer_sim(dir).args(["db", "stop"]).output();
+    }
 }

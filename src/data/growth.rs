@@ -212,10 +212,10 @@ pub async fn last_grown_day(conn: &mut PgConnection) -> Result<u32> {
     Ok(day.unwrap_or(0).max(0) as u32)
 }
 
-/// Writes the growth of every sim day after the last grown one, up to and including `day`.
-/// `applied` gives each applied change's sim day: a change's daily writes start the day after it.
-#[allow(clippy::too_many_arguments)]
-pub async fn grow_through(
+/// Writes sim day `day`'s growth (the steps an earlier, killed run did not finish) and the
+/// day's maintenance. `applied` gives each applied change's sim day: a change's daily writes start
+/// the day after it. The day counts as grown once [`mark_grown`] says so.
+pub async fn grow_day(
     conn: &mut PgConnection,
     runner: &Runner,
     plan: &DataPlan,
@@ -223,29 +223,29 @@ pub async fn grow_through(
     day: u32,
     applied: &BTreeMap<String, u32>,
     start_date: NaiveDate,
-    mut report: impl FnMut(u32, &Written),
-) -> Result<()> {
-    for d in last_grown_day(conn).await? + 1..=day {
-        let live: Vec<(&String, &DataFile)> = plan
-            .order
-            .iter()
-            .filter(|id| *id == BASE || applied.get(*id).is_some_and(|on| *on < d))
-            .filter_map(|id| plan.files.get(id).map(|f| (id, f)))
-            .collect();
-        let steps: Vec<Sourced> = live
-            .iter()
-            .flat_map(|(_, f)| sourced(f, &f.daily))
-            .collect();
-        let scope = scope(plan, scale, runner.seed, d, start_date);
-        let written = run::run_phase(conn, runner, &format!("day:{d}"), &steps, &scope).await?;
-        maintain(conn, runner).await?;
-        sqlx::query("INSERT INTO engineer_sim.data_days (day, rows_written) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(d as i32)
-            .bind(written.rows as i64)
-            .execute(&mut *conn)
-            .await?;
-        report(d, &written);
-    }
+) -> Result<Written> {
+    let live: Vec<&DataFile> = plan
+        .order
+        .iter()
+        .filter(|id| *id == BASE || applied.get(*id).is_some_and(|on| *on < day))
+        .filter_map(|id| plan.files.get(id))
+        .collect();
+    let steps: Vec<Sourced> = live.iter().flat_map(|f| sourced(f, &f.daily)).collect();
+    let scope = scope(plan, scale, runner.seed, day, start_date);
+    let written = run::run_phase(conn, runner, &format!("day:{day}"), &steps, &scope).await?;
+    maintain(conn, runner).await?;
+    Ok(written)
+}
+
+/// Records sim day `day` as grown, in the caller's transaction (which journals it too).
+pub async fn mark_grown(conn: &mut PgConnection, day: u32, rows: u64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO engineer_sim.data_days (day, rows_written) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(day as i32)
+    .bind(rows as i64)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -40,7 +40,10 @@ pub struct Sourced<'a> {
 /// What a phase wrote.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Written {
+    /// The phase's rows, those an earlier, killed run wrote included: the same for the same
+    /// seed however often the phase was resumed.
     pub rows: u64,
+    /// What this run measured of it: the database's growth and the time taken.
     pub bytes: i64,
     pub elapsed: Duration,
 }
@@ -152,13 +155,24 @@ pub async fn run_phase(
     for mut worker in pool {
         let _ = flush_stats(&mut worker).await;
     }
-    let rows = written?;
+    written?;
     bar.finish_and_clear();
     Ok(Written {
-        rows,
+        rows: phase_rows(conn, phase).await?,
         bytes: database_size(conn).await? - size_before,
         elapsed: started.elapsed(),
     })
+}
+
+/// The rows every chunk of `phase` wrote, whichever run wrote them.
+async fn phase_rows(conn: &mut PgConnection, phase: &str) -> Result<u64> {
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(rows_written), 0)::bigint FROM engineer_sim.data_chunks WHERE phase = $1",
+    )
+    .bind(phase)
+    .fetch_one(conn)
+    .await?;
+    Ok(rows.max(0) as u64)
 }
 
 /// Whether no step of a bulk load reads a table, so that they may run side by side.

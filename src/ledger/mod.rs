@@ -242,6 +242,17 @@ pub async fn data_seeded(conn: &mut PgConnection) -> Result<bool> {
     .await?)
 }
 
+/// Whether `change_id`'s backfill is journaled (`change_backfilled`).
+pub async fn backfill_journaled(conn: &mut PgConnection, change_id: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM engineer_sim.events
+                        WHERE event->>'event' = 'change_backfilled' AND event->>'change_id' = $1)",
+    )
+    .bind(change_id)
+    .fetch_one(conn)
+    .await?)
+}
+
 /// Serialises appliers: two ticks at once must not both apply a change (README "How it works").
 pub async fn lock_for_apply(conn: &mut PgConnection) -> Result<()> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('engineer-sim apply'))")

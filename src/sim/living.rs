@@ -3,7 +3,7 @@
 //! done. Only databases with data do any of it.
 
 use anyhow::Result;
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 
 use super::progress::Happened;
 use super::Project;
@@ -76,6 +76,7 @@ impl DataRun<'_> {
         project: &Project,
         identity: &Identity,
         last: Option<String>,
+        report: &mut dyn FnMut(Happened<'_>),
     ) -> Result<()> {
         if let Some(change) = last
             .as_ref()
@@ -83,7 +84,8 @@ impl DataRun<'_> {
         {
             self.resume_measurement(conn, identity, change).await?;
         }
-        self.resume_backfills(conn, project, identity, last).await
+        self.resume_backfills(conn, project, identity, last, report)
+            .await
     }
 
     /// Measures `change`, the last applied, again when a run killed between its commit and its
@@ -134,7 +136,9 @@ impl DataRun<'_> {
         report: &mut dyn FnMut(Happened<'_>),
     ) -> Result<()> {
         let written = self.write_backfill(conn, identity, change).await?;
-        if written.rows > 0 {
+        // Once: a run killed after the last step and before the event finishes it here, when
+        // its next run resumes the backfill (with the rows of all its steps).
+        if written.rows > 0 && !ledger::backfill_journaled(conn, &change.id).await? {
             report(Happened::Backfilled {
                 change,
                 written: &written,
@@ -145,22 +149,23 @@ impl DataRun<'_> {
         Ok(())
     }
 
-    /// Finishes a backfill that a killed or failed run left behind: one a step of which is
-    /// recorded but not done, or the last applied change's when none of its steps was recorded
-    /// yet (a run killed between the change's commit and its backfill). Finished steps are
-    /// skipped.
+    /// Finishes a backfill that a killed or failed run left behind, and journals it: one a step
+    /// of which is recorded but not done, or the last applied change's (a run killed between the
+    /// change's commit and its backfill, or between its backfill and its event). Finished steps
+    /// are skipped.
     async fn resume_backfills(
         &self,
         conn: &mut PgConnection,
         project: &Project,
         identity: &Identity,
         last_applied: Option<String>,
+        report: &mut dyn FnMut(Happened<'_>),
     ) -> Result<()> {
         let mut ids = growth::unfinished_backfills(conn).await?;
         ids.extend(last_applied);
         for change in project.roadmap.ordered() {
             if ids.contains(&change.id) {
-                self.write_backfill(conn, identity, change).await?;
+                self.backfill(conn, identity, change, report).await?;
             }
         }
         Ok(())
@@ -185,7 +190,9 @@ impl DataRun<'_> {
         .await
     }
 
-    /// Writes the growth of every sim day not grown yet, through `day`.
+    /// Writes the growth of every sim day not grown yet, through `day`. Each day is marked grown
+    /// in the transaction that journals it: a run killed before that grows the day again (its
+    /// finished steps skipped) and journals it then, with all its rows.
     pub(super) async fn grow(
         &self,
         conn: &mut PgConnection,
@@ -198,31 +205,27 @@ impl DataRun<'_> {
             .into_iter()
             .map(|c| (c.change_id, c.sim_day.max(0) as u32))
             .collect();
-        let mut grown = Vec::new();
-        growth::grow_through(
-            conn,
-            &self.runner,
-            self.plan,
-            self.scale,
-            day,
-            &applied,
-            identity.start_date,
-            |d, written| {
-                report(Happened::Grew {
-                    day: d,
-                    date: calendar::date_of(identity.start_date, d),
-                    written,
-                });
-                grown.push((d, *written));
-            },
-        )
-        .await?;
-        for (d, written) in grown {
-            ledger::record(
+        for d in growth::last_grown_day(conn).await? + 1..=day {
+            let written = growth::grow_day(
                 conn,
-                &Event::DayGrown(data_written(None, Some(d), &written)),
+                &self.runner,
+                self.plan,
+                self.scale,
+                d,
+                &applied,
+                identity.start_date,
             )
             .await?;
+            report(Happened::Grew {
+                day: d,
+                date: calendar::date_of(identity.start_date, d),
+                written: &written,
+            });
+            let mut tx = conn.begin().await?;
+            growth::mark_grown(&mut tx, d, written.rows).await?;
+            let event = Event::DayGrown(data_written(None, Some(d), &written));
+            ledger::record(&mut tx, &event).await?;
+            tx.commit().await?;
         }
         Ok(())
     }

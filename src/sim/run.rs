@@ -220,7 +220,7 @@ async fn apply_pending(
     let applied: std::collections::HashSet<String> = applied_ids.into_iter().collect();
     let mut progress = Progress::default();
     if let Some(data) = &run.data {
-        data.resume(conn, run.project, &identity, last_applied)
+        data.resume(conn, run.project, &identity, last_applied, report)
             .await?;
     }
     let pending: Vec<&&Change> = due.iter().filter(|c| !applied.contains(&c.id)).collect();
