@@ -272,3 +272,50 @@ fn unknown_word_list() {
         "no word list `closed_set_sufixes`; the lists are: ",
     );
 }
+
+const BASE_DATA: &str = "templates/taskpilot/base.data.yaml";
+
+/// 1-based line of the first line containing `needle` after the line `section`.
+fn line_after(b: &Broken, file: &str, section: &str, needle: &str) -> usize {
+    let text = std::fs::read_to_string(b.path(file)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| *l == section).unwrap();
+    start
+        + lines[start..]
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap()
+        + 1
+}
+
+/// A data step calling a macro its file does not define is reported on the step (the daily
+/// one, not the seed step of the same name).
+#[test]
+fn data_step_calls_an_unknown_macro() {
+    let b = Broken::new(BASE_DATA, "m::recent_issue(", "m::recent_isue(");
+    let line = line_after(&b, BASE_DATA, "daily:", "- name: comments");
+    assert_reports(
+        &b.check(),
+        &b.path(BASE_DATA),
+        line,
+        "daily step `comments`",
+    );
+    assert!(b.check().contains("recent_isue"), "{}", b.check());
+}
+
+/// A syntax error in a data file's macros is reported on every step that imports them.
+#[test]
+fn data_file_macros_do_not_parse() {
+    let b = Broken::new(
+        BASE_DATA,
+        "{% macro users_of_org(counts) -%}",
+        "{% macro users_of_org(counts -%}",
+    );
+    let line = line_after(&b, BASE_DATA, "backfill:", "- name: issues");
+    assert_reports(
+        &b.check(),
+        &b.path(BASE_DATA),
+        line,
+        "backfill step `issues`",
+    );
+}

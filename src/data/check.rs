@@ -58,29 +58,41 @@ pub fn check(templates: &Path, roadmap: &Roadmap) -> Vec<Problem> {
 
 fn check_file(file: &DataFile, scope: &Scope, problems: &mut Vec<Problem>) {
     let text = std::fs::read_to_string(&file.path).unwrap_or_default();
-    let line_of = |needle: &str| -> usize {
-        text.lines()
+    // The first line holding `needle` under the top-level key `section` (a daily step may have
+    // the name of a backfill step).
+    let line_of = |section: &str, needle: &str| -> usize {
+        let lines: Vec<&str> = text.lines().collect();
+        let start = lines
+            .iter()
+            .position(|l| l.trim_end() == format!("{section}:"))
+            .unwrap_or(0);
+        lines[start..]
+            .iter()
             .position(|l| l.contains(needle))
-            .map_or(1, |n| n + 1)
+            .map_or(1, |n| start + n + 1)
     };
-    let mut add = |needle: &str, message: String, hint: &str| {
-        problems.push(Problem {
-            file: file.path.clone(),
-            line: line_of(needle),
-            message,
-            hint: hint.into(),
-        })
+    let mut add = |section: &str, needle: &str, err: Result<(), String>, hint: &str| {
+        if let Err(message) = err {
+            problems.push(Problem {
+                file: file.path.clone(),
+                line: line_of(section, needle),
+                message,
+                hint: hint.into(),
+            })
+        }
     };
     for (phase, steps) in [("backfill", &file.backfill), ("daily", &file.daily)] {
         for step in steps {
             let needle = format!("name: {}", step.name);
             if !(step.rows.is_finite() && step.rows >= 0.0 && step.rows < 1e12) {
+                let message = format!(
+                    "{phase} step `{}`: rows must be a number of rows at scale 1, got {}",
+                    step.name, step.rows
+                );
                 add(
+                    phase,
                     &needle,
-                    format!(
-                        "{phase} step `{}`: rows must be a number of rows at scale 1, got {}",
-                        step.name, step.rows
-                    ),
+                    Err(message),
                     "give `rows` as a count, e.g. 500000",
                 );
             }
@@ -92,23 +104,29 @@ fn check_file(file: &DataFile, scope: &Scope, problems: &mut Vec<Problem>) {
                 ctx.insert(var, &10);
             }
             let name = format!("{phase} step `{}`", step.name);
-            if let Err(err) = Compiled::new(&name, &step.sql).and_then(|c| c.render(&name, &ctx)) {
-                add(
-                    &needle,
-                    format!("{err:#}"),
-                    "variables and helpers are listed in docs/data-files.md",
-                );
-            }
+            let rendered = Compiled::new(&name, &step.sql, &file.macros)
+                .and_then(|c| c.render(&name, &ctx))
+                .map(|_| ())
+                .map_err(|err| message_of(&err));
+            add(
+                phase,
+                &needle,
+                rendered,
+                "variables, helpers and macros are in docs/data-files.md",
+            );
         }
     }
     for query in &file.queries {
         let needle = format!("name: {}", query.name);
         let name = format!("query `{}`", query.name);
-        match Compiled::new(&name, &query.sql).and_then(|c| c.render(&name, &scope.context())) {
+        match Compiled::new(&name, &query.sql, &file.macros)
+            .and_then(|c| c.render(&name, &scope.context()))
+        {
             Err(err) => add(
+                "queries",
                 &needle,
-                format!("{err:#}"),
-                "variables are listed in docs/data-files.md",
+                Err(message_of(&err)),
+                "variables and macros are in docs/data-files.md",
             ),
             Ok(sql) => {
                 let statements = sql
@@ -119,17 +137,27 @@ fn check_file(file: &DataFile, scope: &Scope, problems: &mut Vec<Problem>) {
                     .collect::<Vec<_>>()
                     .join("\n");
                 if !statements.trim_end().ends_with(';') {
+                    let message = format!(
+                        "query `{}` must end its SQL statement with `;` (pgbench script)",
+                        query.name
+                    );
                     add(
+                        "queries",
                         &needle,
-                        format!(
-                            "query `{}` must end its SQL statement with `;` (pgbench script)",
-                            query.name
-                        ),
+                        Err(message),
                         "end the statement with a semicolon",
                     );
                 }
             }
         }
+    }
+}
+
+/// An error's message without the hint it may carry: the problem gives its own.
+fn message_of(err: &anyhow::Error) -> String {
+    match err.downcast_ref::<crate::error::UserError>() {
+        Some(user) => user.message.clone(),
+        None => format!("{err:#}"),
     }
 }
 

@@ -249,12 +249,13 @@ pub async fn mark_grown(conn: &mut PgConnection, day: u32, rows: u64) -> Result<
     Ok(())
 }
 
-fn sourced<'a>(file: &DataFile, steps: &'a [super::Step]) -> Vec<Sourced<'a>> {
+fn sourced<'a>(file: &'a DataFile, steps: &'a [super::Step]) -> Vec<Sourced<'a>> {
     steps
         .iter()
         .map(|step| Sourced {
             step,
             source: file.path.display().to_string(),
+            macros: &file.macros,
         })
         .collect()
 }

@@ -54,6 +54,10 @@ pub struct DataFile {
     pub daily: Vec<Step>,
     #[serde(default)]
     pub queries: Vec<Query>,
+    /// Tera macros every step and query of the file may import (`{% import "macros" as m %}`):
+    /// an expression several steps share is written once.
+    #[serde(default)]
+    pub macros: String,
     /// Where it was read from, for messages.
     #[serde(skip)]
     pub path: PathBuf,
@@ -172,11 +176,19 @@ pub struct Compiled {
     tera: tera::Tera,
 }
 
+/// The name under which a data file's macros are imported.
+const MACROS: &str = "macros";
+
 impl Compiled {
-    pub fn new(name: &str, source: &str) -> Result<Compiled> {
+    /// `source` as template `name`, with the data file's `macros` to import.
+    pub fn new(name: &str, source: &str, macros: &str) -> Result<Compiled> {
         let mut tera = tera::Tera::default();
         tera.autoescape_on(vec![]);
-        tera.add_raw_template(name, source).map_err(|err| {
+        let mut templates = vec![(name, source)];
+        if !macros.is_empty() {
+            templates.insert(0, (MACROS, macros));
+        }
+        tera.add_raw_templates(templates).map_err(|err| {
             bad_input(format!("{name}: {}", crate::render::tera_error_chain(&err)))
         })?;
         Ok(Compiled { tera })

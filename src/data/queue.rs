@@ -263,7 +263,7 @@ mod tests {
                     index,
                     step_name: format!("s{index}"),
                     name: format!("s{index}"),
-                    compiled: Compiled::new("s", "SELECT 1").unwrap(),
+                    compiled: Compiled::new("s", "SELECT 1", "").unwrap(),
                     scope: Scope {
                         scale: 1.0,
                         seed: 1,

@@ -31,10 +31,11 @@ pub struct Runner {
     pub bulk: bool,
 }
 
-/// A step with the file it came from, for messages.
+/// A step with the file it came from, for messages, and that file's macros.
 pub struct Sourced<'a> {
     pub step: &'a Step,
     pub source: String,
+    pub macros: &'a str,
 }
 
 /// What a phase wrote.
@@ -126,7 +127,7 @@ pub async fn run_phase(
         let counter = counts.entry(step.name.clone()).or_insert(0);
         *counter = (*counter).max(range.1);
         let name = format!("{} (step `{}`)", sourced.source, step.name);
-        let compiled = Compiled::new(&name, &step.sql)?;
+        let compiled = Compiled::new(&name, &step.sql, sourced.macros)?;
         let done = done_chunks(conn, phase, index).await?;
         let chunks: VecDeque<(i64, i64)> = chunk_ranges(range.0, range.1)
             .into_iter()

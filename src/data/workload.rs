@@ -61,7 +61,7 @@ pub fn write_scripts(
     let mut scripts = Vec::new();
     for (n, (id, file, query)) in plan.queries(applied).into_iter().enumerate() {
         let name = format!("{} (query `{}`)", file.path.display(), query.name);
-        let sql = Compiled::new(&name, &query.sql)?.render(&name, &ctx)?;
+        let sql = Compiled::new(&name, &query.sql, &file.macros)?.render(&name, &ctx)?;
         let path = dir.join(format!("{n:03}_{id}_{}.sql", query.name));
         std::fs::write(&path, &sql).with_context(|| format!("writing {}", path.display()))?;
         scripts.push(Script {
