@@ -275,17 +275,22 @@ fn unknown_word_list() {
 
 const BASE_DATA: &str = "templates/taskpilot/base.data.yaml";
 
-/// 1-based line of the first line containing `needle` after the line `section`.
-fn line_after(b: &Broken, file: &str, section: &str, needle: &str) -> usize {
-    let text = std::fs::read_to_string(b.path(file)).unwrap();
+/// Asserts that check reports `message` on the line of step `name` under `section` of the base
+/// data file, and returns what it printed.
+fn assert_step_reported(b: &Broken, section: &str, name: &str, message: &str) -> String {
+    let text = std::fs::read_to_string(b.path(BASE_DATA)).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let start = lines.iter().position(|l| *l == section).unwrap();
-    start
+    let step = format!("- name: {name}");
+    let line = start
         + lines[start..]
             .iter()
-            .position(|l| l.contains(needle))
+            .position(|l| l.contains(&step))
             .unwrap()
-        + 1
+        + 1;
+    let err = b.check();
+    assert_reports(&err, &b.path(BASE_DATA), line, message);
+    err
 }
 
 /// A data step calling a macro its file does not define is reported on the step (the daily
@@ -293,14 +298,8 @@ fn line_after(b: &Broken, file: &str, section: &str, needle: &str) -> usize {
 #[test]
 fn data_step_calls_an_unknown_macro() {
     let b = Broken::new(BASE_DATA, "m::recent_issue(", "m::recent_isue(");
-    let line = line_after(&b, BASE_DATA, "daily:", "- name: comments");
-    assert_reports(
-        &b.check(),
-        &b.path(BASE_DATA),
-        line,
-        "daily step `comments`",
-    );
-    assert!(b.check().contains("recent_isue"), "{}", b.check());
+    let err = assert_step_reported(&b, "daily:", "comments", "daily step `comments`");
+    assert!(err.contains("recent_isue"), "{err}");
 }
 
 /// A syntax error in a data file's macros is reported on every step that imports them.
@@ -311,11 +310,5 @@ fn data_file_macros_do_not_parse() {
         "{% macro users_of_org(counts) -%}",
         "{% macro users_of_org(counts -%}",
     );
-    let line = line_after(&b, BASE_DATA, "backfill:", "- name: issues");
-    assert_reports(
-        &b.check(),
-        &b.path(BASE_DATA),
-        line,
-        "backfill step `issues`",
-    );
+    assert_step_reported(&b, "backfill:", "issues", "backfill step `issues`");
 }
