@@ -9,6 +9,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod build;
 pub mod calendar;
 pub mod check;
 pub mod cli;

@@ -4,14 +4,16 @@
 //! with `--full-audit` leave byte-identical journal files (but for each event's wall time). The
 //! schema each change records for the next drift check must be the same too: on a catalog of
 //! over 200 relations (two seeds with 200 extra tables), it is patched for what the change
-//! touched in the first run and read whole in the second.
+//! touched in the first run and read whole in the second. That first run goes a week per process,
+//! so every process's first change finds the catalog's fingerprint as the last change recorded
+//! it and starts from the ledger instead of auditing the whole database.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{run_ok, temp_state, ScratchDb};
+use common::{assert_success, engineer_sim, run_ok, temp_state, ScratchDb};
 use sqlx::Connection;
 
 /// Every journal file of a state directory, by name, wall times masked.
@@ -31,10 +33,12 @@ fn journal_files(state: &Path) -> BTreeMap<String, String> {
             files.insert(name, std::fs::read_to_string(entry.path()).unwrap());
         }
     }
+    // A run per week starts a run each time (`run_started`).
     let journal = files["journal.jsonl"]
         .lines()
-        .map(|line| {
-            let mut event: serde_json::Value = serde_json::from_str(line).unwrap();
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|event| event["event"] != "run_started")
+        .map(|mut event| {
             event.as_object_mut().unwrap().remove("wall_time");
             event.to_string()
         })
@@ -45,12 +49,13 @@ fn journal_files(state: &Path) -> BTreeMap<String, String> {
 }
 
 /// Runs the whole roadmap of `seed` on `url` (after `extra` FK-linked tables of a schema of
-/// their own); returns its journal files.
+/// their own), in one process or a week per process; returns its journal files.
 async fn whole_roadmap(
     url: &str,
     seed: u64,
     extra: usize,
     audit: &[&str],
+    by_week: bool,
 ) -> BTreeMap<String, String> {
     let state = temp_state();
     let seed = seed.to_string();
@@ -68,13 +73,38 @@ async fn whole_roadmap(
     }
     let init = [&init[..], audit].concat();
     run_ok(state.path(), url, &init);
-    run_ok(
-        state.path(),
-        url,
-        &[&["run", "--until-week", "12"][..], audit].concat(),
-    );
+    let weeks: Vec<String> = match by_week {
+        true => (1..=12).map(|w| w.to_string()).collect(),
+        false => vec!["12".to_string()],
+    };
+    let mut from_the_ledger = 0;
+    for week in &weeks {
+        let out = engineer_sim(state.path())
+            .env("DATABASE_URL", url)
+            .env("ENGINEER_SIM_LOG", "engineer_sim::apply=debug")
+            .args([&["run", "--until-week", week][..], audit].concat())
+            .output()
+            .unwrap();
+        assert_success(&out, &["run", "--until-week", week]);
+        from_the_ledger += String::from_utf8_lossy(&out.stderr)
+            .matches(AS_RECORDED)
+            .count();
+    }
+    // On a large catalog, a process starts from the ledger unless the last change ran steps
+    // outside its transaction (it records no fingerprint); else none does.
+    match (extra >= 200 && audit.is_empty(), by_week) {
+        (true, true) => assert!(
+            from_the_ledger >= weeks.len() / 2,
+            "seed {seed}: {from_the_ledger} of {} processes started from the ledger",
+            weeks.len()
+        ),
+        _ => assert_eq!(from_the_ledger, 0, "seed {seed}"),
+    }
     journal_files(state.path())
 }
+
+/// What a process's first change logs when the catalog's fingerprint is the recorded one.
+const AS_RECORDED: &str = "the catalog is as the last change recorded it";
 
 /// A chain of `count` tables, each referencing the one before, in a schema of their own.
 async fn extra_tables(url: &str, count: usize) {
@@ -129,10 +159,10 @@ async fn empty(url: &str) {
 async fn scoped_and_full_journal_the_same(seeds: std::ops::RangeInclusive<u64>, extra: usize) {
     for seed in seeds {
         let db = ScratchDb::create("scoped_audit").await.unwrap();
-        let scoped = whole_roadmap(&db.url, seed, extra, &[]).await;
+        let scoped = whole_roadmap(&db.url, seed, extra, &[], extra > 0).await;
         let patched = recorded_schemas(&db.url).await;
         empty(&db.url).await;
-        let full = whole_roadmap(&db.url, seed, extra, &["--full-audit"]).await;
+        let full = whole_roadmap(&db.url, seed, extra, &["--full-audit"], false).await;
         let read_whole = recorded_schemas(&db.url).await;
         assert_eq!(
             patched.keys().collect::<Vec<_>>(),
@@ -175,4 +205,62 @@ async fn seeds_11_to_20_journal_the_same_with_the_scoped_and_the_whole_audit() {
 #[tokio::test]
 async fn among_200_other_tables_the_patched_schema_is_the_one_read_whole() {
     scoped_and_full_journal_the_same(1..=2, 200).await;
+}
+
+/// Among 200 other tables, the next process's first change starts from the ledger only while
+/// the catalog is as the last change left it: a column added behind engineer-sim's back, or the
+/// domain a column has renamed (which changes no table's catalog rows, only the column's
+/// definition), is still the drift it always was (exit 1, nothing applied).
+#[tokio::test]
+async fn among_200_other_tables_drift_is_still_found() {
+    for (behind_the_back, named) in [
+        (
+            "ALTER TABLE extra.t7 ADD COLUMN note text",
+            "column extra.t7.note was added",
+        ),
+        (
+            "ALTER DOMAIN extra.positive RENAME TO above_zero",
+            "column extra.counter.n is now",
+        ),
+    ] {
+        let db = ScratchDb::create("scoped_drift").await.unwrap();
+        extra_tables(&db.url, 200).await;
+        // A column whose type is named in its definition.
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::raw_sql(
+            "CREATE DOMAIN extra.positive AS bigint CHECK (VALUE > 0);
+             CREATE TABLE extra.counter (id bigint PRIMARY KEY, n extra.positive)",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        drop(conn);
+        let state = temp_state();
+        run_ok(
+            state.path(),
+            &db.url,
+            &["init", "--no-data", "--force", "--start-date", "2026-01-05"],
+        );
+        run_ok(state.path(), &db.url, &["run", "--until-week", "1"]);
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::raw_sql(behind_the_back)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        drop(conn);
+        let out = engineer_sim(state.path())
+            .env("DATABASE_URL", &db.url)
+            .env("ENGINEER_SIM_LOG", "engineer_sim::apply=debug")
+            .args(["run", "--until-week", "2"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{behind_the_back}: {stderr}");
+        assert!(
+            stderr.contains("the schema changed outside engineer-sim") && stderr.contains(named),
+            "{behind_the_back}: {stderr}"
+        );
+        assert!(!stderr.contains(AS_RECORDED), "{stderr}");
+        db.drop_now().await.unwrap();
+    }
 }

@@ -18,6 +18,7 @@ use crate::session::LOCK_TIMEOUT;
 use crate::words::Words;
 
 mod delta;
+mod fingerprint;
 mod outside;
 mod scope;
 #[cfg(test)]
@@ -118,17 +119,19 @@ pub async fn apply_after(
         None => {
             // A table locked by another session makes the audit wait past lock_timeout: the
             // change fails, is rolled back and journaled like a failing DDL statement.
-            let known = match look(&mut tx, unit.words).await {
+            let (known, as_recorded) = match look(&mut tx, unit).await {
                 Ok(looked) => looked,
                 Err(err) => {
                     drop(tx);
                     return Err(record_failure(conn, unit, err).await);
                 }
             };
-            // The whole schema first: its difference names what was done behind engineer-sim's
-            // back.
-            crate::drift::ensure_as_recorded(&mut tx, unit.id, &known.schema.schema).await?;
-            ensure_no_drift(unit, &known.audit, &delta::catalog_only(&known.open))?;
+            if !as_recorded {
+                // The whole schema first: its difference names what was done behind
+                // engineer-sim's back.
+                crate::drift::ensure_as_recorded(&mut tx, unit.id, &known.schema.schema).await?;
+                ensure_no_drift(unit, &known.audit, &delta::catalog_only(&known.open))?;
+            }
             known
         }
     };
@@ -181,7 +184,15 @@ pub async fn apply_after(
     if !outside_steps.is_empty() {
         outside::record_pending(&mut tx, &by, &outside_steps, &deferred).await?;
     }
-    schema_after.schema.record(&mut tx, unit.id).await?;
+    // On a large catalog, the fingerprint lets the next process's first change skip its whole
+    // audit and schema read when nothing changed in between (apply/fingerprint.rs).
+    let fingerprint = schema_after
+        .names()
+        .map(|names| fingerprint::fingerprint(&relations_after, names, unit.words));
+    schema_after
+        .schema
+        .record(&mut tx, unit.id, fingerprint.as_deref())
+        .await?;
     let events = ledger::events_mark(&mut tx).await?;
     tx.commit().await?;
     let locked = ddl_started.elapsed();
@@ -238,22 +249,43 @@ struct Known {
     schema: crate::drift::Tracked,
 }
 
-/// Looks at the database afresh: the ledger's open findings, the whole audit, the catalog
-/// snapshot, and the whole schema for the drift check.
-async fn look(tx: &mut PgConnection, words: &Words) -> Result<Known> {
+/// Looks at the database afresh: the ledger's open findings, the catalog snapshot, the whole
+/// audit and the whole schema for the drift check. On a large catalog whose fingerprint is the
+/// one the last change recorded, the schema is the recorded one and the audit what the ledger
+/// holds open (apply/fingerprint.rs); true then: the drift checks have nothing to compare.
+async fn look(tx: &mut PgConnection, unit: &Unit<'_>) -> Result<(Known, bool)> {
     let open = delta::open_findings(tx).await?;
-    let audit = audit::audit(tx, words).await?;
     let snapshot = Snapshot::take(tx).await?;
     let relations = Relations::read(tx).await?;
     let for_patching = relations.len() >= PATCH_SCHEMA_FROM;
+    if for_patching && !unit.full_audit {
+        let names = crate::drift::names(tx).await?;
+        let fingerprint = fingerprint::fingerprint(&relations, &names, unit.words);
+        if let Some(schema) = crate::drift::Tracked::recorded_if(tx, &fingerprint, names).await? {
+            tracing::debug!(
+                "{}: the catalog is as the last change recorded it: no whole audit or schema read",
+                unit.id
+            );
+            let known = Known {
+                audit: delta::catalog_only(&open),
+                open,
+                snapshot,
+                relations,
+                schema,
+            };
+            return Ok((known, true));
+        }
+    }
+    let audit = audit::audit(tx, unit.words).await?;
     let schema = crate::drift::Tracked::read(tx, for_patching).await?;
-    Ok(Known {
+    let known = Known {
         open,
         audit,
         snapshot,
         relations,
         schema,
-    })
+    };
+    Ok((known, false))
 }
 
 /// From how many relations a change's schema is patched rather than read whole: below it, the

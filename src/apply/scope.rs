@@ -113,6 +113,11 @@ impl Relations {
         self.0.len()
     }
 
+    /// Each relation's oid and digest, by oid.
+    pub fn digests(&self) -> impl Iterator<Item = (i64, &str)> {
+        self.0.iter().map(|(oid, r)| (*oid, r.digest.as_str()))
+    }
+
     pub async fn read(conn: &mut PgConnection) -> Result<Relations> {
         let rows: Vec<(i64, String, String, Vec<i64>)> =
             sqlx::query_as(&RELATIONS.replace("{user_schemas}", USER_SCHEMAS))

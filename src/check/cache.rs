@@ -59,7 +59,7 @@ fn fingerprint(data: &DataDirs) -> Option<String> {
     files.extend(files_under(&data.templates));
     let mut text = format!(
         "{HEADER}\n# tool {}\n# roadmap {}\n# personas {}\n# templates {}\n",
-        tool_identity(),
+        crate::build::identity(),
         roadmap.display(),
         data.personas.display(),
         data.templates.display()
@@ -74,22 +74,6 @@ fn fingerprint(data: &DataDirs) -> Option<String> {
         text.push_str(&format!("{sha}  {}\n", file.display()));
     }
     Some(text)
-}
-
-/// The version and the executable's size and time: a rebuilt tool checks afresh.
-fn tool_identity() -> String {
-    let exe = std::env::current_exe().and_then(std::fs::metadata);
-    let (len, modified) = match exe {
-        Ok(meta) => (
-            meta.len(),
-            meta.modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos()),
-        ),
-        Err(_) => (0, 0),
-    };
-    format!("{} {len} {modified}", env!("CARGO_PKG_VERSION"))
 }
 
 /// Every regular file under `dir`, sorted (the check reads some of them; any of them changing
