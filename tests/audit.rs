@@ -124,12 +124,7 @@ async fn verify_reports_drift_with_exit_code_1() {
     let state = temp_state();
     run_ok(state.path(), &db.url, &["init"]);
     run_ok(state.path(), &db.url, &["run", "--until-week", "1"]);
-    let mut conn = engineer_sim::pg::connect(&db.url).await.unwrap();
-    sqlx::raw_sql("DROP INDEX idx_time_reports_user_id; CREATE TABLE stray (owner_id uuid REFERENCES users(id) ON DELETE CASCADE NOT NULL)")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    drop(conn);
+    execute_sql(&db.url, "DROP INDEX idx_time_reports_user_id; CREATE TABLE stray (owner_id uuid REFERENCES users(id) ON DELETE CASCADE NOT NULL)").await;
     let out = engineer_sim(state.path())
         .env("DATABASE_URL", &db.url)
         .arg("verify")

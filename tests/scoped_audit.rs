@@ -13,7 +13,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{assert_success, engineer_sim, run_ok, temp_state, ScratchDb};
+use common::{assert_success, engineer_sim, execute_sql, run_ok, temp_state, ScratchDb};
 use sqlx::Connection;
 
 /// Every journal file of a state directory, by name, wall times masked.
@@ -119,8 +119,7 @@ async fn extra_tables(url: &str, count: usize) {
             i - 1
         ));
     }
-    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-    sqlx::raw_sql(&ddl).execute(&mut conn).await.unwrap();
+    execute_sql(url, &ddl).await;
 }
 
 /// The schema recorded after each change, by change id (the drift check's, crate::drift).
@@ -226,15 +225,12 @@ async fn among_200_other_tables_drift_is_still_found() {
         let db = ScratchDb::create("scoped_drift").await.unwrap();
         extra_tables(&db.url, 200).await;
         // A column whose type is named in its definition.
-        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-        sqlx::raw_sql(
+        execute_sql(
+            &db.url,
             "CREATE DOMAIN extra.positive AS bigint CHECK (VALUE > 0);
              CREATE TABLE extra.counter (id bigint PRIMARY KEY, n extra.positive)",
         )
-        .execute(&mut conn)
-        .await
-        .unwrap();
-        drop(conn);
+        .await;
         let state = temp_state();
         run_ok(
             state.path(),
@@ -242,12 +238,7 @@ async fn among_200_other_tables_drift_is_still_found() {
             &["init", "--no-data", "--force", "--start-date", "2026-01-05"],
         );
         run_ok(state.path(), &db.url, &["run", "--until-week", "1"]);
-        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-        sqlx::raw_sql(behind_the_back)
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        drop(conn);
+        execute_sql(&db.url, behind_the_back).await;
         let out = engineer_sim(state.path())
             .env("DATABASE_URL", &db.url)
             .env("ENGINEER_SIM_LOG", "engineer_sim::apply=debug")

@@ -80,6 +80,12 @@ pub fn run_ok(state: &Path, url: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs `sql` on `url` in a connection of its own (what someone does behind engineer-sim's back).
+pub async fn execute_sql(url: &str, sql: &str) {
+    let mut conn = engineer_sim::pg::connect(url).await.expect("connect");
+    sqlx::raw_sql(sql).execute(&mut conn).await.expect(sql);
+}
+
 pub fn assert_success(out: &Output, args: &[&str]) {
     assert!(
         out.status.success(),
