@@ -389,6 +389,13 @@ async fn data_events_lost_to_a_kill_are_journaled_by_the_next_run() {
     let seeded = temp_state();
     run_with_data_ok(seeded.path(), &["init"]);
     let mut conn = connect_embedded(seeded.path()).await;
+    // The seed's deferred indexes, built: the next run must not build them again.
+    let built = "SELECT array_agg(c.oid::bigint ORDER BY c.relname) FROM pg_class c
+                 JOIN pg_index x ON x.indexrelid = c.oid WHERE x.indrelid = 'comments'::regclass";
+    let indexes: Vec<i64> = sqlx::query_scalar(built)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     let deleted =
         sqlx::query("DELETE FROM engineer_sim.events WHERE event->>'event' = 'data_seeded'")
             .execute(&mut conn)
@@ -404,6 +411,12 @@ async fn data_events_lost_to_a_kill_are_journaled_by_the_next_run() {
     std::fs::write(&settings, written.to_string()).unwrap();
     run_with_data_ok(seeded.path(), RUN_DATA);
     assert_eq!(data_events(seeded.path()), want, "the seed");
+    let mut conn = connect_embedded(seeded.path()).await;
+    let after: Vec<i64> = sqlx::query_scalar(built)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(after, indexes, "the seed's indexes were built again");
     for dir in [state.path(), seeded.path()] {
         let _ = engineer_sim(dir).args(["db", "stop"]).output();
     }

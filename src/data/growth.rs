@@ -137,7 +137,11 @@ pub async fn seed(
         .filter(|(_, class)| **class == super::SizeClass::Grows)
         .map(|(table, _)| table.clone())
         .collect();
-    super::defer::drop_indexes(conn, &growing).await?;
+    // A resumed seed dropped them already: those its builds did not reach are still recorded,
+    // and the ones built stay (dropping them again would rebuild every index after a kill).
+    if !phase_started(conn, "seed").await? {
+        super::defer::drop_indexes(conn, &growing).await?;
+    }
     let bulk = Runner {
         bulk: true,
         ..runner.clone()
@@ -186,12 +190,19 @@ pub async fn backfill(
 
 /// Whether `change_id`'s backfill has begun: a step of it is recorded.
 pub async fn backfill_started(conn: &mut PgConnection, change_id: &str) -> Result<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM engineer_sim.data_steps WHERE phase = 'backfill:' || $1)",
+    phase_started(conn, &format!("backfill:{change_id}")).await
+}
+
+/// Whether a step of `phase` is recorded.
+async fn phase_started(conn: &mut PgConnection, phase: &str) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM engineer_sim.data_steps WHERE phase = $1)",
+        )
+        .bind(phase)
+        .fetch_one(conn)
+        .await?,
     )
-    .bind(change_id)
-    .fetch_one(conn)
-    .await?)
 }
 
 /// Changes whose backfill has a step recorded but not done.
