@@ -29,8 +29,9 @@ DO $$ BEGIN
   END IF;
 END $$";
 
-/// Every object of the schema with the oid of the relation it belongs to (a column's or
-/// constraint's table, an index's table). `{of_c}` and `{of_x}` are empty, or keep the relations
+/// Every object of the schema with its definition ([`DEFINITIONS`], or `''` when only the owners
+/// are read) and the oid of the relation it belongs to (a column's or constraint's table, an
+/// index's table). `{of_c}` and `{of_x}` are empty, or keep the relations
 /// in `$1`: two statements, so that each keeps a plan of its own (one generic plan for both
 /// scanned the whole catalog for a few relations: 89 ms a change at 2,000 tables).
 const OBJECTS: &str = "
@@ -135,7 +136,7 @@ impl Tracked {
     }
 
     /// The schema recorded after the last change, when its fingerprint is `fingerprint`: the
-    /// catalog is then as that change left it (apply/mod.rs says what the fingerprint covers),
+    /// catalog is then as that change left it (apply/fingerprint.rs says what it covers),
     /// so the recorded schema is the schema now, and only which relation each object belongs to
     /// is read (a fifth of the cost of reading the definitions). `names` are the NAMES read now.
     pub async fn recorded_if(
