@@ -121,12 +121,9 @@ pub struct Tracked {
 }
 
 impl Tracked {
-    /// The whole schema, and the names its text depends on when it is to be `patched` later.
-    pub async fn read(conn: &mut PgConnection, for_patching: bool) -> Result<Tracked> {
-        let names = match for_patching {
-            true => Some(names(conn).await?),
-            false => None,
-        };
+    /// The whole schema, with the NAMES digest read just before when it is to be `patched`
+    /// later.
+    pub async fn read(conn: &mut PgConnection, names: Option<String>) -> Result<Tracked> {
         let (schema, owners) = objects(conn, None).await?;
         Ok(Tracked {
             schema,
@@ -172,7 +169,8 @@ impl Tracked {
     /// rest kept. Read whole when a name the definitions may print changed.
     pub async fn patched(&self, conn: &mut PgConnection, touched: &[i64]) -> Result<Tracked> {
         let Some(before) = &self.names else {
-            return Tracked::read(conn, true).await;
+            let names = names(conn).await?;
+            return Tracked::read(conn, Some(names)).await;
         };
         let names = names(conn).await?;
         if &names != before {
@@ -446,7 +444,8 @@ mod tests {
         )
         .await
         .expect("scratch with a table");
-        let before = Tracked::read(&mut conn, true).await.expect("read");
+        let names = names(&mut conn).await.expect("names");
+        let before = Tracked::read(&mut conn, Some(names)).await.expect("read");
         sqlx::raw_sql("ALTER SEQUENCE t_id_seq RENAME TO t_ids")
             .execute(&mut conn)
             .await

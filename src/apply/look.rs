@@ -35,11 +35,15 @@ pub(super) async fn look(tx: &mut PgConnection, unit: &Unit<'_>) -> Result<(Know
     let open = delta::open_findings(tx).await?;
     let snapshot = Snapshot::take(tx).await?;
     let relations = Relations::read(tx).await?;
-    let for_patching = relations.len() >= PATCH_SCHEMA_FROM;
-    if for_patching && !unit.full_audit {
-        let names = crate::drift::names(tx).await?;
-        let fingerprint = fingerprint::fingerprint(&relations, &names, unit.words);
-        if let Some(schema) = crate::drift::Tracked::recorded_if(tx, &fingerprint, names).await? {
+    // A large catalog's schema is patched after each change, which watches these names.
+    let names = match relations.len() >= PATCH_SCHEMA_FROM {
+        true => Some(crate::drift::names(tx).await?),
+        false => None,
+    };
+    if let (Some(names), false) = (&names, unit.full_audit) {
+        let fingerprint = fingerprint::fingerprint(&relations, names, unit.words);
+        let recorded = crate::drift::Tracked::recorded_if(tx, &fingerprint, names.clone()).await?;
+        if let Some(schema) = recorded {
             tracing::debug!(
                 "{}: the catalog is as the last change recorded it: no whole audit or schema read",
                 unit.id
@@ -55,7 +59,7 @@ pub(super) async fn look(tx: &mut PgConnection, unit: &Unit<'_>) -> Result<(Know
         }
     }
     let audit = audit::audit(tx, unit.words).await?;
-    let schema = crate::drift::Tracked::read(tx, for_patching).await?;
+    let schema = crate::drift::Tracked::read(tx, names).await?;
     let known = Known {
         open,
         audit,
@@ -83,7 +87,7 @@ pub(super) async fn schema_after(
     scope: &Scope,
 ) -> Result<crate::drift::Tracked> {
     if unit.full_audit || relations_after.len() < PATCH_SCHEMA_FROM {
-        return crate::drift::Tracked::read(tx, false).await;
+        return crate::drift::Tracked::read(tx, None).await;
     }
     before.schema.patched(tx, &scope.touched).await
 }

@@ -71,15 +71,13 @@ fn check_file(file: &DataFile, scope: &Scope, problems: &mut Vec<Problem>) {
             .position(|l| l.contains(needle))
             .map_or(1, |n| start + n + 1)
     };
-    let mut add = |section: &str, needle: &str, err: Result<(), String>, hint: &str| {
-        if let Err(message) = err {
-            problems.push(Problem {
-                file: file.path.clone(),
-                line: line_of(section, needle),
-                message,
-                hint: hint.into(),
-            })
-        }
+    let mut add = |section: &str, needle: &str, message: String, hint: &str| {
+        problems.push(Problem {
+            file: file.path.clone(),
+            line: line_of(section, needle),
+            message,
+            hint: hint.into(),
+        })
     };
     for (phase, steps) in [("backfill", &file.backfill), ("daily", &file.daily)] {
         for step in steps {
@@ -92,7 +90,7 @@ fn check_file(file: &DataFile, scope: &Scope, problems: &mut Vec<Problem>) {
                 add(
                     phase,
                     &needle,
-                    Err(message),
+                    message,
                     "give `rows` as a count, e.g. 500000",
                 );
             }
@@ -104,16 +102,16 @@ fn check_file(file: &DataFile, scope: &Scope, problems: &mut Vec<Problem>) {
                 ctx.insert(var, &10);
             }
             let name = format!("{phase} step `{}`", step.name);
-            let rendered = Compiled::new(&name, &step.sql, &file.macros)
-                .and_then(|c| c.render(&name, &ctx))
-                .map(|_| ())
-                .map_err(|err| message_of(&err));
-            add(
-                phase,
-                &needle,
-                rendered,
-                "variables, helpers and macros are in docs/data-files.md",
-            );
+            if let Err(err) =
+                Compiled::new(&name, &step.sql, &file.macros).and_then(|c| c.render(&name, &ctx))
+            {
+                add(
+                    phase,
+                    &needle,
+                    message_of(&err),
+                    "variables, helpers and macros are in docs/data-files.md",
+                );
+            }
         }
     }
     for query in &file.queries {
@@ -125,7 +123,7 @@ fn check_file(file: &DataFile, scope: &Scope, problems: &mut Vec<Problem>) {
             Err(err) => add(
                 "queries",
                 &needle,
-                Err(message_of(&err)),
+                message_of(&err),
                 "variables and macros are in docs/data-files.md",
             ),
             Ok(sql) => {
@@ -144,7 +142,7 @@ fn check_file(file: &DataFile, scope: &Scope, problems: &mut Vec<Problem>) {
                     add(
                         "queries",
                         &needle,
-                        Err(message),
+                        message,
                         "end the statement with a semicolon",
                     );
                 }

@@ -136,9 +136,7 @@ impl DataRun<'_> {
         report: &mut dyn FnMut(Happened<'_>),
     ) -> Result<()> {
         let written = self.write_backfill(conn, identity, change).await?;
-        // Once: a run killed after the last step and before the event finishes it here, when
-        // its next run resumes the backfill (with the rows of all its steps).
-        if written.rows > 0 && !ledger::backfill_journaled(conn, &change.id).await? {
+        if written.rows > 0 {
             report(Happened::Backfilled {
                 change,
                 written: &written,
@@ -164,7 +162,9 @@ impl DataRun<'_> {
         let mut ids = growth::unfinished_backfills(conn).await?;
         ids.extend(last_applied);
         for change in project.roadmap.ordered() {
-            if ids.contains(&change.id) {
+            // A backfill journaled is done; one killed after its last step and before its event
+            // is journaled here, with the rows of all its steps.
+            if ids.contains(&change.id) && !ledger::backfill_journaled(conn, &change.id).await? {
                 self.backfill(conn, identity, change, report).await?;
             }
         }
