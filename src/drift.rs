@@ -16,27 +16,31 @@ use crate::pg::USER_SCHEMAS;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Schema(pub BTreeMap<String, String>);
 
-/// Where the ledger keeps each change's schema and fingerprint (added to ledgers that predate
-/// them on first use).
+/// Where the ledger keeps each change's schema, and beside a fingerprint what a change that
+/// finds the same fingerprint starts from (apply/fingerprint.rs): which relation each object
+/// belongs to (`owners`) and the apply step's catalog snapshot (`catalog`). Only the last
+/// change's row keeps those two. The columns are added to ledgers that predate them on first use.
 const TABLE_SQL: &str = "CREATE TABLE IF NOT EXISTS engineer_sim.schema_snapshots (
     change_id varchar(100) PRIMARY KEY REFERENCES engineer_sim.changes(change_id) ON DELETE CASCADE,
     objects jsonb NOT NULL
 );
 DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'engineer_sim.schema_snapshots'::regclass
-                 AND attname = 'fingerprint' AND NOT attisdropped) THEN
-    ALTER TABLE engineer_sim.schema_snapshots ADD COLUMN fingerprint text;
+                 AND attname = 'catalog' AND NOT attisdropped) THEN
+    ALTER TABLE engineer_sim.schema_snapshots ADD COLUMN IF NOT EXISTS fingerprint text,
+      ADD COLUMN IF NOT EXISTS owners jsonb, ADD COLUMN catalog jsonb;
   END IF;
 END $$";
 
-/// Every object of the schema with its definition ([`DEFINITIONS`], or `''` when only the owners
-/// are read) and the oid of the relation it belongs to (a column's or constraint's table, an
-/// index's table). `{of_c}` and `{of_x}` are empty, or keep the relations
-/// in `$1`: two statements, so that each keeps a plan of its own (one generic plan for both
+/// Every object of the schema with its definition and the oid of the relation it belongs to (a
+/// column's or constraint's table, an index's table). `{of_c}` and `{of_x}` are empty, or keep
+/// the relations in `$1`: two statements, so that each keeps a plan of its own (one generic plan for both
 /// scanned the whole catalog for a few relations: 89 ms a change at 2,000 tables).
 const OBJECTS: &str = "
 SELECT format('column %s.%s.%s', n.nspname, c.relname, a.attname),
-       {column_text},
+       format_type(a.atttypid, a.atttypmod)
+       || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
+       || COALESCE(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), ''),
        c.oid::bigint
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
@@ -46,7 +50,7 @@ WHERE c.relkind IN ('r', 'p', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped
   AND {user_schemas} {of_c}
 UNION ALL
 SELECT format('index %s.%s', n.nspname, i.relname),
-       {index_text},
+       pg_get_indexdef(i.oid) || CASE WHEN x.indisvalid THEN '' ELSE ' (INVALID)' END,
        x.indrelid::bigint
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
@@ -54,28 +58,12 @@ JOIN pg_namespace n ON n.oid = i.relnamespace
 WHERE {user_schemas} {of_x}
 UNION ALL
 SELECT format('constraint %s.%s.%s', n.nspname, c.relname, k.conname),
-       {constraint_text},
+       pg_get_constraintdef(k.oid),
        c.oid::bigint
 FROM pg_constraint k
 JOIN pg_class c ON c.oid = k.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE {user_schemas} {of_c}";
-
-/// Each object's definition, as [`OBJECTS`] reads it: `{column_text}`, `{index_text}`,
-/// `{constraint_text}`.
-const DEFINITIONS: [(&str, &str); 3] = [
-    (
-        "{column_text}",
-        "format_type(a.atttypid, a.atttypmod)
-       || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
-       || COALESCE(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '')",
-    ),
-    (
-        "{index_text}",
-        "pg_get_indexdef(i.oid) || CASE WHEN x.indisvalid THEN '' ELSE ' (INVALID)' END",
-    ),
-    ("{constraint_text}", "pg_get_constraintdef(k.oid)"),
-];
 
 /// What the definitions' text depends on besides the relations' own catalog rows: the
 /// search_path, and the names of the schemas, types, functions, sequences, collations, operators
@@ -133,30 +121,61 @@ impl Tracked {
     }
 
     /// The schema recorded after the last change, when its fingerprint is `fingerprint`: the
-    /// catalog is then as that change left it (apply/fingerprint.rs says what it covers),
-    /// so the recorded schema is the schema now, and only which relation each object belongs to
-    /// is read (a fifth of the cost of reading the definitions). `names` are the NAMES read now.
+    /// catalog is then as that change left it (apply/fingerprint.rs says what it covers), so
+    /// the recorded schema, its owners and the catalog snapshot recorded with them (returned as
+    /// it was given to [`Tracked::record`]) are the catalog now. `names` are the NAMES read now.
     pub async fn recorded_if(
         conn: &mut PgConnection,
         fingerprint: &str,
         names: String,
-    ) -> Result<Option<Tracked>> {
-        let Some(recorded) = Schema::last_recorded_row(conn).await? else {
+    ) -> Result<Option<(Tracked, serde_json::Value)>> {
+        if !has_catalog_column(conn).await? {
+            return Ok(None);
+        }
+        let row: Option<(serde_json::Value, serde_json::Value, serde_json::Value)> =
+            sqlx::query_as(
+                "SELECT s.objects, s.owners, s.catalog FROM engineer_sim.schema_snapshots s
+                 WHERE s.change_id = (SELECT change_id FROM engineer_sim.changes ORDER BY seq DESC LIMIT 1)
+                   AND s.fingerprint = $1 AND s.owners IS NOT NULL AND s.catalog IS NOT NULL",
+            )
+            .bind(fingerprint)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some((objects, owners, catalog)) = row else {
             return Ok(None);
         };
-        if recorded.fingerprint.as_deref() != Some(fingerprint) {
-            return Ok(None);
-        }
-        let owners = owners(conn).await?;
+        let schema = Schema(serde_json::from_value(objects)?);
+        let owners: BTreeMap<String, i64> = serde_json::from_value(owners)?;
         // Every object must have its relation, or a patch would keep a stale one.
-        if !owners.keys().eq(recorded.schema.0.keys()) {
+        if !owners.keys().eq(schema.0.keys()) {
             return Ok(None);
         }
-        Ok(Some(Tracked {
-            schema: recorded.schema,
+        let tracked = Tracked {
+            schema,
             owners,
             names: Some(names),
-        }))
+        };
+        Ok(Some((tracked, catalog)))
+    }
+
+    /// Keeps this as the schema after `change_id`, in the change's transaction. With a
+    /// fingerprint, also the owners and `catalog` (the apply step's snapshot), for the next
+    /// change that finds the same fingerprint; without one, the next change reads afresh.
+    pub async fn record(
+        &self,
+        conn: &mut PgConnection,
+        change_id: &str,
+        fingerprinted: Option<(&str, serde_json::Value)>,
+    ) -> Result<()> {
+        let (fingerprint, owners, catalog) = match fingerprinted {
+            Some((fingerprint, catalog)) => (
+                Some(fingerprint),
+                Some(serde_json::to_value(&self.owners)?),
+                Some(catalog),
+            ),
+            None => (None, None, None),
+        };
+        insert(conn, change_id, &self.schema, fingerprint, owners, catalog).await
     }
 
     /// The NAMES digest this schema was read with, if it was read for patching.
@@ -214,31 +233,11 @@ pub async fn names(conn: &mut PgConnection) -> Result<String> {
     )
 }
 
-/// Which relation each object of the schema belongs to, without the definitions.
-async fn owners(conn: &mut PgConnection) -> Result<BTreeMap<String, i64>> {
-    let sql = DEFINITIONS
-        .iter()
-        .fold(
-            OBJECTS.replace("{user_schemas}", USER_SCHEMAS),
-            |sql, (at, _)| sql.replace(at, "''"),
-        )
-        .replace("{of_c}", "")
-        .replace("{of_x}", "");
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(&sql).fetch_all(conn).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(name, _, owner)| (name, owner))
-        .collect())
-}
-
 async fn objects(
     conn: &mut PgConnection,
     of: Option<&[i64]>,
 ) -> Result<(Schema, BTreeMap<String, i64>)> {
-    let sql = DEFINITIONS.iter().fold(
-        OBJECTS.replace("{user_schemas}", USER_SCHEMAS),
-        |sql, (at, text)| sql.replace(at, text),
-    );
+    let sql = OBJECTS.replace("{user_schemas}", USER_SCHEMAS);
     let rows: Vec<(String, String, i64)> = match of {
         None => {
             let sql = sql.replace("{of_c}", "").replace("{of_x}", "");
@@ -268,68 +267,37 @@ impl Schema {
         Ok(objects(conn, None).await?.0)
     }
 
-    /// Keeps this as the schema after `change_id`, in the change's transaction, with the
-    /// catalog's fingerprint when the change computed one (none: the next change reads afresh).
-    pub async fn record(
-        &self,
-        conn: &mut PgConnection,
-        change_id: &str,
-        fingerprint: Option<&str>,
-    ) -> Result<()> {
-        sqlx::raw_sql(TABLE_SQL).execute(&mut *conn).await?;
-        sqlx::query(
-            "INSERT INTO engineer_sim.schema_snapshots (change_id, objects, fingerprint)
-             VALUES ($1, $2, $3)
-             ON CONFLICT (change_id) DO UPDATE
-             SET objects = EXCLUDED.objects, fingerprint = EXCLUDED.fingerprint",
-        )
-        .bind(change_id)
-        .bind(serde_json::to_value(&self.0)?)
-        .bind(fingerprint)
-        .execute(conn)
-        .await?;
-        Ok(())
+    /// Keeps this as the schema after `change_id`, in the change's transaction, with no
+    /// fingerprint: the next change reads afresh.
+    pub async fn record(&self, conn: &mut PgConnection, change_id: &str) -> Result<()> {
+        insert(conn, change_id, self, None, None, None).await
     }
 
     /// The schema recorded after the last change, and that change's id; none for a ledger
     /// written before schemas were recorded.
     pub async fn last_recorded(conn: &mut PgConnection) -> Result<Option<(String, Schema)>> {
-        Ok(Schema::last_recorded_row(conn)
-            .await?
-            .map(|row| (row.change_id, row.schema)))
+        Schema::last_recorded_row(conn).await
     }
 
-    async fn last_recorded_row(conn: &mut PgConnection) -> Result<Option<Recorded>> {
-        let (table, column): (bool, bool) = sqlx::query_as(
-            "SELECT to_regclass('engineer_sim.schema_snapshots') IS NOT NULL,
-                    EXISTS (SELECT 1 FROM pg_attribute
-                            WHERE attrelid = to_regclass('engineer_sim.schema_snapshots')
-                              AND attname = 'fingerprint' AND NOT attisdropped)",
-        )
-        .fetch_one(&mut *conn)
-        .await?;
+    async fn last_recorded_row(conn: &mut PgConnection) -> Result<Option<(String, Schema)>> {
+        let table: bool =
+            sqlx::query_scalar("SELECT to_regclass('engineer_sim.schema_snapshots') IS NOT NULL")
+                .fetch_one(&mut *conn)
+                .await?;
         if !table {
             return Ok(None);
         }
-        // A table that predates the fingerprint gets it with the next change's record.
-        let fingerprint = match column {
-            true => "s.fingerprint",
-            false => "NULL::text",
-        };
-        let row: Option<(String, Option<serde_json::Value>, Option<String>)> =
-            sqlx::query_as(&format!(
-                "SELECT c.change_id, s.objects, {fingerprint} FROM engineer_sim.changes c
-                 LEFT JOIN engineer_sim.schema_snapshots s ON s.change_id = c.change_id
-                 ORDER BY c.seq DESC LIMIT 1"
-            ))
-            .fetch_optional(conn)
-            .await?;
+        let row: Option<(String, Option<serde_json::Value>)> = sqlx::query_as(
+            "SELECT c.change_id, s.objects FROM engineer_sim.changes c
+             LEFT JOIN engineer_sim.schema_snapshots s ON s.change_id = c.change_id
+             ORDER BY c.seq DESC LIMIT 1",
+        )
+        .fetch_optional(conn)
+        .await?;
         Ok(match row {
-            Some((change_id, Some(objects), fingerprint)) => Some(Recorded {
-                change_id,
-                schema: Schema(serde_json::from_value(objects)?),
-                fingerprint,
-            }),
+            Some((change_id, Some(objects))) => {
+                Some((change_id, Schema(serde_json::from_value(objects)?)))
+            }
             _ => None,
         })
     }
@@ -353,21 +321,60 @@ impl Schema {
     }
 }
 
-/// A schema as the ledger recorded it after a change.
-struct Recorded {
-    change_id: String,
-    schema: Schema,
-    fingerprint: Option<String>,
+/// Whether the ledger's schema_snapshots has its newest column: a ledger that predates it has
+/// no fingerprint to start from (the next change's record adds it).
+async fn has_catalog_column(conn: &mut PgConnection) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_attribute
+                        WHERE attrelid = to_regclass('engineer_sim.schema_snapshots')
+                          AND attname = 'catalog' AND NOT attisdropped)",
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Writes the schema after `change_id`; a row with `catalog` clears the owners and catalog of
+/// the rows before it, which no change starts from any more (they are ~1 MB at 2,000 tables).
+async fn insert(
+    conn: &mut PgConnection,
+    change_id: &str,
+    schema: &Schema,
+    fingerprint: Option<&str>,
+    owners: Option<serde_json::Value>,
+    catalog: Option<serde_json::Value>,
+) -> Result<()> {
+    sqlx::raw_sql(TABLE_SQL).execute(&mut *conn).await?;
+    if catalog.is_some() {
+        sqlx::query(
+            "UPDATE engineer_sim.schema_snapshots SET owners = NULL, catalog = NULL
+             WHERE catalog IS NOT NULL AND change_id <> $1",
+        )
+        .bind(change_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO engineer_sim.schema_snapshots (change_id, objects, fingerprint, owners, catalog)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (change_id) DO UPDATE
+         SET objects = EXCLUDED.objects, fingerprint = EXCLUDED.fingerprint,
+             owners = EXCLUDED.owners, catalog = EXCLUDED.catalog",
+    )
+    .bind(change_id)
+    .bind(serde_json::to_value(&schema.0)?)
+    .bind(fingerprint)
+    .bind(owners)
+    .bind(catalog)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Records the schema as it is now as the one after `change_id`: for work a change does outside
 /// its transaction (e.g. `CREATE INDEX CONCURRENTLY`), which must call this once it is done, or
 /// the next change would take that work for drift.
 pub async fn record_now(conn: &mut PgConnection, change_id: &str) -> Result<()> {
-    Schema::read(conn)
-        .await?
-        .record(conn, change_id, None)
-        .await
+    Schema::read(conn).await?.record(conn, change_id).await
 }
 
 /// Fails (exit 1) when `now` differs from what the ledger recorded after the last change.

@@ -29,11 +29,10 @@ pub(super) struct Known {
 
 /// Looks at the database afresh: the ledger's open findings, the catalog snapshot, the whole
 /// audit and the whole schema for the drift check. On a large catalog whose fingerprint is the
-/// one the last change recorded, the schema is the recorded one and the audit what the ledger
-/// holds open (apply/fingerprint.rs); true then: the drift checks have nothing to compare.
+/// one the last change recorded, the schema, the snapshot and the audit are what the ledger
+/// holds (apply/fingerprint.rs); true then: the drift checks have nothing to compare.
 pub(super) async fn look(tx: &mut PgConnection, unit: &Unit<'_>) -> Result<(Known, bool)> {
     let open = delta::open_findings(tx).await?;
-    let snapshot = Snapshot::take(tx).await?;
     let relations = Relations::read(tx).await?;
     // A large catalog's schema is patched after each change, which watches these names.
     let names = match relations.len() >= PATCH_SCHEMA_FROM {
@@ -43,21 +42,22 @@ pub(super) async fn look(tx: &mut PgConnection, unit: &Unit<'_>) -> Result<(Know
     if let (Some(names), false) = (&names, unit.full_audit) {
         let fingerprint = fingerprint::fingerprint(&relations, names, unit.words);
         let recorded = crate::drift::Tracked::recorded_if(tx, &fingerprint, names.clone()).await?;
-        if let Some(schema) = recorded {
+        if let Some((schema, catalog)) = recorded {
             tracing::debug!(
-                "{}: the catalog is as the last change recorded it: no whole audit or schema read",
+                "{}: the catalog is as the last change recorded it: no whole audit, schema read or snapshot",
                 unit.id
             );
             let known = Known {
                 audit: delta::catalog_only(&open),
                 open,
-                snapshot,
+                snapshot: serde_json::from_value(catalog)?,
                 relations,
                 schema,
             };
             return Ok((known, true));
         }
     }
+    let snapshot = Snapshot::take(tx).await?;
     let audit = audit::audit(tx, unit.words).await?;
     let schema = crate::drift::Tracked::read(tx, names).await?;
     let known = Known {
@@ -90,6 +90,26 @@ pub(super) async fn schema_after(
         return crate::drift::Tracked::read(tx, None).await;
     }
     before.schema.patched(tx, &scope.touched).await
+}
+
+/// The catalog snapshot after the change's DDL: the one before it with the entries of the
+/// relations the DDL touched (and their neighbours) read again; whole with `--full-audit` or
+/// when a relation's name holds a `.` or `(`, which would hide whose an entry is.
+pub(super) async fn snapshot_after(
+    tx: &mut PgConnection,
+    unit: &Unit<'_>,
+    before: &Known,
+    relations_after: &Relations,
+    scope: &Scope,
+) -> Result<Snapshot> {
+    if unit.full_audit || !before.relations.plain() || !relations_after.plain() {
+        return Snapshot::take(tx).await;
+    }
+    let was_named = before.relations.names_of(&scope.touched);
+    before
+        .snapshot
+        .patched(tx, &scope.touched, &was_named)
+        .await
 }
 
 /// The audit after the change's DDL: the audit before it, with the findings of the relations the

@@ -10,7 +10,6 @@ use sqlx::{Connection, PgConnection};
 use crate::audit::{self, Key};
 use crate::error::{Exit, UserError};
 use crate::ledger::{self, By, ChangeRow, Event, Origin};
-use crate::mistakes::Snapshot;
 use crate::mistakes::{self, CodeSet, Verification};
 use crate::render::{Rendered, Slip};
 use crate::roadmap::Declared;
@@ -26,7 +25,7 @@ mod scope;
 mod tests;
 
 use delta::{DeclaredMap, Seen};
-use look::{audit_after, ensure_no_drift, look, schema_after, Known};
+use look::{audit_after, ensure_no_drift, look, schema_after, snapshot_after, Known};
 use scope::{Relations, Scope};
 
 /// Everything the apply step needs to know about one unit of work (a change, or the base schema).
@@ -141,10 +140,10 @@ pub async fn apply_after(
     let ddl_started = std::time::Instant::now();
     let observed = async {
         sqlx::raw_sql(inside_sql).execute(&mut *tx).await?;
-        let after = Snapshot::take(&mut tx).await?;
         let relations = Relations::read(&mut tx).await?;
-        // What the DDL touched: what the audit and the schema after it read again.
+        // What the DDL touched: what the snapshot, the audit and the schema after it read again.
         let scope = Scope::between(&before.relations, &relations);
+        let after = snapshot_after(&mut tx, unit, &before, &relations, &scope).await?;
         let audit = audit_after(&mut tx, unit, &before, &after, &relations, &scope).await?;
         let schema = schema_after(&mut tx, unit, &before, &relations, &scope).await?;
         anyhow::Ok((after, relations, audit, schema))
@@ -187,14 +186,16 @@ pub async fn apply_after(
         outside::record_pending(&mut tx, &by, &outside_steps, &deferred).await?;
     }
     // On a large catalog, the fingerprint lets the next process's first change skip its whole
-    // audit and schema read when nothing changed in between (apply/fingerprint.rs).
+    // audit, schema read and catalog snapshot when nothing changed in between
+    // (apply/fingerprint.rs).
     let fingerprint = schema_after
         .names()
         .map(|names| fingerprint::fingerprint(&relations_after, names, unit.words));
-    schema_after
-        .schema
-        .record(&mut tx, unit.id, fingerprint.as_deref())
-        .await?;
+    let fingerprinted = match &fingerprint {
+        Some(fingerprint) => Some((fingerprint.as_str(), serde_json::to_value(&seen.after)?)),
+        None => None,
+    };
+    schema_after.record(&mut tx, unit.id, fingerprinted).await?;
     let events = ledger::events_mark(&mut tx).await?;
     tx.commit().await?;
     let locked = ddl_started.elapsed();

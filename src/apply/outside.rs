@@ -228,7 +228,7 @@ async fn journal_steps(
     // What the steps left is part of the change: the next change's drift check compares with it.
     crate::drift::Schema::read(&mut tx)
         .await?
-        .record(&mut tx, &by.change_id, None)
+        .record(&mut tx, &by.change_id)
         .await?;
     sqlx::query("DELETE FROM engineer_sim.outside_steps WHERE change_id = $1")
         .bind(&by.change_id)

@@ -23,10 +23,12 @@ pub struct Relations(BTreeMap<i64, Relation>);
 struct Relation {
     /// `schema.table`, as findings name it.
     name: String,
-    /// md5 of the relation's rows in pg_class, pg_attribute, pg_attrdef, pg_index (with its
-    /// indexes' pg_class rows), pg_constraint (its own and those referencing it), pg_trigger and
-    /// pg_depend (the sequences it owns), and of its schema's name: everything its findings and
-    /// its objects in the drift check's schema (crate::drift) are read from.
+    /// md5 of the relation's rows in pg_class (its relfilenode included, which a rewrite
+    /// changes), pg_attribute, pg_attrdef, pg_index (with its indexes' pg_class rows),
+    /// pg_constraint (its own and those referencing it), pg_trigger and pg_depend (the
+    /// sequences it owns), and of its schema's name: everything its findings, its objects in the
+    /// drift check's schema (crate::drift) and its entries in the catalog snapshot
+    /// (crate::mistakes::Snapshot) are read from.
     digest: String,
     /// The relations it references or is referenced by, its partitions or parents.
     neighbours: Vec<i64>,
@@ -90,7 +92,7 @@ WITH rels AS (
     GROUP BY rel
 )
 SELECT c.oid::bigint, format('%s.%s', n.nspname, c.relname),
-       md5(concat_ws(E'\n', n.nspname, c.relname, c.relkind, c.relispartition,
+       md5(concat_ws(E'\n', n.nspname, c.relname, c.relkind, c.relispartition, c.relfilenode,
                      coalesce(c.reloptions, '{}'), coalesce(cols.rows, ''),
                      coalesce(defaults.rows, ''), coalesce(indexes.rows, ''),
                      coalesce(constraints.rows, ''), coalesce(triggers.rows, ''),
@@ -111,6 +113,20 @@ LEFT JOIN neighbours ON neighbours.rel = c.oid
 impl Relations {
     pub fn len(&self) -> usize {
         self.0.len()
+    }
+
+    /// Whether every relation's name is `schema.table` with no `.` or `(` in either part, so
+    /// that an object's name tells its relation.
+    pub fn plain(&self) -> bool {
+        self.0.values().all(|relation| plain(&relation.name))
+    }
+
+    /// The names of the relations `oids` that are here.
+    pub fn names_of(&self, oids: &[i64]) -> BTreeSet<String> {
+        oids.iter()
+            .filter_map(|oid| self.0.get(oid))
+            .map(|relation| relation.name.clone())
+            .collect()
     }
 
     /// Each relation's oid and digest, by oid.
@@ -209,6 +225,11 @@ impl Scope {
     }
 }
 
+/// Whether a relation's or index's name (`schema.name`) holds no other `.` and no `(`.
+fn plain(name: &str) -> bool {
+    name.matches('.').count() == 1 && !name.contains('(')
+}
+
 /// Which relation a finding's object names, from the names around a change: `schema.index` (by
 /// the catalog snapshots), `schema.table`, `schema.table.column` or `schema.table(columns)`.
 pub struct Names<'a> {
@@ -223,7 +244,6 @@ impl<'a> Names<'a> {
         relations: [&'a Relations; 2],
         snapshots: [&'a Snapshot; 2],
     ) -> Option<Names<'a>> {
-        let plain = |name: &str| name.matches('.').count() == 1 && !name.contains('(');
         let relation_names: BTreeSet<&str> = relations
             .iter()
             .flat_map(|r| r.0.values().map(|relation| relation.name.as_str()))
@@ -368,6 +388,56 @@ mod tests {
             .await
             .expect("oid");
         assert!(Scope::between(&before, &after).touched.contains(&b));
+        drop(conn);
+        db.drop_now().await.expect("drop");
+    }
+
+    /// After each DDL, the snapshot before it patched with what the DDL touched (as the apply
+    /// step does) is the snapshot taken whole: renames, moves, rewrites, NOT NULL, new and
+    /// dropped indexes and tables.
+    #[tokio::test]
+    async fn the_patched_snapshot_is_the_one_taken_whole() {
+        let (db, mut conn) = crate::pg::scratch::ScratchDb::with_sql(
+            "scope_snapshot",
+            "CREATE SCHEMA other;
+             CREATE TABLE a (id bigint PRIMARY KEY, name text);
+             CREATE TABLE b (id bigint PRIMARY KEY, a_id bigint REFERENCES a(id), n int);
+             CREATE TABLE quiet (id bigint PRIMARY KEY, note text NOT NULL);
+             CREATE INDEX quiet_note ON quiet(note);",
+        )
+        .await
+        .expect("scratch with three tables");
+        let steps = [
+            "CREATE INDEX b_a_id ON b(a_id)",
+            "ALTER TABLE b ALTER COLUMN a_id SET NOT NULL",
+            "ALTER TABLE a ADD CONSTRAINT name_present CHECK (name IS NOT NULL)",
+            "ALTER TABLE b ALTER COLUMN n TYPE bigint",
+            "TRUNCATE quiet",
+            "ALTER TABLE b RENAME TO b2",
+            "ALTER TABLE b2 RENAME COLUMN a_id TO owner_id",
+            "ALTER INDEX b_a_id RENAME TO b2_owner",
+            "ALTER TABLE a SET SCHEMA other",
+            "CREATE TABLE c (id bigint PRIMARY KEY, b_id bigint REFERENCES b2(id))",
+            "DROP INDEX b2_owner",
+            "DROP TABLE c",
+            "ALTER SCHEMA other RENAME TO renamed",
+            "VACUUM FULL quiet",
+        ];
+        let mut relations = Relations::read(&mut conn).await.expect("relations");
+        let mut snapshot = Snapshot::take(&mut conn).await.expect("snapshot");
+        for step in steps {
+            sqlx::raw_sql(step).execute(&mut conn).await.expect(step);
+            let after = Relations::read(&mut conn).await.expect("relations after");
+            let scope = Scope::between(&relations, &after);
+            let was_named = relations.names_of(&scope.touched);
+            let patched = snapshot
+                .patched(&mut conn, &scope.touched, &was_named)
+                .await
+                .expect("patched");
+            let whole = Snapshot::take(&mut conn).await.expect("whole");
+            assert_eq!(patched, whole, "after {step}");
+            (relations, snapshot) = (after, whole);
+        }
         drop(conn);
         db.drop_now().await.expect("drop");
     }
