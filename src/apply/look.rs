@@ -50,7 +50,7 @@ pub(super) async fn look(tx: &mut PgConnection, unit: &Unit<'_>) -> Result<(Know
             let known = Known {
                 audit: delta::catalog_only(&open),
                 open,
-                snapshot: serde_json::from_value(catalog)?,
+                snapshot: catalog,
                 relations,
                 schema,
             };

@@ -191,10 +191,7 @@ pub async fn apply_after(
     let fingerprint = schema_after
         .names()
         .map(|names| fingerprint::fingerprint(&relations_after, names, unit.words));
-    let fingerprinted = match &fingerprint {
-        Some(fingerprint) => Some((fingerprint.as_str(), serde_json::to_value(&seen.after)?)),
-        None => None,
-    };
+    let fingerprinted = fingerprint.as_deref().map(|f| (f, &seen.after));
     schema_after.record(&mut tx, unit.id, fingerprinted).await?;
     let events = ledger::events_mark(&mut tx).await?;
     tx.commit().await?;
