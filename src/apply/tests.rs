@@ -7,7 +7,7 @@ use sqlx::PgConnection;
 use super::{apply, apply_after, Left, Unit};
 use crate::identity::Identity;
 use crate::ledger::{self, FindingRow, Marker, Origin};
-use crate::mistakes::CodeSet;
+use crate::mistakes::{CodeSet, Snapshot};
 use crate::pg::scratch::ScratchDb;
 use crate::render::Rendered;
 use crate::words::Words;
@@ -182,6 +182,60 @@ async fn a_failed_change_makes_the_next_one_look_afresh() {
         .await
         .expect("c2");
     assert!(outcome.looked_afresh);
+    drop(conn);
+    db.drop_now().await.expect("drop");
+}
+
+/// A ledger whose schema_snapshots predates the fingerprint gets its columns with the next
+/// record (lz4 where the server has it), and only that record's fingerprint is started from.
+#[tokio::test]
+async fn a_ledger_from_before_the_fingerprint_gets_its_columns_on_the_next_record() {
+    let (db, mut conn) = ledger_db("apply_fp_upgrade").await;
+    let sql = rendered(CHANGES[0].1);
+    apply(&mut conn, &unit(CHANGES[0].0, &sql), CodeSet::Roadmap)
+        .await
+        .expect("c1");
+    sqlx::raw_sql(
+        "ALTER TABLE engineer_sim.schema_snapshots
+           DROP COLUMN fingerprint, DROP COLUMN owners, DROP COLUMN catalog",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("as an older ledger");
+    let names = crate::drift::names(&mut conn).await.expect("names");
+    let none = crate::drift::Tracked::recorded_if::<Snapshot>(&mut conn, "fp", names.clone())
+        .await
+        .expect("an older ledger is read");
+    assert!(none.is_none(), "no fingerprint to start from");
+
+    let tracked = crate::drift::Tracked::read(&mut conn, Some(names.clone()))
+        .await
+        .expect("schema");
+    let snapshot = Snapshot::take(&mut conn).await.expect("snapshot");
+    tracked
+        .record(&mut conn, CHANGES[0].0, Some(("fp", &snapshot)))
+        .await
+        .expect("record upgrades the table");
+    let (again, catalog) =
+        crate::drift::Tracked::recorded_if::<Snapshot>(&mut conn, "fp", names.clone())
+            .await
+            .expect("read")
+            .expect("the recorded fingerprint");
+    assert_eq!(again.schema, tracked.schema);
+    assert_eq!(catalog, snapshot);
+    let other = crate::drift::Tracked::recorded_if::<Snapshot>(&mut conn, "other", names)
+        .await
+        .expect("read");
+    assert!(other.is_none(), "another fingerprint starts afresh");
+    let compression: Vec<String> = sqlx::query_scalar(
+        "SELECT attcompression::text FROM pg_attribute
+         WHERE attrelid = 'engineer_sim.schema_snapshots'::regclass
+           AND attname IN ('objects', 'owners', 'catalog') ORDER BY attname",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("compression");
+    assert_eq!(compression, ["l", "l", "l"], "PostgreSQL 15 built with lz4");
     drop(conn);
     db.drop_now().await.expect("drop");
 }
