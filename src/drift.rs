@@ -17,6 +17,9 @@ use crate::pg::USER_SCHEMAS;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Schema(pub BTreeMap<String, String>);
 
+/// A schema's objects as the ledger keeps them (json, name -> definition).
+type Objects = BTreeMap<String, String>;
+
 /// Where the ledger keeps each change's schema, and beside a fingerprint what a change that
 /// finds the same fingerprint starts from (apply/fingerprint.rs): which relation each object
 /// belongs to (`owners`) and the apply step's catalog snapshot (`catalog`). Only the last
@@ -44,8 +47,8 @@ END $$";
 
 /// Every object of the schema with its definition and the oid of the relation it belongs to (a
 /// column's or constraint's table, an index's table). `{of_c}` and `{of_x}` are empty, or keep
-/// the relations in `$1`: two statements, so that each keeps a plan of its own (one generic plan for both
-/// scanned the whole catalog for a few relations: 89 ms a change at 2,000 tables).
+/// the relations in `$1`: two statements, so that each keeps a plan of its own (one generic
+/// plan for both scanned the whole catalog for a few relations: 89 ms a change at 2,000 tables).
 const OBJECTS: &str = "
 SELECT format('column %s.%s.%s', n.nspname, c.relname, a.attname),
        format_type(a.atttypid, a.atttypmod)
@@ -146,11 +149,7 @@ impl Tracked {
             return Ok(None);
         }
         // Decoded straight into their types: through serde_json::Value it took twice as long.
-        type Row<C> = (
-            Json<BTreeMap<String, String>>,
-            Json<BTreeMap<String, i64>>,
-            Json<C>,
-        );
+        type Row<C> = (Json<Objects>, Json<BTreeMap<String, i64>>, Json<C>);
         let row: Option<Row<C>> = sqlx::query_as(
             "SELECT s.objects, s.owners, s.catalog FROM engineer_sim.schema_snapshots s
              WHERE s.change_id = (SELECT change_id FROM engineer_sim.changes ORDER BY seq DESC LIMIT 1)
@@ -289,10 +288,6 @@ impl Schema {
     /// The schema recorded after the last change, and that change's id; none for a ledger
     /// written before schemas were recorded.
     pub async fn last_recorded(conn: &mut PgConnection) -> Result<Option<(String, Schema)>> {
-        Schema::last_recorded_row(conn).await
-    }
-
-    async fn last_recorded_row(conn: &mut PgConnection) -> Result<Option<(String, Schema)>> {
         let table: bool =
             sqlx::query_scalar("SELECT to_regclass('engineer_sim.schema_snapshots') IS NOT NULL")
                 .fetch_one(&mut *conn)
@@ -300,7 +295,7 @@ impl Schema {
         if !table {
             return Ok(None);
         }
-        let row: Option<(String, Option<serde_json::Value>)> = sqlx::query_as(
+        let row: Option<(String, Option<Json<Objects>>)> = sqlx::query_as(
             "SELECT c.change_id, s.objects FROM engineer_sim.changes c
              LEFT JOIN engineer_sim.schema_snapshots s ON s.change_id = c.change_id
              ORDER BY c.seq DESC LIMIT 1",
@@ -308,9 +303,7 @@ impl Schema {
         .fetch_optional(conn)
         .await?;
         Ok(match row {
-            Some((change_id, Some(objects))) => {
-                Some((change_id, Schema(serde_json::from_value(objects)?)))
-            }
+            Some((change_id, Some(Json(objects)))) => Some((change_id, Schema(objects))),
             _ => None,
         })
     }
