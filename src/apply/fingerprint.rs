@@ -1,10 +1,12 @@
 //! The catalog's fingerprint, recorded with each change on a large catalog (README
 //! "Performance"): when the next process finds the same fingerprint before its first change,
-//! nothing the drift check or the audit reads has changed since that change, so it neither reads
-//! the whole schema nor audits the whole database; it starts from what the ledger recorded.
+//! nothing the drift check, the audit or the catalog snapshot reads has changed since that
+//! change, so it neither reads the whole schema, audits the whole database nor takes the whole
+//! snapshot; it starts from what the ledger recorded (crate::drift::Tracked::recorded_if).
 //!
 //! It covers, hashed together: every relation's digest (apply/scope.rs: the catalog rows its
-//! findings and its objects in the drift check's schema are read from), the names the
+//! findings, its objects in the drift check's schema and its snapshot entries are read from,
+//! relfilenode included), the names the
 //! definitions' text depends on (crate::drift NAMES), the word lists the detectors use, and the
 //! build of engineer-sim (another build may detect differently). A relation dropped and created
 //! again under the same name has another oid, so another fingerprint: the slow look, which finds
