@@ -60,11 +60,12 @@ fn check_file(file: &DataFile, scope: &Scope, problems: &mut Vec<Problem>) {
     let text = std::fs::read_to_string(&file.path).unwrap_or_default();
     // The first line holding `needle` under the top-level key `section` (a daily step may have
     // the name of a backfill step).
+    let lines: Vec<&str> = text.lines().collect();
     let line_of = |section: &str, needle: &str| -> usize {
-        let lines: Vec<&str> = text.lines().collect();
+        let header = format!("{section}:");
         let start = lines
             .iter()
-            .position(|l| l.trim_end() == format!("{section}:"))
+            .position(|l| l.trim_end() == header)
             .unwrap_or(0);
         lines[start..]
             .iter()
