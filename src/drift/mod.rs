@@ -12,6 +12,9 @@ use sqlx::PgConnection;
 use crate::error::{Exit, UserError};
 use crate::pg::USER_SCHEMAS;
 
+mod names;
+pub use names::names;
+
 /// What the schema holds: `column schema.table.col`, `index schema.name`,
 /// `constraint schema.table.name` -> the definition.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -78,37 +81,6 @@ JOIN pg_class c ON c.oid = k.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE {user_schemas} {of_c}";
 
-/// What the definitions' text depends on besides the relations' own catalog rows: the
-/// search_path, and the names of the schemas, types, functions, sequences, collations, operators
-/// and operator classes a definition may name (`nextval('s'::regclass)`, a domain's type, a
-/// check's function). While it stays the same, a relation's objects change only with the
-/// relation's own catalog rows. Arrays are named after their element type, and a table's row
-/// type after the table, so of those only the ones a column uses are watched (a column's type is
-/// in pg_depend unless built in); of the sequences, those a default names.
-const NAMES: &str = "
-SELECT md5(concat_ws(E'\\n', current_setting('search_path'),
-    (SELECT string_agg(oid || ' ' || nspname, ',' ORDER BY oid) FROM pg_namespace),
-    (SELECT string_agg(t.oid || ' ' || t.typname || ' ' || t.typnamespace, ',' ORDER BY t.oid)
-     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-     WHERE {user_schemas}
-       AND ((t.typcategory <> 'A'
-             AND (t.typrelid = 0 OR t.typrelid IN (SELECT oid FROM pg_class WHERE relkind = 'c')))
-            OR t.oid IN (SELECT refobjid FROM pg_depend WHERE refclassid = 'pg_type'::regclass
-                         AND classid = 'pg_class'::regclass AND objsubid > 0))),
-    (SELECT string_agg(p.oid || ' ' || p.proname || ' ' || p.pronamespace, ',' ORDER BY p.oid)
-     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {user_schemas}),
-    (SELECT string_agg(c.oid || ' ' || c.relname || ' ' || c.relnamespace, ',' ORDER BY c.oid)
-     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE {user_schemas} AND c.relkind = 'S'
-       AND c.oid IN (SELECT refobjid FROM pg_depend WHERE classid = 'pg_attrdef'::regclass
-                     AND refclassid = 'pg_class'::regclass)),
-    (SELECT string_agg(c.oid || ' ' || c.collname || ' ' || c.collnamespace, ',' ORDER BY c.oid)
-     FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace WHERE {user_schemas}),
-    (SELECT string_agg(o.oid || ' ' || o.oprname || ' ' || o.oprnamespace, ',' ORDER BY o.oid)
-     FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE {user_schemas}),
-    (SELECT string_agg(o.oid || ' ' || o.opcname || ' ' || o.opcnamespace, ',' ORDER BY o.oid)
-     FROM pg_opclass o JOIN pg_namespace n ON n.oid = o.opcnamespace WHERE {user_schemas})))";
-
 /// The schema, with the relation each object belongs to and the names its text depends on: a
 /// change's schema is the one before it with the objects of the relations it touched read again
 /// (README "Performance"), which is what reading it whole gives while the names stay the same.
@@ -116,14 +88,13 @@ SELECT md5(concat_ws(E'\\n', current_setting('search_path'),
 pub struct Tracked {
     pub schema: Schema,
     owners: BTreeMap<String, i64>,
-    /// The digest of the names (NAMES) when it was read, if asked for: a schema can be patched
-    /// only while they stay the same.
+    /// The names (NAMES) when it was read, if asked for: a schema can be patched only while
+    /// the names its definitions print stay the same.
     names: Option<String>,
 }
 
 impl Tracked {
-    /// The whole schema, with the NAMES digest read just before when it is to be `patched`
-    /// later.
+    /// The whole schema, with the NAMES read just before when it is to be `patched` later.
     pub async fn read(conn: &mut PgConnection, names: Option<String>) -> Result<Tracked> {
         let (schema, owners) = objects(conn, None).await?;
         Ok(Tracked {
@@ -190,14 +161,14 @@ impl Tracked {
         insert(conn, change_id, &self.schema, fingerprinted).await
     }
 
-    /// The NAMES digest this schema was read with, if it was read for patching.
+    /// The NAMES this schema was read with, if it was read for patching.
     pub fn names(&self) -> Option<&str> {
         self.names.as_deref()
     }
 
     /// The schema now, when only the relations `touched` (their oids, those dropped since
     /// included) can have changed since `self` was read: their objects are read again, the
-    /// rest kept. Read whole when a name the definitions may print changed.
+    /// rest kept. Read whole when a name the kept definitions print changed (crate::drift::names).
     pub async fn patched(&self, conn: &mut PgConnection, touched: &[i64]) -> Result<Tracked> {
         let Some(before) = &self.names else {
             let names = names(conn).await?;
@@ -205,16 +176,25 @@ impl Tracked {
         };
         let names = names(conn).await?;
         if &names != before {
-            tracing::debug!("a name the definitions print changed: the whole schema");
-            let (schema, owners) = objects(conn, None).await?;
-            return Ok(Tracked {
-                schema,
-                owners,
-                names: Some(names),
-            });
+            let printed = match names::changed(before, &names) {
+                Some(changed) => self.schema.prints_any(&changed),
+                None => true,
+            };
+            if printed {
+                tracing::debug!("a name the definitions print changed: the whole schema");
+                let (schema, owners) = objects(conn, None).await?;
+                return Ok(Tracked {
+                    schema,
+                    owners,
+                    names: Some(names),
+                });
+            }
         }
         if touched.is_empty() {
-            return Ok(self.clone());
+            return Ok(Tracked {
+                names: Some(names),
+                ..self.clone()
+            });
         }
         let (fresh, fresh_owners) = objects(conn, Some(touched)).await?;
         let touched: std::collections::BTreeSet<i64> = touched.iter().copied().collect();
@@ -234,15 +214,6 @@ impl Tracked {
             names: Some(names),
         })
     }
-}
-
-/// The digest of the names the definitions' text depends on (NAMES).
-pub async fn names(conn: &mut PgConnection) -> Result<String> {
-    Ok(
-        sqlx::query_scalar(&NAMES.replace("{user_schemas}", USER_SCHEMAS))
-            .fetch_one(conn)
-            .await?,
-    )
 }
 
 async fn objects(
@@ -306,6 +277,14 @@ impl Schema {
             Some((change_id, Some(Json(objects)))) => Some((change_id, Schema(objects))),
             _ => None,
         })
+    }
+
+    /// Whether an object's name or definition holds any of `names`: a definition that prints
+    /// none of them reads the same after they changed.
+    fn prints_any(&self, names: &std::collections::BTreeSet<&str>) -> bool {
+        self.0
+            .iter()
+            .any(|(object, text)| names.iter().any(|n| object.contains(n) || text.contains(n)))
     }
 
     /// What changed from `recorded` to `self`, one phrase per object.
@@ -490,6 +469,46 @@ mod tests {
             .expect("oid");
         let again = patched.patched(&mut conn, &[oid]).await.expect("patched");
         assert_eq!(again.schema, Schema::read(&mut conn).await.expect("whole"));
+        drop(conn);
+        db.drop_now().await.expect("drop");
+    }
+
+    /// A new function no definition names keeps the patch; one named like the function a
+    /// default calls, in the schema the search_path puts first (`$user`), makes the default
+    /// print its schema, though no relation's catalog rows changed.
+    #[tokio::test]
+    async fn a_function_named_like_one_a_default_calls_makes_the_patch_read_whole() {
+        let (db, mut conn) = crate::pg::scratch::ScratchDb::with_sql(
+            "drift_function_names",
+            "CREATE FUNCTION one(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 1';
+             CREATE TABLE t (id int PRIMARY KEY, v int DEFAULT one(1));
+             DO $$ BEGIN EXECUTE format('CREATE SCHEMA %I', current_user); END $$",
+        )
+        .await
+        .expect("scratch with a table");
+        let names = names(&mut conn).await.expect("names");
+        let before = Tracked::read(&mut conn, Some(names)).await.expect("read");
+        sqlx::raw_sql("CREATE FUNCTION two() RETURNS int LANGUAGE sql AS 'SELECT 2'")
+            .execute(&mut conn)
+            .await
+            .expect("two");
+        let patched = before.patched(&mut conn, &[]).await.expect("patched");
+        assert_eq!(
+            patched.schema,
+            Schema::read(&mut conn).await.expect("whole")
+        );
+        assert_ne!(patched.names(), before.names());
+        sqlx::raw_sql(
+            "DO $$ BEGIN EXECUTE format('CREATE FUNCTION %I.one(int) RETURNS int
+                                         LANGUAGE sql AS ''SELECT 3''', current_user); END $$",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("one again");
+        let whole = Schema::read(&mut conn).await.expect("whole");
+        assert_ne!(whole, patched.schema, "the default now prints public.one");
+        let again = patched.patched(&mut conn, &[]).await.expect("patched");
+        assert_eq!(again.schema, whole);
         drop(conn);
         db.drop_now().await.expect("drop");
     }
