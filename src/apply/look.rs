@@ -9,7 +9,8 @@ use anyhow::Result;
 use sqlx::PgConnection;
 
 use super::scope::{Names, Relations, Scope};
-use super::{delta, fingerprint, Unit};
+use super::stamp::Stamped;
+use super::{delta, fingerprint, AsRecorded, Unit};
 use crate::audit::{self, Key};
 use crate::error::{Exit, UserError};
 use crate::mistakes::{Snapshot, Verification};
@@ -28,23 +29,20 @@ pub(super) struct Known {
 }
 
 /// Looks at the database afresh: the ledger's open findings, the catalog snapshot, the whole
-/// audit and the whole schema for the drift check. On a large catalog whose fingerprint is the
-/// one the last change recorded, the schema, the snapshot and the audit are what the ledger
-/// holds (apply/fingerprint.rs); true then: the drift checks have nothing to compare.
-pub(super) async fn look(tx: &mut PgConnection, unit: &Unit<'_>) -> Result<(Known, bool)> {
+/// audit and the whole schema for the drift check. On a large catalog that is as the last
+/// change recorded it (its stamp holds, apply/stamp.rs, or its fingerprint is the recorded one,
+/// apply/fingerprint.rs), the schema, the snapshot and the audit are what the ledger holds, and
+/// so are the relation digests after a stamp; how it was found is returned then: the drift
+/// checks have nothing to compare.
+pub(super) async fn look(
+    tx: &mut PgConnection,
+    unit: &Unit<'_>,
+) -> Result<(Known, Option<AsRecorded>)> {
     let open = delta::open_findings(tx).await?;
-    let relations = Relations::read(tx).await?;
-    // A large catalog's schema is patched after each change, which watches these names.
-    let names = match relations.len() >= PATCH_SCHEMA_FROM {
-        true => Some(crate::drift::names(tx).await?),
-        false => None,
-    };
-    if let (Some(names), false) = (&names, unit.full_audit) {
-        let fingerprint = fingerprint::fingerprint(&relations, names, unit.words);
-        let recorded = crate::drift::Tracked::recorded_if(tx, &fingerprint, names.clone()).await?;
-        if let Some((schema, catalog)) = recorded {
+    if !unit.full_audit {
+        if let Some((relations, schema, catalog)) = stamped(tx, unit).await? {
             tracing::debug!(
-                "{}: the catalog is as the last change recorded it: no whole audit, schema read or snapshot",
+                "{}: the catalog is as the last change recorded it (its stamp holds): no catalog read before the change",
                 unit.id
             );
             let known = Known {
@@ -54,7 +52,31 @@ pub(super) async fn look(tx: &mut PgConnection, unit: &Unit<'_>) -> Result<(Know
                 relations,
                 schema,
             };
-            return Ok((known, true));
+            return Ok((known, Some(AsRecorded::Stamp)));
+        }
+    }
+    let relations = Relations::read(tx).await?;
+    // A large catalog's schema is patched after each change, which watches these names.
+    let names = match patches(&relations) {
+        true => Some(crate::drift::names(tx).await?),
+        false => None,
+    };
+    if let (Some(names), false) = (&names, unit.full_audit) {
+        let fingerprint = fingerprint::fingerprint(&relations, names, unit.words);
+        let recorded = crate::drift::Tracked::recorded_if(tx, &fingerprint, names.clone()).await?;
+        if let Some((schema, catalog)) = recorded {
+            tracing::debug!(
+                "{}: the catalog is as the last change recorded it (its fingerprint): no whole audit, schema read or snapshot",
+                unit.id
+            );
+            let known = Known {
+                audit: delta::catalog_only(&open),
+                open,
+                snapshot: catalog,
+                relations,
+                schema,
+            };
+            return Ok((known, Some(AsRecorded::Fingerprint)));
         }
     }
     let snapshot = Snapshot::take(tx).await?;
@@ -67,7 +89,31 @@ pub(super) async fn look(tx: &mut PgConnection, unit: &Unit<'_>) -> Result<(Know
         relations,
         schema,
     };
-    Ok((known, false))
+    Ok((known, None))
+}
+
+/// What the last change recorded, when the stamp it took still holds: its relation digests,
+/// its schema and its catalog snapshot. The fingerprint is still compared, for what the stamp
+/// does not cover: the detectors' word lists and engineer-sim's build.
+async fn stamped(
+    tx: &mut PgConnection,
+    unit: &Unit<'_>,
+) -> Result<Option<(Relations, crate::drift::Tracked, Snapshot)>> {
+    let Some(stamped) = crate::drift::Tracked::recorded_stamp::<Stamped>(tx).await? else {
+        return Ok(None);
+    };
+    if !stamped.stamp.holds(tx).await? {
+        return Ok(None);
+    }
+    let fingerprint = fingerprint::fingerprint(&stamped.relations, &stamped.names, unit.words);
+    let recorded = crate::drift::Tracked::recorded_if(tx, &fingerprint, stamped.names).await?;
+    Ok(recorded.map(|(schema, catalog)| (stamped.relations, schema, catalog)))
+}
+
+/// Whether a catalog of `relations` is large enough for a change's schema to be patched (and
+/// the fingerprint and stamp to be recorded).
+pub(super) fn patches(relations: &Relations) -> bool {
+    relations.len() >= PATCH_SCHEMA_FROM
 }
 
 /// From how many relations a change's schema is patched rather than read whole: below it, the
@@ -86,7 +132,7 @@ pub(super) async fn schema_after(
     relations_after: &Relations,
     scope: &Scope,
 ) -> Result<crate::drift::Tracked> {
-    if unit.full_audit || relations_after.len() < PATCH_SCHEMA_FROM {
+    if unit.full_audit || !patches(relations_after) {
         return crate::drift::Tracked::read(tx, None).await;
     }
     before.schema.patched(tx, &scope.touched).await

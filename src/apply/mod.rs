@@ -21,12 +21,14 @@ mod fingerprint;
 mod look;
 mod outside;
 mod scope;
+mod stamp;
 #[cfg(test)]
 mod tests;
 
 use delta::{DeclaredMap, Seen};
 use look::{audit_after, ensure_no_drift, look, schema_after, snapshot_after, Known};
 use scope::{Relations, Scope};
+use stamp::{Stamp, Stamped};
 
 /// Everything the apply step needs to know about one unit of work (a change, or the base schema).
 pub struct Unit<'a> {
@@ -48,6 +50,10 @@ pub struct Unit<'a> {
     pub words: &'a Words,
     /// Audit the whole database after the DDL (`--full-audit`), not only what it touched.
     pub full_audit: bool,
+    /// Whether the next change, if any, starts in another process (or after something was
+    /// journaled): on a large catalog this one then records the catalog's stamp, from which that
+    /// change knows without reading the catalog that nothing changed (apply/stamp.rs).
+    pub stamp: bool,
 }
 
 impl Unit<'_> {
@@ -62,12 +68,26 @@ impl Unit<'_> {
     }
 }
 
+/// How a change that looks afresh found the catalog as the last change recorded it, and so
+/// started from that record (apply/look.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsRecorded {
+    /// The stamp the last change took still holds (apply/stamp.rs): nothing was read.
+    Stamp,
+    /// The relation digests and names read now give the recorded fingerprint
+    /// (apply/fingerprint.rs).
+    Fingerprint,
+}
+
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub already_applied: bool,
     /// Whether the change looked at the database afresh (drift check, audit, catalog snapshot)
     /// rather than starting from what the run's previous change left.
     pub looked_afresh: bool,
+    /// When it looked afresh on a large catalog: whether it found the catalog as the last
+    /// change recorded it, and by what.
+    pub as_recorded: Option<AsRecorded>,
     /// Who did the change (the assignee).
     pub author: String,
     pub opened: Vec<Key>,
@@ -115,19 +135,21 @@ pub async fn apply_after(
         _ => None,
     };
     let looked_afresh = previous.is_none();
+    let mut as_recorded = None;
     let before = match previous {
         Some(known) => known,
         None => {
             // A table locked by another session makes the audit wait past lock_timeout: the
             // change fails, is rolled back and journaled like a failing DDL statement.
-            let (known, as_recorded) = match look(&mut tx, unit).await {
+            let (known, recorded) = match look(&mut tx, unit).await {
                 Ok(looked) => looked,
                 Err(err) => {
                     drop(tx);
                     return Err(record_failure(conn, unit, err).await);
                 }
             };
-            if !as_recorded {
+            as_recorded = recorded;
+            if as_recorded.is_none() {
                 // The whole schema first: its difference names what was done behind
                 // engineer-sim's back.
                 crate::drift::ensure_as_recorded(&mut tx, unit.id, &known.schema.schema).await?;
@@ -140,16 +162,25 @@ pub async fn apply_after(
     let ddl_started = std::time::Instant::now();
     let observed = async {
         sqlx::raw_sql(inside_sql).execute(&mut *tx).await?;
+        // Before anything it is recorded with, and after the ledger's own table is there
+        // (apply/stamp.rs).
+        let stamp = match unit.stamp && !unit.full_audit && look::patches(&before.relations) {
+            true => {
+                crate::drift::ensure_table(&mut tx).await?;
+                Some(Stamp::take(&mut tx).await?)
+            }
+            false => None,
+        };
         let relations = Relations::read(&mut tx).await?;
         // What the DDL touched: what the snapshot, the audit and the schema after it read again.
         let scope = Scope::between(&before.relations, &relations);
         let after = snapshot_after(&mut tx, unit, &before, &relations, &scope).await?;
         let audit = audit_after(&mut tx, unit, &before, &after, &relations, &scope).await?;
         let schema = schema_after(&mut tx, unit, &before, &relations, &scope).await?;
-        anyhow::Ok((after, relations, audit, schema))
+        anyhow::Ok((after, relations, audit, schema, stamp))
     }
     .await;
-    let (snapshot_after, relations_after, audit_after, schema_after) = match observed {
+    let (snapshot_after, relations_after, audit_after, schema_after, stamp) = match observed {
         Ok(observed) => observed,
         Err(err) => {
             drop(tx);
@@ -191,7 +222,17 @@ pub async fn apply_after(
     let fingerprint = schema_after
         .names()
         .map(|names| fingerprint::fingerprint(&relations_after, names, unit.words));
-    let fingerprinted = fingerprint.as_deref().map(|f| (f, &seen.after));
+    let stamped = match (stamp, schema_after.names()) {
+        (Some(stamp), Some(names)) => Some(Stamped {
+            stamp,
+            relations: relations_after.clone(),
+            names: names.to_string(),
+        }),
+        _ => None,
+    };
+    let fingerprinted = fingerprint
+        .as_deref()
+        .map(|f| (f, &seen.after, stamped.as_ref()));
     schema_after.record(&mut tx, unit.id, fingerprinted).await?;
     let events = ledger::events_mark(&mut tx).await?;
     tx.commit().await?;
@@ -212,6 +253,7 @@ pub async fn apply_after(
     let mut outcome = Outcome {
         already_applied: false,
         looked_afresh,
+        as_recorded,
         author: unit.author.to_string(),
         opened,
         closed,

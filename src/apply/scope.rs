@@ -16,10 +16,10 @@ use crate::pg::USER_SCHEMAS;
 
 /// Every user relation the detectors can report on, by oid: its name, a digest of every catalog
 /// row a detector reads about it, and its neighbours.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Relations(BTreeMap<i64, Relation>);
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Relation {
     /// `schema.table`, as findings name it.
     name: String,

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use sqlx::PgConnection;
 
-use super::{apply, apply_after, Left, Unit};
+use super::{apply, apply_after, AsRecorded, Left, Unit};
 use crate::identity::Identity;
 use crate::ledger::{self, FindingRow, Marker, Origin};
 use crate::mistakes::{CodeSet, Snapshot};
@@ -53,6 +53,7 @@ pub(super) fn unit<'a>(id: &'a str, rendered: &'a Rendered) -> Unit<'a> {
         declared_origin: Origin::Scripted,
         words: &WORDS,
         full_audit: false,
+        stamp: true,
     }
 }
 
@@ -197,7 +198,7 @@ async fn a_ledger_from_before_the_fingerprint_gets_its_columns_on_the_next_recor
         .expect("c1");
     sqlx::raw_sql(
         "ALTER TABLE engineer_sim.schema_snapshots
-           DROP COLUMN fingerprint, DROP COLUMN owners, DROP COLUMN catalog",
+           DROP COLUMN fingerprint, DROP COLUMN owners, DROP COLUMN catalog, DROP COLUMN stamp",
     )
     .execute(&mut conn)
     .await
@@ -213,7 +214,11 @@ async fn a_ledger_from_before_the_fingerprint_gets_its_columns_on_the_next_recor
         .expect("schema");
     let snapshot = Snapshot::take(&mut conn).await.expect("snapshot");
     tracked
-        .record(&mut conn, CHANGES[0].0, Some(("fp", &snapshot)))
+        .record(
+            &mut conn,
+            CHANGES[0].0,
+            Some(("fp", &snapshot, None::<&()>)),
+        )
         .await
         .expect("record upgrades the table");
     let (again, catalog) =
@@ -230,12 +235,64 @@ async fn a_ledger_from_before_the_fingerprint_gets_its_columns_on_the_next_recor
     let compression: Vec<String> = sqlx::query_scalar(
         "SELECT attcompression::text FROM pg_attribute
          WHERE attrelid = 'engineer_sim.schema_snapshots'::regclass
-           AND attname IN ('objects', 'owners', 'catalog') ORDER BY attname",
+           AND attname IN ('objects', 'owners', 'catalog', 'stamp') ORDER BY attname",
     )
     .fetch_all(&mut conn)
     .await
     .expect("compression");
-    assert_eq!(compression, ["l", "l", "l"], "PostgreSQL 15 built with lz4");
+    assert_eq!(
+        compression,
+        ["l", "l", "l", "l"],
+        "PostgreSQL 15 built with lz4"
+    );
+    drop(conn);
+    db.drop_now().await.expect("drop");
+}
+
+/// On a catalog of 200 relations or more, a change in a new process starts from the stamp the
+/// last change took; from its fingerprint when only a catalog row outside the user's schemas
+/// moved the stamp; and a change made behind engineer-sim's back is still drift.
+#[tokio::test]
+async fn on_a_large_catalog_a_new_process_starts_from_the_stamp_or_the_fingerprint() {
+    let (db, mut conn) = ledger_db("apply_stamp").await;
+    sqlx::raw_sql(
+        "DO $$ BEGIN FOR i IN 1..200 LOOP
+           EXECUTE format('CREATE TABLE extra_%s (id bigint PRIMARY KEY)', i);
+         END LOOP; END $$",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("200 tables");
+    let sqls: Vec<Rendered> = CHANGES.iter().map(|(_, sql)| rendered(sql)).collect();
+    let mut outcomes = Vec::new();
+    for (n, ((id, _), sql)) in CHANGES.iter().zip(&sqls).enumerate() {
+        if n == 2 {
+            sqlx::raw_sql("CREATE TABLE engineer_sim.elsewhere (id int)")
+                .execute(&mut conn)
+                .await
+                .expect("outside the user's schemas");
+        }
+        let outcome = apply(&mut conn, &unit(id, sql), CodeSet::Roadmap)
+            .await
+            .expect(id);
+        outcomes.push(outcome.as_recorded);
+    }
+    assert_eq!(
+        outcomes,
+        [None, Some(AsRecorded::Stamp), Some(AsRecorded::Fingerprint)]
+    );
+    sqlx::raw_sql("ALTER TABLE extra_1 ADD COLUMN z int")
+        .execute(&mut conn)
+        .await
+        .expect("behind its back");
+    let fourth = rendered("CREATE TABLE d (id int);");
+    let err = apply(&mut conn, &unit("c4", &fourth), CodeSet::Roadmap)
+        .await
+        .expect_err("drift");
+    assert!(
+        format!("{err:#}").contains("public.extra_1.z was added"),
+        "{err:#}"
+    );
     drop(conn);
     db.drop_now().await.expect("drop");
 }

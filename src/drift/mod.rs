@@ -25,24 +25,28 @@ type Objects = BTreeMap<String, String>;
 
 /// Where the ledger keeps each change's schema, and beside a fingerprint what a change that
 /// finds the same fingerprint starts from (apply/fingerprint.rs): which relation each object
-/// belongs to (`owners`) and the apply step's catalog snapshot (`catalog`). Only the last
-/// change's row keeps those two. The columns are added to ledgers that predate them on first use.
+/// belongs to (`owners`), the apply step's catalog snapshot (`catalog`) and, from the last
+/// change of a process, what tells the next one that the catalog is unchanged without reading
+/// it (`stamp`, apply/stamp.rs). Only the last change's row keeps these three. The columns are
+/// added to ledgers that predate them on first use.
 const TABLE_SQL: &str = "CREATE TABLE IF NOT EXISTS engineer_sim.schema_snapshots (
     change_id varchar(100) PRIMARY KEY REFERENCES engineer_sim.changes(change_id) ON DELETE CASCADE,
     objects jsonb NOT NULL
 );
 DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'engineer_sim.schema_snapshots'::regclass
-                 AND attname = 'catalog' AND NOT attisdropped) THEN
+                 AND attname = 'stamp' AND NOT attisdropped) THEN
     ALTER TABLE engineer_sim.schema_snapshots ADD COLUMN IF NOT EXISTS fingerprint text,
-      ADD COLUMN IF NOT EXISTS owners json, ADD COLUMN catalog json;
+      ADD COLUMN IF NOT EXISTS owners json, ADD COLUMN IF NOT EXISTS catalog json,
+      ADD COLUMN stamp json;
     -- Megabytes a change at 2,000 tables: lz4 compresses them several times faster than pglz,
     -- where the server has it (PostgreSQL 14+ built with lz4; EXECUTE, so 13 parses the block).
-    -- owners and catalog are json, kept as written: only engineer-sim reads them, and jsonb's
-    -- parse made the insert twice as long.
+    -- owners, catalog and stamp are json, kept as written: only engineer-sim reads them, and
+    -- jsonb's parse made the insert twice as long.
     BEGIN
       EXECUTE 'ALTER TABLE engineer_sim.schema_snapshots ALTER COLUMN objects SET COMPRESSION lz4,
-               ALTER COLUMN owners SET COMPRESSION lz4, ALTER COLUMN catalog SET COMPRESSION lz4';
+               ALTER COLUMN owners SET COMPRESSION lz4, ALTER COLUMN catalog SET COMPRESSION lz4,
+               ALTER COLUMN stamp SET COMPRESSION lz4';
     EXCEPTION WHEN OTHERS THEN NULL;
     END;
   END IF;
@@ -116,7 +120,7 @@ impl Tracked {
     where
         C: serde::de::DeserializeOwned + Send + Unpin + 'static,
     {
-        if !has_catalog_column(conn).await? {
+        if !has_column(conn, "catalog").await? {
             return Ok(None);
         }
         // Decoded straight into their types: through serde_json::Value it took twice as long.
@@ -146,19 +150,47 @@ impl Tracked {
 
     /// Keeps this as the schema after `change_id`, in the change's transaction. With a
     /// fingerprint, also the owners and `catalog` (the apply step's snapshot), for the next
-    /// change that finds the same fingerprint; without one, the next change reads afresh.
-    pub async fn record<C: serde::Serialize + Sync>(
+    /// change that finds the same fingerprint, and the `stamp` that lets it find so without
+    /// reading the catalog, if one was taken; without one, the next change reads afresh.
+    pub async fn record<C, S>(
         &self,
         conn: &mut PgConnection,
         change_id: &str,
-        fingerprinted: Option<(&str, &C)>,
-    ) -> Result<()> {
-        let fingerprinted = fingerprinted.map(|(fingerprint, catalog)| Fingerprinted {
-            fingerprint,
-            owners: &self.owners,
-            catalog,
-        });
+        fingerprinted: Option<(&str, &C, Option<&S>)>,
+    ) -> Result<()>
+    where
+        C: serde::Serialize + Sync,
+        S: serde::Serialize + Sync,
+    {
+        let fingerprinted = match fingerprinted {
+            Some((fingerprint, catalog, stamp)) => Some(Fingerprinted {
+                fingerprint,
+                owners: serde_json::to_string(&self.owners)?,
+                catalog: serde_json::to_string(catalog)?,
+                stamp: stamp.map(serde_json::to_string).transpose()?,
+            }),
+            None => None,
+        };
         insert(conn, change_id, &self.schema, fingerprinted).await
+    }
+
+    /// The stamp the last change recorded (apply/stamp.rs), as it was given to
+    /// [`Tracked::record`]; none for a ledger that predates it or a change that took none.
+    pub async fn recorded_stamp<S>(conn: &mut PgConnection) -> Result<Option<S>>
+    where
+        S: serde::de::DeserializeOwned + Send + Unpin + 'static,
+    {
+        if !has_column(conn, "stamp").await? {
+            return Ok(None);
+        }
+        let stamp: Option<Json<S>> = sqlx::query_scalar(
+            "SELECT s.stamp FROM engineer_sim.schema_snapshots s
+             WHERE s.change_id = (SELECT change_id FROM engineer_sim.changes ORDER BY seq DESC LIMIT 1)
+               AND s.stamp IS NOT NULL",
+        )
+        .fetch_optional(conn)
+        .await?;
+        Ok(stamp.map(|Json(stamp)| stamp))
     }
 
     /// The NAMES this schema was read with, if it was read for patching.
@@ -253,7 +285,7 @@ impl Schema {
     /// Keeps this as the schema after `change_id`, in the change's transaction, with no
     /// fingerprint: the next change reads afresh.
     pub async fn record(&self, conn: &mut PgConnection, change_id: &str) -> Result<()> {
-        insert::<()>(conn, change_id, self, None).await
+        insert(conn, change_id, self, None).await
     }
 
     /// The schema recorded after the last change, and that change's id; none for a ledger
@@ -306,62 +338,68 @@ impl Schema {
     }
 }
 
-/// Whether the ledger's schema_snapshots has its newest column: a ledger that predates it has
-/// no fingerprint to start from (the next change's record adds it).
-async fn has_catalog_column(conn: &mut PgConnection) -> Result<bool> {
+/// Creates schema_snapshots, or adds the columns an older ledger lacks (each record does so
+/// too): a change that takes the catalog's stamp does it first, so that the stamp covers it.
+pub async fn ensure_table(conn: &mut PgConnection) -> Result<()> {
+    sqlx::raw_sql(TABLE_SQL).execute(conn).await?;
+    Ok(())
+}
+
+/// Whether the ledger's schema_snapshots has `column`: a ledger that predates it has nothing
+/// there to start from (the next change's record adds it).
+async fn has_column(conn: &mut PgConnection, column: &str) -> Result<bool> {
     Ok(sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM pg_attribute
                         WHERE attrelid = to_regclass('engineer_sim.schema_snapshots')
-                          AND attname = 'catalog' AND NOT attisdropped)",
+                          AND attname = $1 AND NOT attisdropped)",
     )
+    .bind(column)
     .fetch_one(conn)
     .await?)
 }
 
-/// What a change with a fingerprint records beside its schema.
-struct Fingerprinted<'a, C> {
+/// What a change with a fingerprint records beside its schema, as json.
+struct Fingerprinted<'a> {
     fingerprint: &'a str,
-    owners: &'a BTreeMap<String, i64>,
-    catalog: &'a C,
+    owners: String,
+    catalog: String,
+    stamp: Option<String>,
 }
 
-/// Writes the schema after `change_id`; a row with a fingerprint clears the owners and catalog
-/// of the rows before it, which no change starts from any more (they are ~1 MB at 2,000 tables).
-async fn insert<C: serde::Serialize + Sync>(
+/// Writes the schema after `change_id`; a row with a fingerprint clears the owners, catalog and
+/// stamp of the rows before it, which no change starts from any more (they are ~1 MB at 2,000
+/// tables).
+async fn insert(
     conn: &mut PgConnection,
     change_id: &str,
     schema: &Schema,
-    fingerprinted: Option<Fingerprinted<'_, C>>,
+    fingerprinted: Option<Fingerprinted<'_>>,
 ) -> Result<()> {
-    let (owners, catalog) = match &fingerprinted {
-        Some(f) => (
-            Some(serde_json::to_string(f.owners)?),
-            Some(serde_json::to_string(f.catalog)?),
-        ),
-        None => (None, None),
-    };
-    sqlx::raw_sql(TABLE_SQL).execute(&mut *conn).await?;
+    ensure_table(&mut *conn).await?;
     if fingerprinted.is_some() {
         sqlx::query(
-            "UPDATE engineer_sim.schema_snapshots SET owners = NULL, catalog = NULL
+            "UPDATE engineer_sim.schema_snapshots SET owners = NULL, catalog = NULL, stamp = NULL
              WHERE catalog IS NOT NULL AND change_id <> $1",
         )
         .bind(change_id)
         .execute(&mut *conn)
         .await?;
     }
+    let f = fingerprinted.as_ref();
     sqlx::query(
-        "INSERT INTO engineer_sim.schema_snapshots (change_id, objects, fingerprint, owners, catalog)
-         VALUES ($1, $2, $3, $4::json, $5::json)
+        "INSERT INTO engineer_sim.schema_snapshots
+                (change_id, objects, fingerprint, owners, catalog, stamp)
+         VALUES ($1, $2, $3, $4::json, $5::json, $6::json)
          ON CONFLICT (change_id) DO UPDATE
          SET objects = EXCLUDED.objects, fingerprint = EXCLUDED.fingerprint,
-             owners = EXCLUDED.owners, catalog = EXCLUDED.catalog",
+             owners = EXCLUDED.owners, catalog = EXCLUDED.catalog, stamp = EXCLUDED.stamp",
     )
     .bind(change_id)
     .bind(Json(&schema.0))
-    .bind(fingerprinted.as_ref().map(|f| f.fingerprint))
-    .bind(owners)
-    .bind(catalog)
+    .bind(f.map(|f| f.fingerprint))
+    .bind(f.map(|f| f.owners.as_str()))
+    .bind(f.map(|f| f.catalog.as_str()))
+    .bind(f.and_then(|f| f.stamp.as_deref()))
     .execute(conn)
     .await?;
     Ok(())

@@ -71,6 +71,7 @@ pub async fn init(
         declared_origin: Origin::Base,
         words: &project.roadmap.words,
         full_audit: opts.full_audit,
+        stamp: true,
     };
     // Nested in the init's transaction: a failing base rolls the ledger back with it.
     let outcome = apply::apply(&mut tx, &unit, opts.codes).await?;
@@ -130,10 +131,15 @@ pub async fn apply_change(
     opts: &Options,
     decide: Decide,
 ) -> Result<Outcome> {
-    apply_change_after(conn, project, identity, change, opts, decide, &mut None).await
+    apply_change_after(
+        conn, project, identity, change, opts, decide, &mut None, true,
+    )
+    .await
 }
 
-/// [`apply_change`], starting from what the run's previous change left (`apply::Left`).
+/// [`apply_change`], starting from what the run's previous change left (`apply::Left`); `stamp`
+/// when the next change will not (apply::Unit).
+#[allow(clippy::too_many_arguments)]
 async fn apply_change_after(
     conn: &mut PgConnection,
     project: &Project,
@@ -142,6 +148,7 @@ async fn apply_change_after(
     opts: &Options,
     decide: Decide,
     left: &mut Option<apply::Left>,
+    stamp: bool,
 ) -> Result<Outcome> {
     let assigned = project.render(change, identity, opts, decide)?;
     let source = project.source_of(&change.template);
@@ -159,6 +166,7 @@ async fn apply_change_after(
         declared_origin: Origin::Scripted,
         words: &project.roadmap.words,
         full_audit: opts.full_audit,
+        stamp,
     };
     apply::apply_after(conn, &unit, opts.codes, left).await
 }
@@ -239,6 +247,7 @@ async fn apply_pending(
         };
         ledger::record(conn, &event).await?;
     }
+    let count = pending.len();
     for (n, change) in pending.into_iter().enumerate() {
         if limit.is_some_and(|l| progress.applied.len() >= l) {
             break;
@@ -256,6 +265,9 @@ async fn apply_pending(
             // The day's growth comes before the day's changes.
             data.grow(conn, &identity, change.sim_day(), report).await?;
         }
+        // The next change starts from this one's look unless it is in another process, or
+        // the living database's work between them is journaled.
+        let last = n + 1 == count || limit.is_some_and(|l| progress.applied.len() + 1 >= l);
         let result = apply_change_after(
             conn,
             run.project,
@@ -264,6 +276,7 @@ async fn apply_pending(
             opts,
             Decide::Persona,
             &mut left,
+            last || run.data.is_some(),
         )
         .await;
         if let (Some(data), Ok(outcome)) = (&run.data, &result) {
