@@ -41,18 +41,8 @@ pub(super) async fn look(
     let open = delta::open_findings(tx).await?;
     if !unit.full_audit {
         if let Some((relations, schema, catalog)) = stamped(tx, unit).await? {
-            tracing::debug!(
-                "{}: the catalog is as the last change recorded it (its stamp holds): no catalog read before the change",
-                unit.id
-            );
-            let known = Known {
-                audit: delta::catalog_only(&open),
-                open,
-                snapshot: catalog,
-                relations,
-                schema,
-            };
-            return Ok((known, Some(AsRecorded::Stamp)));
+            let recorded = (relations, schema, catalog);
+            return Ok(from_record(unit, open, recorded, AsRecorded::Stamp));
         }
     }
     let relations = Relations::read(tx).await?;
@@ -65,18 +55,8 @@ pub(super) async fn look(
         let fingerprint = fingerprint::fingerprint(&relations, names, unit.words);
         let recorded = crate::drift::Tracked::recorded_if(tx, &fingerprint, names.clone()).await?;
         if let Some((schema, catalog)) = recorded {
-            tracing::debug!(
-                "{}: the catalog is as the last change recorded it (its fingerprint): no whole audit, schema read or snapshot",
-                unit.id
-            );
-            let known = Known {
-                audit: delta::catalog_only(&open),
-                open,
-                snapshot: catalog,
-                relations,
-                schema,
-            };
-            return Ok((known, Some(AsRecorded::Fingerprint)));
+            let recorded = (relations, schema, catalog);
+            return Ok(from_record(unit, open, recorded, AsRecorded::Fingerprint));
         }
     }
     let snapshot = Snapshot::take(tx).await?;
@@ -90,6 +70,32 @@ pub(super) async fn look(
         schema,
     };
     Ok((known, None))
+}
+
+/// The look of a catalog that is as the last change recorded it (found so `how`): the recorded
+/// relation digests, schema and snapshot, and as the audit the findings the ledger holds open.
+fn from_record(
+    unit: &Unit<'_>,
+    open: BTreeMap<Key, Verification>,
+    (relations, schema, snapshot): (Relations, crate::drift::Tracked, Snapshot),
+    how: AsRecorded,
+) -> (Known, Option<AsRecorded>) {
+    let by = match how {
+        AsRecorded::Stamp => "its stamp holds",
+        AsRecorded::Fingerprint => "its fingerprint",
+    };
+    tracing::debug!(
+        "{}: the catalog is as the last change recorded it ({by}): no whole audit, schema read or snapshot",
+        unit.id
+    );
+    let known = Known {
+        audit: delta::catalog_only(&open),
+        open,
+        snapshot,
+        relations,
+        schema,
+    };
+    (known, Some(how))
 }
 
 /// What the last change recorded, when the stamp it took still holds: its relation digests,

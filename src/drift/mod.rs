@@ -476,18 +476,28 @@ mod tests {
         assert!(was.differences(&was).is_empty());
     }
 
+    /// A scratch database set up with `sql`, and its schema read to be patched.
+    async fn tracked(
+        prefix: &str,
+        sql: &str,
+    ) -> (crate::pg::scratch::ScratchDb, PgConnection, Tracked) {
+        let (db, mut conn) = crate::pg::scratch::ScratchDb::with_sql(prefix, sql)
+            .await
+            .expect("scratch with a table");
+        let names = names(&mut conn).await.expect("names");
+        let tracked = Tracked::read(&mut conn, Some(names)).await.expect("read");
+        (db, conn, tracked)
+    }
+
     /// A schema patched with no relation touched is the one read whole only because the names
     /// are watched: renaming the sequence a default names changes no relation's catalog rows.
     #[tokio::test]
     async fn a_renamed_sequence_makes_the_patch_read_the_schema_whole() {
-        let (db, mut conn) = crate::pg::scratch::ScratchDb::with_sql(
+        let (db, mut conn, before) = tracked(
             "drift_names",
             "CREATE TABLE t (id serial PRIMARY KEY, v int CHECK (v > 0))",
         )
-        .await
-        .expect("scratch with a table");
-        let names = names(&mut conn).await.expect("names");
-        let before = Tracked::read(&mut conn, Some(names)).await.expect("read");
+        .await;
         sqlx::raw_sql("ALTER SEQUENCE t_id_seq RENAME TO t_ids")
             .execute(&mut conn)
             .await
@@ -516,16 +526,13 @@ mod tests {
     /// print its schema, though no relation's catalog rows changed.
     #[tokio::test]
     async fn a_function_named_like_one_a_default_calls_makes_the_patch_read_whole() {
-        let (db, mut conn) = crate::pg::scratch::ScratchDb::with_sql(
+        let (db, mut conn, before) = tracked(
             "drift_function_names",
             "CREATE FUNCTION one(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 1';
              CREATE TABLE t (id int PRIMARY KEY, v int DEFAULT one(1));
              DO $$ BEGIN EXECUTE format('CREATE SCHEMA %I', current_user); END $$",
         )
-        .await
-        .expect("scratch with a table");
-        let names = names(&mut conn).await.expect("names");
-        let before = Tracked::read(&mut conn, Some(names)).await.expect("read");
+        .await;
         sqlx::raw_sql("CREATE FUNCTION two() RETURNS int LANGUAGE sql AS 'SELECT 2'")
             .execute(&mut conn)
             .await
