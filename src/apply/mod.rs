@@ -162,15 +162,8 @@ pub async fn apply_after(
     let ddl_started = std::time::Instant::now();
     let observed = async {
         sqlx::raw_sql(inside_sql).execute(&mut *tx).await?;
-        // Before anything it is recorded with, and after the ledger's own table is there
-        // (apply/stamp.rs).
-        let stamp = match unit.stamp && !unit.full_audit && look::patches(&before.relations) {
-            true => {
-                crate::drift::ensure_table(&mut tx).await?;
-                Some(Stamp::take(&mut tx).await?)
-            }
-            false => None,
-        };
+        // Before anything it is recorded with.
+        let stamp = Stamp::take_for(&mut tx, unit, &before.relations).await?;
         let relations = Relations::read(&mut tx).await?;
         // What the DDL touched: what the snapshot, the audit and the schema after it read again.
         let scope = Scope::between(&before.relations, &relations);
@@ -222,14 +215,7 @@ pub async fn apply_after(
     let fingerprint = schema_after
         .names()
         .map(|names| fingerprint::fingerprint(&relations_after, names, unit.words));
-    let stamped = match (stamp, schema_after.names()) {
-        (Some(stamp), Some(names)) => Some(Stamped {
-            stamp,
-            relations: relations_after.clone(),
-            names: names.to_string(),
-        }),
-        _ => None,
-    };
+    let stamped = Stamped::of(stamp, &relations_after, schema_after.names());
     let fingerprinted = fingerprint
         .as_deref()
         .map(|f| (f, &seen.after, stamped.as_ref()));

@@ -22,6 +22,7 @@ use anyhow::Result;
 use sqlx::PgConnection;
 
 use super::scope::Relations;
+use super::Unit;
 
 /// The catalogs the relation digests (apply/scope.rs), the names (crate::drift NAMES) and the
 /// catalog snapshot read. `{reference}` is the transaction id the `xmin`s are taken against.
@@ -83,6 +84,21 @@ impl Stamp {
         Self::read(conn, None).await
     }
 
+    /// The stamp after `unit`'s DDL, when it is to record one: on a catalog large enough for
+    /// the fingerprint (`before` its DDL), unless it audits the whole database anyway. The
+    /// ledger's own table is made sure of first, so that creating it does not move the stamp.
+    pub(super) async fn take_for(
+        conn: &mut PgConnection,
+        unit: &Unit<'_>,
+        before: &Relations,
+    ) -> Result<Option<Stamp>> {
+        if !unit.stamp || unit.full_audit || !super::look::patches(before) {
+            return Ok(None);
+        }
+        crate::drift::ensure_table(conn).await?;
+        Ok(Some(Self::take(conn).await?))
+    }
+
     /// Whether the catalog is as it was when `self` was taken.
     pub(super) async fn holds(&self, conn: &mut PgConnection) -> Result<bool> {
         Ok(&Self::read(conn, Some(&self.reference)).await? == self)
@@ -105,6 +121,21 @@ pub(super) struct Stamped {
     pub(super) stamp: Stamp,
     pub(super) relations: Relations,
     pub(super) names: String,
+}
+
+impl Stamped {
+    /// What to record beside the fingerprint, when a stamp was taken and the names read.
+    pub(super) fn of(
+        stamp: Option<Stamp>,
+        relations: &Relations,
+        names: Option<&str>,
+    ) -> Option<Stamped> {
+        Some(Stamped {
+            stamp: stamp?,
+            relations: relations.clone(),
+            names: names?.to_string(),
+        })
+    }
 }
 
 #[cfg(test)]
